@@ -1,0 +1,5 @@
+import sys
+
+from sqzdse.cli import main
+
+sys.exit(main())

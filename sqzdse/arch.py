@@ -1,0 +1,319 @@
+"""The SqueezeNet design space as data: configurations, per-module specs and exact analytic counts.
+
+Everything here is pure and imports no torch, so validity, parameter counts and multiply-accumulates
+are known before any training. Formulas (paper section 5.1), for Fire module i = 0..n-1:
+
+    e_i     = base_e + incr_e * floor(i / freq)
+    e_i,3x3 = round_half_up(pct_3x3 * e_i),   e_i,1x1 = e_i - e_i,3x3
+    s_i,1x1 = max(1, round_half_up(sr * e_i))
+
+round_half_up(x) = floor(x + 1/2), evaluated exactly on the decimal value the user wrote (0.125 * 4
+is exactly 0.5 and rounds to 1). Other write-ups round differently, so their tables can differ.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sqzdse.errors import ArchError
+
+BYPASS_TYPES = ("none", "simple", "complex")
+POOL_KERNEL = 3
+POOL_STRIDE = 2
+
+
+@dataclass(frozen=True)
+class ArchConfig:
+    """One network of the design space. Validated on construction; frozen and hashable."""
+
+    base_e: int = 128
+    incr_e: int = 128
+    pct_3x3: float = 0.5
+    freq: int = 2
+    sr: float = 0.125
+    num_modules: int = 8
+    pool_after: tuple[str, ...] = ("conv1", "fire4", "fire8")
+    bypass: str = "none"
+    num_classes: int = 1000
+    resolution: int = 224
+    in_channels: int = 3
+    stem_filters: int = 96
+    stem_kernel: int = 7
+    stem_stride: int = 2
+    stem_padding: int = 0
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        # Accept any iterable of names (a list from YAML or JSON) and keep the layer order.
+        object.__setattr__(self, "pool_after", tuple(self.pool_after))
+        _validate(self)
+        object.__setattr__(self, "pool_after", tuple(sorted(self.pool_after, key=_layer_index)))
+        resolve(self)  # raises ArchError when the feature map vanishes
+
+    def replace(self, **changes) -> ArchConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["pool_after"] = list(self.pool_after)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ArchConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ArchError(f"unknown architecture field(s) {unknown}; valid fields: {sorted(names)}")
+        return cls(**data)
+
+    @property
+    def module_names(self) -> tuple[str, ...]:
+        return tuple(f"fire{i + 2}" for i in range(self.num_modules))
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """Names a pool may follow, in network order: conv1, fire2, fire3, ..."""
+        return ("conv1", *self.module_names)
+
+
+PRESETS: dict[str, ArchConfig] = {}
+
+
+def preset(name: str, **overrides) -> ArchConfig:
+    """A named reference network, optionally with fields replaced: `v1.0` or `v1.1`."""
+    if name not in PRESETS:
+        raise ArchError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    return dataclasses.replace(PRESETS[name], **overrides)
+
+
+@dataclass(frozen=True)
+class FireSpec:
+    """One resolved Fire module: filter counts, channels, spatial size and bypass."""
+
+    name: str
+    index: int
+    in_channels: int
+    s1x1: int
+    e1x1: int
+    e3x3: int
+    size: int  # input and output height = width (Fire modules keep the spatial size)
+    bypass: str  # "none", "identity" or "conv"
+    pool_after: bool
+
+    @property
+    def out_channels(self) -> int:
+        return self.e1x1 + self.e3x3
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of the layer table: a layer of the deployable network (no BatchNorm)."""
+
+    name: str
+    kind: str  # conv, pool, fire, bypass, dropout, avgpool
+    out_channels: int
+    out_size: int
+    filters: str
+    params: int
+    macs: int
+    bypass: str = ""
+
+    @property
+    def activations(self) -> int:
+        return self.out_channels * self.out_size * self.out_size
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """An ArchConfig worked out layer by layer."""
+
+    config: ArchConfig
+    stem_size: int  # conv1 output size
+    fires: tuple[FireSpec, ...]
+    layers: tuple[LayerRow, ...] = field(repr=False)
+
+    @property
+    def params(self) -> int:
+        return sum(r.params for r in self.layers)
+
+    @property
+    def macs(self) -> int:
+        return sum(r.macs for r in self.layers)
+
+    @property
+    def peak_activations(self) -> int:
+        return max(r.activations for r in self.layers)
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def _layer_index(name: str) -> int:
+    return 0 if name == "conv1" else int(name[4:]) - 1
+
+
+def _validate(cfg: ArchConfig) -> None:
+    def require(ok: bool, field_name: str, allowed: str) -> None:
+        if not ok:
+            raise ArchError(f"`{field_name}` must be {allowed}, got {getattr(cfg, field_name)!r}")
+
+    for name in ("base_e", "incr_e", "freq", "num_modules", "num_classes", "resolution",
+                 "in_channels", "stem_filters", "stem_kernel", "stem_stride", "stem_padding"):
+        value = getattr(cfg, name)
+        require(isinstance(value, int) and not isinstance(value, bool), name, "an integer")
+    for name in ("pct_3x3", "sr", "dropout"):
+        value = getattr(cfg, name)
+        require(isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value), name, "a finite number")
+    require(cfg.base_e >= 1, "base_e", "a positive number of filters (>= 1)")
+    require(cfg.incr_e >= 0, "incr_e", "a non-negative number of filters (>= 0)")
+    require(0 <= cfg.pct_3x3 <= 1, "pct_3x3", "a fraction in [0, 1]")
+    require(cfg.sr > 0, "sr", "a squeeze ratio > 0")
+    require(cfg.freq >= 1, "freq", "an integer >= 1")
+    require(cfg.num_modules >= 1, "num_modules", "an integer >= 1")
+    require(cfg.num_classes >= 1, "num_classes", "an integer >= 1")
+    require(cfg.resolution >= 1, "resolution", "a positive number of pixels")
+    require(cfg.in_channels >= 1, "in_channels", "an integer >= 1")
+    require(cfg.stem_filters >= 1, "stem_filters", "a positive number of filters (>= 1)")
+    require(cfg.stem_kernel >= 1, "stem_kernel", "an integer >= 1")
+    require(cfg.stem_stride >= 1, "stem_stride", "an integer >= 1")
+    require(cfg.stem_padding >= 0, "stem_padding", "an integer >= 0")
+    require(0 <= cfg.dropout < 1, "dropout", "a probability in [0, 1)")
+    require(cfg.bypass in BYPASS_TYPES, "bypass", f"one of {', '.join(BYPASS_TYPES)}")
+
+    valid = cfg.layer_names
+    for name in cfg.pool_after:
+        if name not in valid:
+            raise ArchError(
+                f"`pool_after` names unknown layer {name!r}; valid layers: {', '.join(valid)}")
+    duplicates = sorted({n for n in cfg.pool_after if cfg.pool_after.count(n) > 1}, key=_layer_index)
+    if duplicates:
+        raise ArchError(f"`pool_after` lists {', '.join(duplicates)} more than once; "
+                        "each layer can be followed by one pool")
+
+
+# ---------------------------------------------------------------------------- resolution
+
+
+@functools.lru_cache(maxsize=1024)
+def _exact(x: float) -> tuple[int, int]:
+    """The decimal value the user wrote as (numerator, denominator): 0.1 is 1/10, not the binary
+    float nearest to it, so that exact halves round up as documented."""
+    ratio = Fraction(repr(x))
+    return ratio.numerator, ratio.denominator
+
+
+def scaled_round_half_up(ratio: float, filters: int) -> int:
+    """floor(ratio * filters + 1/2), in exact integer arithmetic."""
+    num, den = _exact(ratio)
+    return (2 * num * filters + den) // (2 * den)
+
+
+def expand_filters(cfg: ArchConfig, i: int) -> int:
+    """e_i = base_e + incr_e * floor(i / freq)."""
+    return cfg.base_e + cfg.incr_e * (i // cfg.freq)
+
+
+def fire_filters(cfg: ArchConfig, i: int) -> tuple[int, int, int]:
+    """(s1x1, e1x1, e3x3) of Fire module i by the formulas and the rounding rule."""
+    e = expand_filters(cfg, i)
+    e3 = scaled_round_half_up(cfg.pct_3x3, e)
+    s = max(1, scaled_round_half_up(cfg.sr, e))
+    return s, e - e3, e3
+
+
+def conv_out(size: int, kernel: int, stride: int, padding: int = 0) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def pool_out(size: int) -> int:
+    """Max-pool 3x3 stride 2, ceil mode, no padding: PyTorch's output size rule."""
+    out = -(-(size - POOL_KERNEL) // POOL_STRIDE) + 1
+    if (out - 1) * POOL_STRIDE >= size:  # last window must start inside the input
+        out -= 1
+    return out
+
+
+def _conv_row(name, in_ch, out_ch, kernel, out_size, filters, bypass="") -> LayerRow:
+    params = out_ch * (in_ch * kernel * kernel + 1)
+    macs = out_ch * in_ch * kernel * kernel * out_size * out_size
+    return LayerRow(name, "conv", out_ch, out_size, filters, params, macs, bypass)
+
+
+def _pool_row(name: str, channels: int, in_size: int, after: str) -> LayerRow:
+    out = pool_out(in_size)
+    if out < 1:
+        raise ArchError(f"the feature map vanishes at the max-pool after {after}: its input is "
+                        f"{in_size}x{in_size}, too small for a 3x3 stride-2 pool; use a larger "
+                        "`resolution` or fewer pools")
+    return LayerRow(name, "pool", channels, out, "3x3/2", 0, 0)
+
+
+def resolve(cfg: ArchConfig) -> Resolved:
+    """Work out every layer of `cfg`: filter counts, channels, sizes, parameters and MACs."""
+    pools = set(cfg.pool_after)
+    size = conv_out(cfg.resolution, cfg.stem_kernel, cfg.stem_stride, cfg.stem_padding)
+    if size < 1:
+        raise ArchError(f"the feature map vanishes at conv1: a {cfg.resolution}x{cfg.resolution} "
+                        f"input is smaller than its {cfg.stem_kernel}x{cfg.stem_kernel} kernel; "
+                        "use a larger `resolution`")
+    stem_size = size
+    k = cfg.stem_kernel
+    rows = [_conv_row("conv1", cfg.in_channels, cfg.stem_filters, k, size,
+                      f"{cfg.stem_filters} {k}x{k}/{cfg.stem_stride}")]
+    if "conv1" in pools:
+        rows.append(_pool_row("maxpool1", cfg.stem_filters, size, "conv1"))
+        size = rows[-1].out_size
+
+    channels = cfg.stem_filters
+    fires = []
+    for i, name in enumerate(cfg.module_names):
+        s, e1, e3 = fire_filters(cfg, i)
+        out_ch = e1 + e3
+        bypass = "none"
+        if cfg.bypass != "none":
+            if channels == out_ch:
+                bypass = "identity"
+            elif cfg.bypass == "complex":
+                bypass = "conv"
+        spec = FireSpec(name, i, channels, s, e1, e3, size, bypass, name in pools)
+        fires.append(spec)
+        params = s * (channels + 1) + e1 * (s + 1) + e3 * (s * 9 + 1)
+        macs = (s * channels + e1 * s + e3 * s * 9) * size * size
+        rows.append(LayerRow(name, "fire", out_ch, size, f"{s}/{e1}/{e3}", params, macs,
+                             bypass if bypass != "none" else ""))
+        if bypass == "conv":
+            rows.append(_conv_row(f"{name}_bypass", channels, out_ch, 1, size, f"{out_ch} 1x1"))
+        if spec.pool_after:
+            rows.append(_pool_row(f"maxpool{i + 2}", out_ch, size, name))
+            size = rows[-1].out_size
+        channels = out_ch
+
+    if cfg.dropout > 0:
+        rows.append(LayerRow("dropout", "dropout", channels, size, f"p={cfg.dropout:g}", 0, 0))
+    rows.append(_conv_row("conv10", channels, cfg.num_classes, 1, size, f"{cfg.num_classes} 1x1"))
+    rows.append(LayerRow("avgpool", "avgpool", cfg.num_classes, 1, "global", 0, 0))
+    return Resolved(cfg, stem_size, tuple(fires), tuple(rows))
+
+
+def count_params(cfg: ArchConfig) -> int:
+    """Parameters of the deployable network (BatchNorm folded away)."""
+    return resolve(cfg).params
+
+
+def count_macs(cfg: ArchConfig) -> int:
+    """Multiply-accumulates of the convolutions for one image at `cfg.resolution`."""
+    return resolve(cfg).macs
+
+
+def model_size_bytes(params: int, bits: int = 32) -> int:
+    """Size of the weights at `bits` per parameter, before entropy coding."""
+    return math.ceil(params * bits / 8)
+
+
+PRESETS["v1.0"] = ArchConfig()
+PRESETS["v1.1"] = ArchConfig(stem_filters=64, stem_kernel=3, pool_after=("conv1", "fire3", "fire5"))

@@ -1,0 +1,59 @@
+"""`sqzdse count`: the layer table and exact totals of one network, without training."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from sqzdse.arch import model_size_bytes, resolve
+from sqzdse.cli.options import arch_options, pop_arch_flags
+
+
+@click.command()
+@arch_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of a table.")
+def count(as_json: bool, **kwargs) -> None:
+    """Parameters, multiply-accumulates and activations of a network, layer by layer."""
+    cfg = pop_arch_flags(kwargs)
+    click.echo(json.dumps(count_report(cfg), indent=2) if as_json else format_table(cfg))
+
+
+def count_report(cfg) -> dict:
+    r = resolve(cfg)
+    return {
+        "config": cfg.to_dict(),
+        "params": r.params,
+        "macs": r.macs,
+        "size_bytes_32bit": model_size_bytes(r.params, 32),
+        "size_bytes_8bit": model_size_bytes(r.params, 8),
+        "peak_activations": r.peak_activations,
+        "layers": [
+            {"name": row.name, "kind": row.kind, "output_shape": [row.out_channels, row.out_size,
+                                                                  row.out_size],
+             "filters": row.filters, "params": row.params, "macs": row.macs,
+             "activations": row.activations, "bypass": row.bypass}
+            for row in r.layers
+        ],
+    }
+
+
+def format_table(cfg) -> str:
+    r = resolve(cfg)
+    header = ("layer", "output", "filters (s/e1/e3)", "params", "MACs", "bypass")
+    rows = [(row.name, f"{row.out_channels}x{row.out_size}x{row.out_size}", row.filters,
+             f"{row.params:,}", f"{row.macs:,}", row.bypass) for row in r.layers]
+    rows.append(("total", "", "", f"{r.params:,}", f"{r.macs:,}", ""))
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    right = {3, 4}
+
+    def line(cells) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    out = [line(header), rule, *(line(c) for c in rows[:-1]), rule, line(rows[-1])]
+    out.append(f"model size: {model_size_bytes(r.params, 32) / 1e6:.2f} MB at 32 bits, "
+               f"{model_size_bytes(r.params, 8) / 1e6:.2f} MB at 8 bits; "
+               f"{r.macs / 1e9:.3f} G multiply-accumulates at {cfg.resolution}x{cfg.resolution}")
+    return "\n".join(out)

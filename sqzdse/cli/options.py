@@ -1,0 +1,48 @@
+"""Options shared by several subcommands."""
+
+from __future__ import annotations
+
+import click
+
+from sqzdse.arch import ArchConfig, preset
+
+_ARCH_FLAGS = [
+    click.option("--preset", "preset_name", default="v1.0", show_default=True,
+                 type=click.Choice(["v1.0", "v1.1"]), help="Reference network the flags modify."),
+    click.option("--base-e", type=int, help="Expand filters of the first Fire module."),
+    click.option("--incr-e", type=int, help="Expand filters added every `freq` modules."),
+    click.option("--pct-3x3", type=float, help="Fraction of expand filters that are 3x3, in [0, 1]."),
+    click.option("--freq", type=int, help="Modules between increments of the expand filters."),
+    click.option("--sr", type=float, help="Squeeze ratio: squeeze filters / expand filters."),
+    click.option("--num-modules", type=int, help="Number of Fire modules (default 8)."),
+    click.option("--pool-after", help="Comma-separated layers followed by a max-pool, "
+                                      "e.g. conv1,fire4,fire8 (an empty string for none)."),
+    click.option("--bypass", type=click.Choice(["none", "simple", "complex"])),
+    click.option("--num-classes", type=int, help="Classifier outputs (default 1000)."),
+    click.option("--resolution", type=int, help="Input height = width in pixels."),
+]
+
+
+def arch_options(func):
+    """Decorate a command with the architecture flags; it receives them as keyword arguments."""
+    for option in reversed(_ARCH_FLAGS):
+        func = option(func)
+    return func
+
+
+def arch_from_options(preset_name: str, **flags) -> ArchConfig:
+    """The preset with every given flag applied (flags override the preset)."""
+    changes = {k: v for k, v in flags.items() if v is not None}
+    if "pool_after" in changes:
+        changes["pool_after"] = tuple(n.strip() for n in changes["pool_after"].split(",") if n.strip())
+    return preset(preset_name, **changes)
+
+
+ARCH_OPTION_NAMES = ("base_e", "incr_e", "pct_3x3", "freq", "sr", "num_modules", "pool_after",
+                     "bypass", "num_classes", "resolution")
+
+
+def pop_arch_flags(kwargs: dict) -> ArchConfig:
+    """Remove the architecture flags from a command's kwargs and build the ArchConfig."""
+    flags = {name: kwargs.pop(name) for name in ARCH_OPTION_NAMES}
+    return arch_from_options(kwargs.pop("preset_name"), **flags)
