@@ -1,0 +1,88 @@
+"""`sqzdse search`: run (or resume) a multi-objective search over a YAML search space."""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+from sqzdse.errors import SqzdseError
+
+
+@click.command()
+@click.option("--space", "space_name", required=True,
+              help="A YAML file, or the name of a shipped space (micro, macro, full, paper_sr, ...).")
+@click.option("--storage", help="Optuna storage URL [default: sqlite:///studies/<space>.db].")
+@click.option("--study", "study_name", help="Study name [default: the space's name].")
+@click.option("--sampler", help="nsga2, nsga3, tpe, gp, qmc, random, grid or bruteforce.")
+@click.option("--n-trials", type=int, help="Finished trials the study should hold.")
+@click.option("--timeout", type=float, help="Stop starting new trials after this many seconds.")
+@click.option("--seed", type=int, help="Sampler seed.")
+@click.option("--device", help="auto, cpu, cuda or cuda:N.")
+@click.option("--epochs", type=int, help="Proxy training epochs.")
+@click.option("--dataset", help="digits, cifar10, cifar100, tiny-imagenet or folder.")
+@click.option("--data-root", help="Folder of a data set that is not embedded.")
+@click.option("--resolution", type=int, help="Training resolution in pixels.")
+@click.option("--train-per-class", type=int, help="Training images per class (the proxy knob).")
+@click.option("--val-per-class", type=int, help="Validation images per class.")
+@click.option("--batch-size", type=int, help="Training batch size.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines; the Pareto table only.")
+def search(space_name: str, storage: str | None, study_name: str | None, quiet: bool,
+           **overrides) -> None:
+    """Search a space: each trial builds a network, trains a proxy and records the results."""
+    import optuna
+
+    from sqzdse.cli.report import format_front, progress_line
+    from sqzdse.space import load_space
+    from sqzdse.study import (Objective, default_storage, make_setup, open_storage, open_study,
+                              run_search)
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    space = load_space(space_name)
+    space = space.with_overrides(**_positive(overrides))
+    setup = make_setup(space)
+    storage_url = storage or default_storage(space.name)
+    study_name = study_name or space.name
+    rdb = open_storage(storage_url, create=True, heartbeat_interval=10, grace_period=30)
+    study = open_study(setup, storage=rdb, study_name=study_name)
+    objective = Objective(setup, n_trials=space.n_trials, device=space.training.device)
+
+    echo = (lambda *a, **k: None) if quiet else (lambda msg: click.echo(msg, err=True))
+    echo(f"study {study_name!r} in {storage_url}: space {space.name} ({space.hash}), sampler "
+         f"{space.sampler.name} (seed {space.sampler.seed}), objectives "
+         f"{', '.join(setup.objectives)}; {space.training.dataset} at "
+         f"{space.training.resolution}px, {space.training.epochs} epochs")
+    if setup.note:
+        echo(setup.note)
+    already = len(study.get_trials(deepcopy=False))
+    if already:
+        echo(f"resuming: the study holds {already} trials")
+
+    try:
+        run_search(study, objective, timeout=space.timeout,
+                   on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)))
+    except KeyboardInterrupt:
+        click.echo("interrupted: the trial under way is recorded as failed; run the same command "
+                   "again to resume", err=True)
+        raise SystemExit(130) from None
+    click.echo(format_front(study, setup.objectives))
+    click.echo(f"\nstudy {study_name!r} in {storage_url}; see it with: sqzdse dashboard "
+               f"--storage {storage_url} --study {study_name}")
+
+
+def _positive(overrides: dict) -> dict:
+    """CLI overrides that were given, checked like the YAML values they replace."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    for key in ("n_trials", "epochs", "resolution", "train_per_class", "val_per_class",
+                "batch_size"):
+        if key in given and given[key] < 1:
+            raise SqzdseError(f"--{key.replace('_', '-')} must be >= 1, got {given[key]}")
+    if "timeout" in given and given["timeout"] <= 0:
+        raise SqzdseError(f"--timeout must be > 0 seconds, got {given['timeout']}")
+    if "sampler" in given:
+        from sqzdse.samplers import check_sampler
+
+        check_sampler(given["sampler"], {}, name_path="--sampler")
+    return given

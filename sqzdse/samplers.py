@@ -1,0 +1,69 @@
+"""Optuna samplers by name, each seeded, with the options a search-space file may set."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqzdse.errors import SpaceError
+
+# name -> (Optuna class name, {option: type}); every sampler here handles several objectives.
+SAMPLERS: dict[str, tuple[str, dict[str, type | tuple[type, ...]]]] = {}
+SINGLE_OBJECTIVE_ONLY = {"cmaes": "CMA-ES"}
+
+
+def register_sampler(name: str, optuna_class: str, options: dict[str, Any]) -> None:
+    if name in SAMPLERS or name in SINGLE_OBJECTIVE_ONLY:
+        raise ValueError(f"sampler {name!r} is already registered")
+    SAMPLERS[name] = (optuna_class, options)
+
+
+_GA = {"population_size": int, "mutation_prob": (int, float), "crossover_prob": (int, float),
+       "swapping_prob": (int, float)}
+register_sampler("nsga2", "NSGAIISampler", _GA)
+register_sampler("nsga3", "NSGAIIISampler", {**_GA, "dividing_parameter": int})
+register_sampler("tpe", "TPESampler", {"n_startup_trials": int, "n_ei_candidates": int,
+                                       "multivariate": bool, "group": bool,
+                                       "consider_endpoints": bool, "prior_weight": (int, float),
+                                       "constant_liar": bool})
+register_sampler("gp", "GPSampler", {"n_startup_trials": int, "deterministic_objective": bool})
+register_sampler("qmc", "QMCSampler", {"qmc_type": str, "scramble": bool})
+register_sampler("random", "RandomSampler", {})
+register_sampler("grid", "GridSampler", {})
+register_sampler("bruteforce", "BruteForceSampler", {"avoid_premature_stop": bool})
+
+
+def check_sampler(name: Any, options: dict[str, Any], *, path: str = "sampler",
+                  name_path: str | None = None) -> None:
+    """SpaceError unless `name` is a multi-objective sampler and `options` fit it."""
+    valid = ", ".join(SAMPLERS)
+    name_path = name_path or f"{path}.name"
+    if name in SINGLE_OBJECTIVE_ONLY:
+        raise SpaceError(f"{name_path}: {name} ({SINGLE_OBJECTIVE_ONLY[name]}) cannot handle several "
+                         f"objectives; samplers that can: {valid}")
+    if name not in SAMPLERS:
+        raise SpaceError(f"{name_path}: unknown sampler {name!r}; valid: {valid}")
+    allowed = SAMPLERS[name][1]
+    for key, value in options.items():
+        if key not in allowed:
+            hint = ", ".join(allowed) if allowed else "none"
+            raise SpaceError(f"{path}.{key}: not an option of the {name} sampler; its options: {hint}")
+        expected = allowed[key]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            type_names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple)
+                                                          else (expected,)))
+            raise SpaceError(f"{path}.{key}: expected {type_names}, got {value!r}")
+    if name == "qmc" and options.get("qmc_type", "sobol") not in ("sobol", "halton"):
+        raise SpaceError(f"{path}.qmc_type: expected sobol or halton, got {options['qmc_type']!r}")
+
+
+def make_sampler(name: str, *, seed: int, options: dict[str, Any],
+                 grid: Callable[[], dict[str, list]]):
+    """A configured, seeded Optuna sampler. `grid` gives every searched parameter's values, for the
+    grid sampler (it is only called for that one)."""
+    import optuna
+
+    check_sampler(name, options)
+    cls = getattr(optuna.samplers, SAMPLERS[name][0])
+    if name == "grid":
+        return cls(grid(), seed=seed)
+    return cls(seed=seed, **options)

@@ -1,0 +1,589 @@
+"""Search spaces: the YAML schema, validated once at the boundary, and `suggest()` for Optuna trials.
+
+A space file (see search_spaces/*.yaml) has these top-level keys, all optional but `metaparameters`:
+
+    name, description, metaparameters, pooling, bypass, network, objectives, constraints, sampler,
+    training, n_trials, timeout
+
+Each metaparameter (base_e, incr_e, pct_3x3, freq, sr) and `bypass` is a fixed value, a list of
+choices `{choices: [...]}`, or a range `{low, high, step?, log?}`. Pooling is fixed (`after: [...]`)
+or searched (`among: [...]`, `count: k | {low, high}`, `conv1: true | false | search`). Every error
+names the key path, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sqzdse.arch import BYPASS_TYPES, ArchConfig, preset
+from sqzdse.errors import ArchError, SpaceError
+from sqzdse.records import METRICS, OBJECTIVE_NAMES
+
+MAX_SPACE_BYTES = 1_000_000
+METAPARAMETERS = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
+INT_METAPARAMETERS = ("base_e", "incr_e", "freq")
+SPACES_DIR = "search_spaces"
+TOP_LEVEL_KEYS = ("name", "description", "metaparameters", "pooling", "bypass", "network",
+                  "objectives", "constraints", "sampler", "training", "n_trials", "timeout")
+CONSTRAINT_METRICS = ("params", "macs", "size_bytes_32bit", "size_bytes_8bit")
+
+
+# ---------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class Param:
+    """One dimension: fixed (`value`), a list of `choices`, or an int/float range."""
+
+    name: str
+    kind: str  # "fixed", "choices", "int", "float"
+    value: Any = None
+    choices: tuple = ()
+    low: float = 0
+    high: float = 0
+    step: float | None = None
+    log: bool = False
+
+    @property
+    def searched(self) -> bool:
+        return self.kind != "fixed"
+
+    def suggest(self, trial) -> Any:
+        if self.kind == "fixed":
+            return self.value
+        if self.kind == "choices":
+            return trial.suggest_categorical(self.name, list(self.choices))
+        if self.kind == "int":
+            return trial.suggest_int(self.name, self.low, self.high, step=self.step or 1, log=self.log)
+        return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+
+    def values(self) -> list:
+        """Every value this dimension can take; SpaceError for a continuous range."""
+        if self.kind == "fixed":
+            return [self.value]
+        if self.kind == "choices":
+            return list(self.choices)
+        if self.kind == "int":
+            return list(range(self.low, self.high + 1, self.step or 1))
+        if self.step is None:
+            raise SpaceError(f"`{self.name}` is a continuous range ({self.low} to {self.high}); "
+                             "grid and brute-force samplers need a `step` or `choices`")
+        n = math.floor((self.high - self.low) / self.step + 1e-9)
+        return [round(self.low + i * self.step, 12) for i in range(n + 1)]
+
+    def extremes(self) -> list:
+        """The values to check against the architecture's own validation."""
+        if self.kind == "fixed":
+            return [self.value]
+        if self.kind == "choices":
+            return list(self.choices)
+        return [self.low, self.high]
+
+
+def _parse_param(node: Any, path: str, *, integer: bool) -> Param:
+    name = path.rsplit(".", 1)[-1]
+    number = "an integer" if integer else "a number"
+    if not isinstance(node, dict):
+        _check_number(node, path, integer=integer)
+        return Param(name, "fixed", value=node)
+    if "choices" in node:
+        _check_keys(node, path, ("choices",))
+        choices = node["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise SpaceError(f"{path}.choices: expected a non-empty list, got {choices!r}")
+        for i, c in enumerate(choices):
+            _check_number(c, f"{path}.choices[{i}]", integer=integer)
+        if len(set(choices)) != len(choices):
+            raise SpaceError(f"{path}.choices: {choices!r} lists a value more than once")
+        return Param(name, "choices", choices=tuple(choices))
+    _check_keys(node, path, ("low", "high", "step", "log"))
+    for key in ("low", "high"):
+        if key not in node:
+            raise SpaceError(f"{path}: a range needs `low` and `high` (or give `choices`: [...] or "
+                             f"a fixed value); got {node!r}")
+        _check_number(node[key], f"{path}.{key}", integer=integer)
+    low, high, step, log = node["low"], node["high"], node.get("step"), node.get("log", False)
+    if low > high:
+        raise SpaceError(f"{path}: `low` ({low}) must not exceed `high` ({high})")
+    if not isinstance(log, bool):
+        raise SpaceError(f"{path}.log: expected true or false, got {log!r}")
+    if step is not None:
+        _check_number(step, f"{path}.step", integer=integer)
+        if step <= 0:
+            raise SpaceError(f"{path}.step: expected {number} > 0, got {step!r}")
+        if log:
+            raise SpaceError(f"{path}: `step` and `log: true` cannot be combined")
+    if log and low <= 0:
+        raise SpaceError(f"{path}.low: a log range needs `low` > 0, got {low!r}")
+    return Param(name, "int" if integer else "float", low=low, high=high, step=step, log=log)
+
+
+def _parse_choice_param(node: Any, path: str, allowed: tuple[str, ...]) -> Param:
+    name = path.rsplit(".", 1)[-1]
+    options = f"one of {', '.join(allowed)}"
+    if isinstance(node, dict):
+        _check_keys(node, path, ("choices",))
+        choices = node.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise SpaceError(f"{path}.choices: expected a non-empty list of {options}, got {choices!r}")
+        for i, c in enumerate(choices):
+            if c not in allowed:
+                raise SpaceError(f"{path}.choices[{i}]: expected {options}, got {c!r}")
+        if len(set(choices)) != len(choices):
+            raise SpaceError(f"{path}.choices: {choices!r} lists a value more than once")
+        return Param(name, "choices", choices=tuple(choices))
+    if node not in allowed:
+        raise SpaceError(f"{path}: expected {options} or {{choices: [...]}}, got {node!r}")
+    return Param(name, "fixed", value=node)
+
+
+# ---------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class Pooling:
+    """Fixed positions, or `count` pools among `among` plus a fixed or searched pool after conv1."""
+
+    fixed: tuple[str, ...] | None = ("conv1", "fire4", "fire8")
+    among: tuple[str, ...] = ()
+    count: Param = Param("pool_count", "fixed", value=0)
+    conv1: str = "true"  # "true", "false" or "search"
+
+    @property
+    def searched(self) -> bool:
+        return self.fixed is None
+
+    def combinations(self) -> list[str]:
+        """Every choice of module pools, as comma-joined names in layer order."""
+        return [",".join(c) for k in self.count.values() for c in itertools.combinations(self.among, k)]
+
+    def suggest(self, trial) -> tuple[str, ...]:
+        if self.fixed is not None:
+            return self.fixed
+        conv1 = {"true": True, "false": False}.get(self.conv1)
+        if conv1 is None:
+            conv1 = trial.suggest_categorical("pool_conv1", [True, False])
+        modules = trial.suggest_categorical("pool_after", self.combinations())
+        return (("conv1",) if conv1 else ()) + tuple(n for n in modules.split(",") if n)
+
+    def max_pools(self) -> tuple[str, ...]:
+        """A layout with the most pools this space allows (the one most likely to vanish)."""
+        if self.fixed is not None:
+            return self.fixed
+        k = max(self.count.values())
+        return (("conv1",) if self.conv1 != "false" else ()) + self.among[len(self.among) - k:]
+
+
+@dataclass(frozen=True)
+class Training:
+    dataset: str = "digits"
+    data_root: str | None = None
+    resolution: int = 32
+    train_per_class: int | None = None
+    val_per_class: int | None = None
+    epochs: int = 3
+    batch_size: int | None = None
+    device: str = "auto"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    name: str = "tpe"
+    seed: int = 0
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+# Fields of the space that do not change what a trial measures: excluded from the space hash.
+RUN_SETTINGS = ("sampler", "n_trials", "timeout", "device", "description", "path")
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    name: str
+    metaparameters: dict[str, Param]
+    pooling: Pooling = Pooling()
+    bypass: Param = Param("bypass", "fixed", value="none")
+    network: dict[str, Any] = field(default_factory=dict)  # ArchConfig fields: stem, modules, dropout
+    objectives: tuple[str, ...] | None = None  # None: "auto", decided from the data set
+    constraints: dict[str, float] = field(default_factory=dict)
+    sampler: SamplerSpec = SamplerSpec()
+    training: Training = Training()
+    n_trials: int = 16
+    timeout: float | None = None
+    description: str = ""
+    path: str | None = None
+
+    def base_config(self, num_classes: int) -> ArchConfig:
+        return preset("v1.0", num_classes=num_classes, resolution=self.training.resolution,
+                      **self.network)
+
+    def suggest(self, trial, *, num_classes: int) -> ArchConfig:
+        """The architecture for an Optuna trial: searched dimensions are suggested in a fixed order."""
+        values = {name: p.suggest(trial) for name, p in self.metaparameters.items()}
+        pools = self.pooling.suggest(trial)
+        bypass = self.bypass.suggest(trial)
+        return self.base_config(num_classes).replace(**values, pool_after=pools, bypass=bypass)
+
+    def searched_params(self) -> dict[str, list]:
+        """Every searched Optuna parameter with all its values (for grid sampling)."""
+        grid = {name: p.values() for name, p in self.metaparameters.items() if p.searched}
+        if self.pooling.searched:
+            if self.pooling.conv1 == "search":
+                grid["pool_conv1"] = [True, False]
+            grid["pool_after"] = self.pooling.combinations()
+        if self.bypass.searched:
+            grid["bypass"] = self.bypass.values()
+        return grid
+
+    def resolve_objectives(self, num_classes: int) -> tuple[tuple[str, ...], str]:
+        """The objectives to use and a note saying how they were chosen."""
+        if self.objectives is not None:
+            return self.objectives, ""
+        if num_classes <= 10:
+            return ("top1", "params"), (
+                f"accuracy objective: top-1, because the data set has {num_classes} classes and "
+                "top-5 is then near 1.0 for most networks; set `objectives: [top5, params]` to "
+                "force top-5")
+        return ("top5", "params"), ""
+
+    def with_overrides(self, **overrides) -> SearchSpace:
+        """Apply CLI overrides: training fields, sampler name/seed, n_trials, timeout."""
+        training = {k: v for k, v in overrides.items() if k in Training.__dataclass_fields__}
+        space = dataclasses.replace(self, training=dataclasses.replace(self.training, **training))
+        if overrides.get("sampler") is not None:
+            options = () if overrides["sampler"] != self.sampler.name else self.sampler.options
+            space = dataclasses.replace(space, sampler=SamplerSpec(overrides["sampler"],
+                                                                   self.sampler.seed, options))
+        if overrides.get("seed") is not None:
+            space = dataclasses.replace(space, sampler=dataclasses.replace(
+                space.sampler, seed=overrides["seed"]))
+        for key in ("n_trials", "timeout"):
+            if overrides.get(key) is not None:
+                space = dataclasses.replace(space, **{key: overrides[key]})
+        _validate_training(space.training, "training")
+        _check_architectures(space)
+        return space
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self), default=list))
+
+    @property
+    def hash(self) -> str:
+        """Identifies what trials of this space measure; run settings do not change it."""
+        d = self.to_dict()
+        for key in RUN_SETTINGS:
+            d.pop(key, None)
+            d["training"].pop(key, None)
+        blob = json.dumps(d, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """Safe YAML (no python tags) without aliases, so a small file cannot expand to gigabytes."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise SpaceError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are "
+                             "not allowed in search spaces; write the value out")
+        return super().compose_node(parent, index)
+
+
+def find_space(name_or_path: str) -> Path:
+    """A path, or a bare name looked up in ./search_spaces/ and in the copies inside the package."""
+    candidate = Path(name_or_path)
+    if candidate.is_file():
+        return candidate
+    looked = [candidate]
+    if candidate.parent == Path("."):
+        here = Path(__file__).resolve().parent
+        for folder in (Path(SPACES_DIR), here / SPACES_DIR, here.parent / SPACES_DIR):
+            for name in (candidate.name, candidate.name + ".yaml"):
+                looked.append(folder / name)
+                if looked[-1].is_file():
+                    return looked[-1]
+    shipped = sorted(p.name for p in shipped_spaces())
+    raise SpaceError(f"search space {name_or_path!r} not found (looked at "
+                     f"{', '.join(str(p) for p in looked)}); shipped spaces: {', '.join(shipped)}")
+
+
+def shipped_spaces() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    for folder in (here / SPACES_DIR, here.parent / SPACES_DIR):
+        if folder.is_dir():
+            return sorted(folder.glob("*.yaml"))
+    return []
+
+
+def load_space(name_or_path: str) -> SearchSpace:
+    path = find_space(name_or_path)
+    if path.stat().st_size > MAX_SPACE_BYTES:
+        raise SpaceError(f"{path}: {path.stat().st_size:,} bytes is too large for a search space "
+                         f"(at most {MAX_SPACE_BYTES:,})")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError as err:
+        raise SpaceError(f"{path}: not a UTF-8 text file ({err.reason})") from None
+    except yaml.YAMLError as err:
+        raise SpaceError(f"{path}: invalid YAML: {_yaml_problem(err)}") from None
+    except SpaceError as err:
+        raise SpaceError(f"{path}: {err}") from None
+    try:
+        return parse_space(data, default_name=path.stem, path=str(path))
+    except SpaceError as err:
+        raise SpaceError(f"{path}: {err}") from None
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{getattr(err, 'problem', None) or err}{where}"
+
+
+def parse_space(data: Any, *, default_name: str = "space", path: str | None = None) -> SearchSpace:
+    """Validate a loaded YAML document into a SearchSpace; SpaceError names what is wrong."""
+    if not isinstance(data, dict):
+        raise SpaceError(f"expected a mapping of settings at the top level, got {_kind(data)}")
+    _check_keys(data, "", TOP_LEVEL_KEYS)
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_." for c in name) \
+            or name.startswith("."):
+        raise SpaceError(f"name: expected letters, digits, '-', '_' or '.' (not leading), got {name!r}")
+
+    metas = data.get("metaparameters")
+    if not isinstance(metas, dict) or not metas:
+        raise SpaceError("metaparameters: expected a mapping of some of "
+                         f"{', '.join(METAPARAMETERS)}, got {metas!r}")
+    _check_keys(metas, "metaparameters", METAPARAMETERS)
+    params = {key: _parse_param(node, f"metaparameters.{key}", integer=key in INT_METAPARAMETERS)
+              for key, node in metas.items()}
+
+    network = _parse_network(data.get("network", {}))
+    num_modules = network.get("num_modules", 8)
+    pooling = _parse_pooling(data.get("pooling"), num_modules)
+    bypass = _parse_choice_param(data.get("bypass", "none"), "bypass", BYPASS_TYPES)
+    objectives = _parse_objectives(data.get("objectives", "auto"))
+    constraints = _parse_constraints(data.get("constraints", {}))
+    sampler = _parse_sampler(data.get("sampler", {}))
+    training = _parse_training(data.get("training", {}))
+    n_trials = data.get("n_trials", 16)
+    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
+        raise SpaceError(f"n_trials: expected an integer >= 1, got {n_trials!r}")
+    timeout = data.get("timeout")
+    if timeout is not None and (not _is_number(timeout) or timeout <= 0):
+        raise SpaceError(f"timeout: expected seconds > 0 or nothing, got {timeout!r}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise SpaceError(f"description: expected text, got {description!r}")
+
+    space = SearchSpace(name=name, metaparameters=params, pooling=pooling, bypass=bypass,
+                        network=network, objectives=objectives, constraints=constraints,
+                        sampler=sampler, training=training, n_trials=n_trials, timeout=timeout,
+                        description=description, path=path)
+    _check_architectures(space)
+    return space
+
+
+def _parse_network(node: Any) -> dict:
+    if not isinstance(node, dict):
+        raise SpaceError(f"network: expected a mapping, got {node!r}")
+    _check_keys(node, "network", ("preset", "num_modules", "stem", "dropout"))
+    out: dict[str, Any] = {}
+    if "preset" in node:
+        if node["preset"] not in ("v1.0", "v1.1"):
+            raise SpaceError(f"network.preset: expected v1.0 or v1.1, got {node['preset']!r}")
+        base = preset(node["preset"])
+        out.update(stem_filters=base.stem_filters, stem_kernel=base.stem_kernel,
+                   stem_stride=base.stem_stride)
+    if "num_modules" in node:
+        _check_int(node["num_modules"], "network.num_modules", minimum=1)
+        out["num_modules"] = node["num_modules"]
+    stem = node.get("stem", {})
+    if not isinstance(stem, dict):
+        raise SpaceError(f"network.stem: expected a mapping of filters, kernel, stride, padding, "
+                         f"got {stem!r}")
+    _check_keys(stem, "network.stem", ("filters", "kernel", "stride", "padding"))
+    for key, value in stem.items():
+        _check_int(value, f"network.stem.{key}", minimum=0 if key == "padding" else 1)
+        out[f"stem_{key}"] = value
+    if "dropout" in node:
+        dropout = node["dropout"]
+        if not _is_number(dropout) or not 0 <= dropout < 1:
+            raise SpaceError(f"network.dropout: expected a probability in [0, 1), got {dropout!r}")
+        out["dropout"] = dropout
+    return out
+
+
+def _parse_pooling(node: Any, num_modules: int) -> Pooling:
+    layers = ("conv1", *(f"fire{i + 2}" for i in range(num_modules)))
+    if node is None:
+        return Pooling()
+    if not isinstance(node, dict):
+        raise SpaceError(f"pooling: expected a mapping with `after: [...]` or `among` and `count`, "
+                         f"got {node!r}")
+    _check_keys(node, "pooling", ("after", "among", "count", "conv1"))
+    if "after" in node:
+        if set(node) - {"after"}:
+            raise SpaceError("pooling: give either fixed positions (`after`) or a searched layout "
+                             "(`among`, `count`, `conv1`), not both")
+        after = _layer_list(node["after"], "pooling.after", layers)
+        return Pooling(fixed=tuple(after))
+    if "among" not in node or "count" not in node:
+        raise SpaceError("pooling: a searched layout needs `among` (modules) and `count` "
+                         "(an integer or {low, high}); fixed positions go in `after`")
+    among = _layer_list(node["among"], "pooling.among", layers[1:])
+    if not among:
+        raise SpaceError("pooling.among: expected at least one Fire module")
+    count = _parse_param(node["count"], "pooling.count", integer=True)
+    if count.kind == "float" or (count.kind == "int" and count.log):
+        raise SpaceError("pooling.count: expected an integer, a list of choices or {low, high}")
+    for k in count.values():
+        if not 0 <= k <= len(among):
+            raise SpaceError(f"pooling.count: {k} pools cannot be placed among {len(among)} "
+                             f"modules; expected 0 to {len(among)}")
+    conv1 = node.get("conv1", True)
+    if conv1 not in (True, False, "search"):
+        raise SpaceError(f"pooling.conv1: expected true, false or search, got {conv1!r}")
+    return Pooling(fixed=None, among=tuple(among), count=count, conv1=str(conv1).lower())
+
+
+def _layer_list(node: Any, path: str, valid: tuple[str, ...]) -> list[str]:
+    if not isinstance(node, list):
+        raise SpaceError(f"{path}: expected a list of layer names, got {node!r}")
+    for i, name in enumerate(node):
+        if name not in valid:
+            raise SpaceError(f"{path}[{i}]: unknown layer {name!r}; valid: {', '.join(valid)}")
+    duplicates = sorted({n for n in node if node.count(n) > 1})
+    if duplicates:
+        raise SpaceError(f"{path}: {', '.join(duplicates)} listed more than once")
+    return sorted(node, key=valid.index)
+
+
+def _parse_objectives(node: Any) -> tuple[str, ...] | None:
+    if node == "auto":
+        return None
+    allowed = ", ".join(OBJECTIVE_NAMES)
+    if not isinstance(node, list) or len(node) < 2:
+        raise SpaceError(f"objectives: expected `auto` or a list of 2 or more of {allowed}, "
+                         f"got {node!r}")
+    for i, name in enumerate(node):
+        if name not in OBJECTIVE_NAMES:
+            raise SpaceError(f"objectives[{i}]: unknown objective {name!r}; valid: {allowed}")
+    if len(set(node)) != len(node):
+        raise SpaceError(f"objectives: {node!r} lists an objective more than once")
+    return tuple(node)
+
+
+def _parse_constraints(node: Any) -> dict[str, float]:
+    if not isinstance(node, dict):
+        raise SpaceError(f"constraints: expected a mapping of metric to maximum, e.g. "
+                         f"{{params: 1000000}}, got {node!r}")
+    _check_keys(node, "constraints", CONSTRAINT_METRICS)
+    for key, value in node.items():
+        if not _is_number(value) or value <= 0:
+            raise SpaceError(f"constraints.{key}: expected a maximum > 0, got {value!r}")
+    return dict(node)
+
+
+def _parse_sampler(node: Any) -> SamplerSpec:
+    if isinstance(node, str):
+        node = {"name": node}
+    if not isinstance(node, dict):
+        raise SpaceError(f"sampler: expected a name or a mapping with `name`, `seed` and options, "
+                         f"got {node!r}")
+    name = node.get("name", "tpe")
+    seed = node.get("seed", 0)
+    _check_int(seed, "sampler.seed", minimum=0)
+    options = tuple(sorted((k, v) for k, v in node.items() if k not in ("name", "seed")))
+    from sqzdse.samplers import check_sampler  # validates name and options against the registry
+
+    check_sampler(name, dict(options), path="sampler")
+    return SamplerSpec(name=name, seed=seed, options=options)
+
+
+def _parse_training(node: Any) -> Training:
+    if not isinstance(node, dict):
+        raise SpaceError(f"training: expected a mapping, got {node!r}")
+    _check_keys(node, "training", tuple(Training.__dataclass_fields__))
+    training = Training(**node)
+    _validate_training(training, "training")
+    return training
+
+
+def _validate_training(t: Training, path: str) -> None:
+    if not isinstance(t.dataset, str):
+        raise SpaceError(f"{path}.dataset: expected a data set name, got {t.dataset!r}")
+    if t.data_root is not None and not isinstance(t.data_root, str):
+        raise SpaceError(f"{path}.data_root: expected a folder path, got {t.data_root!r}")
+    _check_int(t.resolution, f"{path}.resolution", minimum=8)
+    _check_int(t.epochs, f"{path}.epochs", minimum=1)
+    _check_int(t.seed, f"{path}.seed", minimum=0)
+    for key in ("train_per_class", "val_per_class", "batch_size"):
+        if getattr(t, key) is not None:
+            _check_int(getattr(t, key), f"{path}.{key}", minimum=1)
+    if not isinstance(t.device, str) or not (t.device in ("auto", "cpu", "cuda")
+                                             or t.device.startswith("cuda:")):
+        raise SpaceError(f"{path}.device: expected auto, cpu, cuda or cuda:N, got {t.device!r}")
+
+
+def _check_architectures(space: SearchSpace) -> None:
+    """Every value of every dimension must make a valid network; the most pools must not vanish."""
+    base = space.base_config(num_classes=10)
+    try:
+        base.replace(pool_after=space.pooling.max_pools())
+    except ArchError as err:
+        raise SpaceError(f"pooling: at training resolution {space.training.resolution}, {err}") from None
+    for name, param in space.metaparameters.items():
+        for value in param.extremes():
+            try:
+                base.replace(**{name: value})
+            except ArchError as err:
+                raise SpaceError(f"metaparameters.{name}: {value!r} is not valid: {err}") from None
+
+
+# ---------------------------------------------------------------------------- small checks
+
+
+def _kind(x: Any) -> str:
+    return {list: "a list", str: "text", type(None): "nothing"}.get(type(x), repr(x))
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _check_number(x: Any, path: str, *, integer: bool) -> None:
+    if integer and (not isinstance(x, int) or isinstance(x, bool)):
+        raise SpaceError(f"{path}: expected an integer, got {x!r}")
+    if not _is_number(x):
+        raise SpaceError(f"{path}: expected a number, got {x!r}")
+
+
+def _check_int(x: Any, path: str, *, minimum: int) -> None:
+    if not isinstance(x, int) or isinstance(x, bool) or x < minimum:
+        raise SpaceError(f"{path}: expected an integer >= {minimum}, got {x!r}")
+
+
+def _check_keys(node: dict, path: str, allowed: tuple[str, ...]) -> None:
+    for key in node:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else str(key)
+            raise SpaceError(f"{where}: unknown key; allowed here: {', '.join(allowed)}")
+
+
+__all__ = ["SearchSpace", "Param", "Pooling", "Training", "SamplerSpec", "load_space", "parse_space",
+           "find_space", "shipped_spaces", "METRICS"]
