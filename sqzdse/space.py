@@ -225,7 +225,7 @@ class SearchSpace:
 
     def base_config(self, num_classes: int) -> ArchConfig:
         return preset("v1.0", num_classes=num_classes, resolution=self.training.resolution,
-                      **self.network)
+                      pool_after=self.pooling.max_pools(), **self.network)
 
     def suggest(self, trial, *, num_classes: int) -> ArchConfig:
         """The architecture for an Optuna trial: searched dimensions are suggested in a fixed order."""
@@ -542,9 +542,8 @@ def _validate_training(t: Training, path: str) -> None:
 
 def _check_architectures(space: SearchSpace) -> None:
     """Every value of every dimension must make a valid network; the most pools must not vanish."""
-    base = space.base_config(num_classes=10)
     try:
-        base.replace(pool_after=space.pooling.max_pools())
+        base = space.base_config(num_classes=10)
     except ArchError as err:
         raise SpaceError(f"pooling: at training resolution {space.training.resolution}, {err}") from None
     for name, param in space.metaparameters.items():

@@ -61,6 +61,7 @@ def sqlite_path(url: str) -> Path | None:
 def open_storage(url: str, *, create: bool, heartbeat_interval: int | None = None,
                  grace_period: int | None = None) -> optuna.storages.RDBStorage:
     """Optuna's relational storage at `url`. `create=False` never creates a database."""
+    url = with_driver(url)
     path = sqlite_path(url)
     engine_kwargs: dict = {"pool_pre_ping": True}
     if path is not None:
@@ -68,16 +69,29 @@ def open_storage(url: str, *, create: bool, heartbeat_interval: int | None = Non
         engine_kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
     elif url.startswith("postgresql"):
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
-    retry = optuna.storages.RetryFailedTrialCallback(max_retry=1) if heartbeat_interval else None
+    retry = (optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+             if heartbeat_interval else None)
     try:
         return optuna.storages.RDBStorage(
             url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period, failed_trial_callback=retry)
+            grace_period=grace_period, heartbeat_stale_trial_callback=retry,
+            skip_table_creation=not create)
     except ImportError as err:
         raise StorageError(f"storage {_safe_url(url)}: a database driver is missing ({err}); for "
                            "PostgreSQL install `pip install 'sqzdse[postgres]'`") from None
     except Exception as err:  # SQLAlchemy and driver errors: unreachable server, bad URL, bad file
         raise StorageError(f"cannot open storage {_safe_url(url)}: {_first_line(err)}") from None
+
+
+def with_driver(url: str) -> str:
+    """postgresql:// means psycopg (version 3, our `postgres` extra) unless psycopg2 is there."""
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            return f"postgresql+psycopg://{rest}"
+    return url
 
 
 def _check_sqlite_file(path: Path, *, create: bool, url: str) -> None:
@@ -236,12 +250,10 @@ class Objective:
         for key, value in metrics.items():
             trial.set_user_attr(key, value)
 
-        violations = constraint_violations(metrics, space.constraints)
-        for key, value in violations.items():
+        for key, value in constraint_violations(metrics, space.constraints).items():
             trial.set_constraint(key, value)
-        over = [f"{k.removesuffix('_budget')} {metrics[k.removesuffix('_budget')]:,} > budget "
-                f"{space.constraints[k.removesuffix('_budget')]:,g}" for k, v in violations.items()
-                if v > 0]
+        over = [f"{name} {metrics[name]:,} > budget {budget:,g}"
+                for name, budget in space.constraints.items() if metrics[name] > budget]
         if over:
             trial.set_user_attr(R.STATUS, "infeasible")
             trial.set_user_attr(R.FAILURE_REASON, "; ".join(over) + " (not trained)")
@@ -331,20 +343,29 @@ def count_states(study: optuna.Study) -> dict[TrialState, int]:
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops a search the way Ctrl-C does (the trial under way is recorded as failed)."""
+def interrupts_as_keyboard_interrupt() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt, and are remembered.
+
+    Python ignores an exception raised while a finalizer runs, so an interrupt can be swallowed in
+    the middle of training; the loop asks the returned function after each trial and stops then.
+    """
+    received: list[int] = []
+
     def handler(signum, frame):
+        received.append(signum)
         raise KeyboardInterrupt(f"signal {signum}")
 
+    signals = (signal.SIGINT, signal.SIGTERM)
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {s: signal.signal(s, handler) for s in signals}
     except ValueError:  # not the main thread
-        yield
+        yield lambda: False
         return
     try:
-        yield
+        yield lambda: bool(received)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def run_search(study: optuna.Study, objective: Objective, *, timeout: float | None = None,
@@ -362,7 +383,7 @@ def run_search(study: optuna.Study, objective: Objective, *, timeout: float | No
         if on_trial is not None:
             on_trial(study, frozen, progress)
 
-    with sigterm_as_interrupt():
+    with interrupts_as_keyboard_interrupt() as interrupted:
         try:
             while timeout is None or progress.elapsed() < timeout:
                 counts = count_states(study)
@@ -377,6 +398,8 @@ def run_search(study: optuna.Study, objective: Objective, *, timeout: float | No
                     continue
                 study.optimize(objective, n_trials=1, catch=(TrialFailed, SurplusTrial),
                                callbacks=[callback], gc_after_trial=False)
+                if interrupted():
+                    raise KeyboardInterrupt("an interrupt was swallowed during the trial")
         except KeyboardInterrupt:
             _fail_if_running(study, objective.current)
             raise

@@ -44,6 +44,14 @@ def test_flags_override_the_preset(capsys):
     assert fire2["filters"] == "32/32/96" and fire2["output_shape"] == [128, 6, 6]
 
 
+def test_stem_flags_turn_v1_0_into_v1_1(capsys):
+    code, out, _ = run_cli(capsys, "count", "--stem-filters", "64", "--stem-kernel", "3",
+                           "--pool-after", "conv1,fire3,fire5", "--dropout", "0.2", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["params"] == 1_235_496 and report["macs"] == 349_151_936
+    assert report["config"]["dropout"] == 0.2
+
+
 def test_no_pools(capsys):
     code, out, _ = run_cli(capsys, "count", "--pool-after", "", "--json", "--resolution", "32")
     assert code == 0 and not any(r["kind"] == "pool" for r in json.loads(out)["layers"])
@@ -54,6 +62,9 @@ def test_no_pools(capsys):
     (["--pct-3x3", "75"], "`pct_3x3` must be a fraction in [0, 1], got 75.0"),
     (["--base-e", "-3"], "`base_e` must be a positive number of filters (>= 1), got -3"),
     (["--freq", "0"], "`freq` must be an integer >= 1, got 0"),
+    (["--stem-kernel", "0"], "`stem_kernel` must be an integer >= 1, got 0"),
+    (["--stem-padding", "-1"], "`stem_padding` must be an integer >= 0, got -1"),
+    (["--dropout", "1"], "`dropout` must be a probability in [0, 1), got 1.0"),
     (["--pool-after", "conv1,fire12"], "`pool_after` names unknown layer 'fire12'"),
     (["--pool-after", "conv1,conv1"], "`pool_after` lists conv1 more than once"),
     (["--resolution", "24", "--pool-after", "conv1,fire2,fire3,fire4"],

@@ -20,6 +20,12 @@ _ARCH_FLAGS = [
     click.option("--bypass", type=click.Choice(["none", "simple", "complex"])),
     click.option("--num-classes", type=int, help="Classifier outputs (default 1000)."),
     click.option("--resolution", type=int, help="Input height = width in pixels."),
+    click.option("--stem-filters", type=int, help="conv1 filters (v1.0: 96, v1.1: 64)."),
+    click.option("--stem-kernel", type=int, help="conv1 kernel size (v1.0: 7, v1.1: 3)."),
+    click.option("--stem-stride", type=int, help="conv1 stride (both presets: 2)."),
+    click.option("--stem-padding", type=int, help="conv1 zero padding (both presets: 0)."),
+    click.option("--dropout", type=float, help="Dropout before the classifier, in [0, 1) "
+                                               "(both presets: 0.5); no effect on the counts."),
 ]
 
 
@@ -39,7 +45,8 @@ def arch_from_options(preset_name: str, **flags) -> ArchConfig:
 
 
 ARCH_OPTION_NAMES = ("base_e", "incr_e", "pct_3x3", "freq", "sr", "num_modules", "pool_after",
-                     "bypass", "num_classes", "resolution")
+                     "bypass", "num_classes", "resolution", "stem_filters", "stem_kernel",
+                     "stem_stride", "stem_padding", "dropout")
 
 
 def pop_arch_flags(kwargs: dict) -> ArchConfig:

@@ -8,11 +8,16 @@ import click
 
 from sqzdse.errors import SqzdseError
 
+# Options passed on unchanged to worker processes (`--workers K`).
+_FORWARDED = ("sampler", "n_trials", "timeout", "seed", "epochs", "dataset", "data_root",
+              "resolution", "train_per_class", "val_per_class", "batch_size")
+
 
 @click.command()
 @click.option("--space", "space_name", required=True,
               help="A YAML file, or the name of a shipped space (micro, macro, full, paper_sr, ...).")
-@click.option("--storage", help="Optuna storage URL [default: sqlite:///studies/<space>.db].")
+@click.option("--storage", help="Optuna storage URL [default: sqlite:///studies/<space>.db]; "
+                                "postgresql://user@host/db lets several machines share a study.")
 @click.option("--study", "study_name", help="Study name [default: the space's name].")
 @click.option("--sampler", help="nsga2, nsga3, tpe, gp, qmc, random, grid or bruteforce.")
 @click.option("--n-trials", type=int, help="Finished trials the study should hold.")
@@ -26,53 +31,87 @@ from sqzdse.errors import SqzdseError
 @click.option("--train-per-class", type=int, help="Training images per class (the proxy knob).")
 @click.option("--val-per-class", type=int, help="Validation images per class.")
 @click.option("--batch-size", type=int, help="Training batch size.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Worker processes on this machine sharing the study.")
+@click.option("--heartbeat-interval", type=int, default=10, show_default=True,
+              help="Seconds between a running trial's heartbeats.")
+@click.option("--grace-period", type=int, default=60, show_default=True,
+              help="Seconds without a heartbeat after which a trial counts as dead, is marked "
+                   "failed and retried once.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; the Pareto table only.")
+@click.option("--worker-id", type=int, hidden=True)
 def search(space_name: str, storage: str | None, study_name: str | None, quiet: bool,
-           **overrides) -> None:
+           workers: int, worker_id: int | None, **overrides) -> None:
     """Search a space: each trial builds a network, trains a proxy and records the results."""
     import optuna
 
     from sqzdse.cli.report import format_front, progress_line
     from sqzdse.space import load_space
-    from sqzdse.study import (Objective, default_storage, make_setup, open_storage, open_study,
-                              run_search)
+    from sqzdse.study import (Objective, check_study_name, default_storage, make_setup,
+                              open_storage, open_study, run_search)
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
 
-    space = load_space(space_name)
-    space = space.with_overrides(**_positive(overrides))
+    heartbeat = overrides.pop("heartbeat_interval")
+    grace = overrides.pop("grace_period")
+    if workers < 1:
+        raise SqzdseError(f"--workers must be >= 1, got {workers}")
+    if heartbeat < 1 or grace <= heartbeat:
+        raise SqzdseError(f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
+                          "which must be >= 1 second")
+    space = load_space(space_name).with_overrides(**_given(overrides))
+    study_name = check_study_name(space.name if study_name is None else study_name)
     setup = make_setup(space)
     storage_url = storage or default_storage(space.name)
-    study_name = study_name or space.name
-    rdb = open_storage(storage_url, create=True, heartbeat_interval=10, grace_period=30)
+    rdb = open_storage(storage_url, create=True, heartbeat_interval=heartbeat, grace_period=grace)
     study = open_study(setup, storage=rdb, study_name=study_name)
-    objective = Objective(setup, n_trials=space.n_trials, device=space.training.device)
 
-    echo = (lambda *a, **k: None) if quiet else (lambda msg: click.echo(msg, err=True))
-    echo(f"study {study_name!r} in {storage_url}: space {space.name} ({space.hash}), sampler "
+    prefix = f"[worker {worker_id}] " if worker_id else ""
+    echo = (lambda msg: None) if quiet else (lambda msg: click.echo(prefix + msg, err=True))
+    if worker_id is None:
+        _header(echo, study, storage_url, setup)
+    if workers > 1:
+        from sqzdse.workers import run_workers, worker_devices
+
+        echo(f"starting {workers} workers")
+        args = ["--space", space_name, "--storage", storage_url, "--study", study_name,
+                "--heartbeat-interval", str(heartbeat), "--grace-period", str(grace),
+                *_flags(overrides), *(["--quiet"] if quiet else [])]
+        code = run_workers(args, workers=workers,
+                           devices=worker_devices(space.training.device, workers))
+        if code:
+            raise SystemExit(code)
+    else:
+        objective = Objective(setup, n_trials=space.n_trials, device=space.training.device)
+        try:
+            run_search(study, objective, timeout=space.timeout,
+                       on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)))
+        except KeyboardInterrupt:
+            click.echo(prefix + "interrupted: the trial under way is recorded as failed; run the "
+                       "same command again to resume", err=True)
+            raise SystemExit(130) from None
+    if worker_id is None:
+        click.echo(format_front(study, setup.objectives))
+        click.echo(f"\nstudy {study_name!r} in {storage_url}; see it with: sqzdse dashboard "
+                   f"--storage {storage_url} --study {study_name}")
+
+
+def _header(echo, study, storage_url: str, setup) -> None:
+    space = setup.space
+    t = space.training
+    echo(f"study {study.study_name!r} in {storage_url}: space {space.name} ({space.hash}), sampler "
          f"{space.sampler.name} (seed {space.sampler.seed}), objectives "
-         f"{', '.join(setup.objectives)}; {space.training.dataset} at "
-         f"{space.training.resolution}px, {space.training.epochs} epochs")
+         f"{', '.join(setup.objectives)}; {t.dataset} at {t.resolution}px, {t.epochs} epochs, "
+         f"{space.n_trials} trials")
     if setup.note:
         echo(setup.note)
     already = len(study.get_trials(deepcopy=False))
     if already:
         echo(f"resuming: the study holds {already} trials")
 
-    try:
-        run_search(study, objective, timeout=space.timeout,
-                   on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)))
-    except KeyboardInterrupt:
-        click.echo("interrupted: the trial under way is recorded as failed; run the same command "
-                   "again to resume", err=True)
-        raise SystemExit(130) from None
-    click.echo(format_front(study, setup.objectives))
-    click.echo(f"\nstudy {study_name!r} in {storage_url}; see it with: sqzdse dashboard "
-               f"--storage {storage_url} --study {study_name}")
 
-
-def _positive(overrides: dict) -> dict:
+def _given(overrides: dict) -> dict:
     """CLI overrides that were given, checked like the YAML values they replace."""
     given = {k: v for k, v in overrides.items() if v is not None}
     for key in ("n_trials", "epochs", "resolution", "train_per_class", "val_per_class",
@@ -86,3 +125,11 @@ def _positive(overrides: dict) -> dict:
 
         check_sampler(given["sampler"], {}, name_path="--sampler")
     return given
+
+
+def _flags(overrides: dict) -> list[str]:
+    out = []
+    for key in _FORWARDED:
+        if overrides.get(key) is not None:
+            out += [f"--{key.replace('_', '-')}", str(overrides[key])]
+    return out

@@ -1,0 +1,673 @@
+"""A sqzdse study as a tidy pandas DataFrame, and the analyses drawn from it.
+
+Two halves, kept apart:
+
+- Loading: `load_trials` reads a study from a storage URL (`sqlite:///studies/micro.db`,
+  `postgresql://...`) or from a file written by `sqzdse export` (CSV, Parquet, JSON) into one row per
+  trial with the columns of `TRIAL_COLUMNS`. `open_study`, `trials_frame` and `study_overviews` are
+  its parts; storages open through `sqzdse.study.open_storage(url, create=False)`. Reading never
+  creates a database: a missing SQLite file, a bad or unreachable URL, or an unknown study name
+  raises `StorageError` with a message saying what to do.
+- Pure functions on such a DataFrame: `pareto_front`, `pareto_rank`, `hypervolume`,
+  `hypervolume_history`, `default_reference`, `knee_point`, `effect_summary`.
+
+Metrics are given as `{"top5": "maximize", "params": "minimize"}`, as
+`[("top5", "maximize"), ...]`, or as bare names (`["top5", "params"]`), which take their direction
+from `records.METRICS`.
+
+Only COMPLETE trials with every metric present take part in a front: failed, pruned (infeasible),
+running and waiting trials never do. Dominance is the usual one: a point dominates another when it
+is at least as good in every metric and strictly better in one. So identical points never dominate
+each other and are all on the front together (a reused duplicate architecture sits beside the trial
+it reused).
+
+This module never imports Dash or torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import optuna
+import pandas as pd
+import sqlalchemy.exc
+from sqlalchemy.engine import make_url
+
+from sqzdse import records
+from sqzdse.errors import StorageError
+from sqzdse.study import open_storage
+
+__all__ = [
+    "COLUMN_NAMES", "DESIGN_COLUMNS", "FILE_FORMATS", "TRIAL_COLUMNS", "Column", "StudyOverview",
+    "default_reference", "describe_storage", "effect_summary", "eligible_rows", "empty_trials_frame",
+    "file_format", "hypervolume", "hypervolume_history", "is_storage_url", "knee_point",
+    "load_trials", "normalize_metrics", "open_study", "pareto_front", "pareto_rank",
+    "read_trials_file", "study_names", "study_objectives", "study_overviews", "trials_frame",
+]
+
+# ---------------------------------------------------------------------------- the tidy schema
+
+
+class Column(NamedTuple):
+    """One column of the trials DataFrame and of every export."""
+
+    name: str
+    dtype: str  # a pandas dtype name
+    meaning: str
+
+
+_ARCH_MEANINGS = {
+    "base_e": "expand filters of the first Fire module",
+    "incr_e": "expand filters added every `freq` modules",
+    "pct_3x3": "fraction of expand filters that are 3x3",
+    "freq": "Fire modules between increments of the expand filters",
+    "sr": "squeeze ratio: squeeze filters / expand filters",
+    "num_modules": "number of Fire modules",
+}
+
+_TRAINED_MEANINGS = {
+    "top1": "top-1 accuracy, a fraction of the validation images; NaN unless trained",
+    "top5": "top-5 accuracy, a fraction of the validation images; NaN unless trained",
+    "images_per_second": "training throughput in images per second",
+}
+
+TRIAL_COLUMNS: tuple[Column, ...] = (
+    Column("number", "int64", "trial number in the study, from 0"),
+    Column("state", "string", "Optuna trial state: COMPLETE, PRUNED, FAIL, RUNNING or WAITING"),
+    Column("status", "string",
+           "sqzdse status: ok, reused, failed or infeasible; missing while running"),
+    Column("base_e", "Int64", _ARCH_MEANINGS["base_e"]),
+    Column("incr_e", "Int64", _ARCH_MEANINGS["incr_e"]),
+    Column("pct_3x3", "float64", _ARCH_MEANINGS["pct_3x3"]),
+    Column("freq", "Int64", _ARCH_MEANINGS["freq"]),
+    Column("sr", "float64", _ARCH_MEANINGS["sr"]),
+    Column("num_modules", "Int64", _ARCH_MEANINGS["num_modules"]),
+    Column("pool_after", "string",
+           "layers followed by a max-pool, comma-joined in network order ('' for none)"),
+    Column("bypass", "string", "bypass type: none, simple or complex"),
+    Column("num_classes", "Int64", "classifier outputs"),
+    Column("resolution", "Int64", "input height = width in pixels"),
+    *(Column(name, "Int64", records.METRICS[name][1]) for name in records.ANALYTIC_METRICS),
+    *(Column(name, "float64", _TRAINED_MEANINGS.get(name, records.METRICS[name][1]))
+      for name in records.TRAINED_METRICS),
+    Column("pareto", "bool", "on the Pareto front of the study's own objectives"),
+    Column("failure_reason", "string", "why the trial failed or was infeasible; missing otherwise"),
+    Column("reused_from", "Int64", "number of the trial whose training result this trial reused"),
+    Column("datetime_start", "datetime64[us]",
+           "when the trial started (local time, as Optuna stores it)"),
+    Column("datetime_complete", "datetime64[us]", "when the trial finished; NaT while running"),
+)
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in TRIAL_COLUMNS)
+
+# Columns read from the `arch` user attribute, and the design choices a search varies among them.
+ARCH_COLUMNS = ("base_e", "incr_e", "pct_3x3", "freq", "sr", "num_modules", "pool_after", "bypass",
+                "num_classes", "resolution")
+DESIGN_COLUMNS = ARCH_COLUMNS[:8]
+METRIC_COLUMNS = records.ANALYTIC_METRICS + records.TRAINED_METRICS
+
+DIRECTIONS = ("maximize", "minimize")
+FILE_FORMATS = ("csv", "parquet", "json")
+
+Metrics = Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[str]
+
+
+# ---------------------------------------------------------------------------- storages and studies
+
+
+def is_storage_url(source: str | os.PathLike) -> bool:
+    """True for `scheme://...` strings (storage URLs), False for file paths."""
+    return isinstance(source, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", source) is not None
+
+
+def describe_storage(storage: str | optuna.storages.BaseStorage) -> str:
+    """The storage's URL without its password, for messages."""
+    url = storage if isinstance(storage, str) else getattr(storage, "url", None)
+    if url is None:
+        return type(storage).__name__
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
+
+
+def study_names(storage: str | optuna.storages.BaseStorage) -> list[str]:
+    """Names of the studies in a storage, sorted."""
+    if isinstance(storage, str):
+        storage = open_storage(storage, create=False)
+    try:
+        return sorted(optuna.get_all_study_names(storage))
+    except (optuna.exceptions.OptunaError, sqlalchemy.exc.SQLAlchemyError) as err:
+        cause = err.__cause__ or err
+        reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
+        raise StorageError(f"cannot read {describe_storage(storage)}: {reason}") from None
+
+
+def open_study(storage: str | optuna.storages.BaseStorage, *,
+               study_name: str | None = None) -> optuna.Study:
+    """Load one study for reading. `study_name` may be left out when the storage holds one study.
+
+    Raises StorageError when the storage holds no study, several studies and no name was given, or
+    no study of that name; the message lists the studies present.
+    """
+    if isinstance(storage, str):
+        storage = open_storage(storage, create=False)
+    names = study_names(storage)
+    shown = describe_storage(storage)
+    if study_name is None:
+        if not names:
+            raise StorageError(f"{shown} holds no study yet; run `sqzdse search` to create one")
+        if len(names) > 1:
+            raise StorageError(f"{shown} holds {len(names)} studies; choose one (--study NAME): "
+                               f"{', '.join(names)}")
+        study_name = names[0]
+    elif study_name not in names:
+        present = ", ".join(names) if names else "none"
+        raise StorageError(f"no study named {study_name!r} in {shown}; studies there: {present}")
+    return optuna.load_study(study_name=study_name, storage=storage)
+
+
+def study_objectives(study: optuna.Study) -> list[tuple[str, str]]:
+    """The study's objectives as (metric name, direction) pairs, in the order of its values.
+
+    Names come from the study's metric names, else from its `objectives` user attribute, else
+    `objective0`, `objective1`, ...
+    """
+    directions = [d.name.lower() for d in study.directions]
+    names = study.metric_names
+    if names is None:
+        names = [pair[0] for pair in study.user_attrs.get(records.OBJECTIVES, [])]
+    if len(names) != len(directions):
+        names = [f"objective{i}" for i in range(len(directions))]
+    return list(zip(names, directions))
+
+
+# ---------------------------------------------------------------------------- trials -> DataFrame
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    """One typed row per trial of `study`, columns as in TRIAL_COLUMNS, in trial-number order.
+
+    Metrics come from the trials' user attributes; an objective's value fills its metric when the
+    attribute is missing. `pareto` marks the front of the study's own objectives (its trial values).
+    """
+    objectives = study_objectives(study)
+    names = [name for name, _ in objectives]
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    frame = pd.DataFrame([_trial_row(t, names) for t in trials],
+                         columns=[c for c in COLUMN_NAMES if c != "pareto"])
+    values = np.array([t.values if t.state.name == "COMPLETE" and t.values is not None
+                       else [np.nan] * len(objectives) for t in trials], dtype=float)
+    frame["pareto"] = _front_mask(_as_minimization(values.reshape(len(trials), len(objectives)),
+                                                   [d for _, d in objectives]))
+    frame.attrs["study_name"] = study.study_name
+    frame.attrs["objectives"] = objectives
+    return _typed(frame)
+
+
+def _trial_row(trial: optuna.trial.FrozenTrial, objective_names: list[str]) -> dict:
+    attrs = trial.user_attrs
+    arch = attrs.get(records.ARCH)
+    arch = arch if isinstance(arch, dict) else {}
+    row = {"number": trial.number, "state": trial.state.name, "status": attrs.get(records.STATUS)}
+    row.update({name: arch.get(name) for name in ARCH_COLUMNS})
+    if arch.get("pool_after") is not None:
+        row["pool_after"] = ",".join(arch["pool_after"])
+    objective_values = dict(zip(objective_names, trial.values or ()))
+    row.update({name: attrs.get(name, objective_values.get(name)) for name in METRIC_COLUMNS})
+    row["failure_reason"] = attrs.get(records.FAILURE_REASON)
+    row["reused_from"] = attrs.get(records.REUSED_FROM)
+    row["datetime_start"] = trial.datetime_start
+    row["datetime_complete"] = trial.datetime_complete
+    return row
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with exactly the TRIAL_COLUMNS, each cast to its dtype, on a fresh RangeIndex."""
+    columns = {}
+    for column in TRIAL_COLUMNS:
+        values = frame[column.name]
+        if column.dtype.startswith("datetime64"):
+            values = pd.to_datetime(values, format="ISO8601")
+        columns[column.name] = values.astype(column.dtype).reset_index(drop=True)
+    typed = pd.DataFrame(columns)
+    typed.attrs.update(frame.attrs)
+    return typed
+
+
+def empty_trials_frame() -> pd.DataFrame:
+    """A DataFrame with the TRIAL_COLUMNS and no rows."""
+    return _typed(pd.DataFrame({name: [] for name in COLUMN_NAMES}))
+
+
+# ---------------------------------------------------------------------------- exported files
+
+
+def file_format(path: str | os.PathLike) -> str:
+    """`csv`, `parquet` or `json` from a file name's suffix; StorageError for any other suffix."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FILE_FORMATS:
+        raise StorageError(f"cannot tell the format of {os.fspath(path)!r}: expected a .csv, "
+                           ".parquet or .json file, or a storage URL such as "
+                           "sqlite:///studies/micro.db")
+    return suffix
+
+
+def read_trials_file(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a file written by `sqzdse export` back into the typed trials DataFrame."""
+    path = Path(path)
+    fmt = file_format(path)
+    if not path.is_file():
+        raise StorageError(f"no such file: {path}")
+    try:
+        raw = _READERS[fmt](path)
+        missing = [name for name in COLUMN_NAMES if name not in raw.columns]
+        if missing:
+            raise StorageError(f"{path} is not a sqzdse export: it lacks the column(s) "
+                               f"{', '.join(missing)}")
+        return _typed(raw)
+    except (OSError, ValueError, TypeError) as err:
+        raise StorageError(f"cannot read {path} as {fmt}: {err}") from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    # Only an empty field is missing, so a failure reason reading "NA" stays text. An empty pool_after
+    # means "no pools"; it is missing only where the whole architecture is (bypass is then missing).
+    plain = {c.name: c.dtype for c in TRIAL_COLUMNS if not c.dtype.startswith("datetime64")}
+    raw = pd.read_csv(path, dtype=plain, keep_default_na=False,
+                      na_values={name: [""] for name in COLUMN_NAMES if name != "pool_after"})
+    if {"pool_after", "bypass"} <= set(raw.columns):
+        raw["pool_after"] = raw["pool_after"].mask(raw["bypass"].isna())
+    return raw
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise ValueError("expected a JSON list of objects, one per trial")
+    if not rows:
+        return pd.DataFrame({name: [] for name in COLUMN_NAMES})
+    return pd.DataFrame.from_records(rows)
+
+
+_READERS = {"csv": _read_csv, "parquet": pd.read_parquet, "json": _read_json}
+
+
+def load_trials(source: str | os.PathLike, *, study_name: str | None = None) -> pd.DataFrame:
+    """The trials of a study as the typed DataFrame described by TRIAL_COLUMNS.
+
+    `source` is a storage URL (then `study_name` picks the study and may be left out when the
+    storage holds one) or the path of a file written by `sqzdse export` (`study_name` is ignored).
+    Raises StorageError with a clear message for anything that cannot be opened; never creates a file.
+    """
+    if is_storage_url(source):
+        return trials_frame(open_study(source, study_name=study_name))
+    return read_trials_file(source)
+
+
+@dataclass(frozen=True)
+class StudyOverview:
+    """One study of a storage: its objectives, trial counts by state and the size of its front."""
+
+    name: str
+    objectives: tuple[tuple[str, str], ...]
+    trials: int
+    states: dict[str, int]  # every Optuna TrialState name, zero included
+    front_size: int
+
+
+def study_overviews(storage: str | optuna.storages.BaseStorage) -> list[StudyOverview]:
+    """Every study in the storage, by name."""
+    if isinstance(storage, str):
+        storage = open_storage(storage, create=False)
+    overviews = []
+    for name in study_names(storage):
+        study = optuna.load_study(study_name=name, storage=storage)
+        frame = trials_frame(study)
+        counts = Counter(frame["state"])
+        overviews.append(StudyOverview(
+            name=name,
+            objectives=tuple(study_objectives(study)),
+            trials=len(frame),
+            states={state.name: counts.get(state.name, 0) for state in optuna.trial.TrialState},
+            front_size=int(frame["pareto"].sum()),
+        ))
+    return overviews
+
+
+# ---------------------------------------------------------------------------- metrics and fronts
+
+
+def normalize_metrics(metrics: Metrics) -> list[tuple[str, str]]:
+    """(name, direction) pairs from a dict, a list of pairs or a list of names (records.METRICS)."""
+    items = metrics.items() if isinstance(metrics, Mapping) else metrics
+    if isinstance(items, str):
+        raise ValueError(f"`metrics` must be several metrics, got the string {items!r}")
+    pairs = []
+    for item in items:
+        if isinstance(item, str):
+            if item not in records.METRICS:
+                raise ValueError(f"`metrics` names {item!r} without a direction; give "
+                                 f"({item!r}, 'maximize' or 'minimize')")
+            item = (item, records.METRICS[item][0])
+        name, direction = item
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction of {name!r} must be 'maximize' or 'minimize', "
+                             f"got {direction!r}")
+        pairs.append((name, direction))
+    names = [name for name, _ in pairs]
+    if not pairs:
+        raise ValueError("`metrics` is empty; give at least one metric")
+    if len(set(names)) != len(names):
+        raise ValueError(f"`metrics` names a metric twice: {names}")
+    return pairs
+
+
+def eligible_rows(df: pd.DataFrame, metrics: Metrics) -> pd.Series:
+    """Boolean mask of the rows that take part in a front: COMPLETE (when the frame has a `state`
+    column) with every metric present."""
+    pairs = normalize_metrics(metrics)
+    _require_columns(df, [name for name, _ in pairs])
+    mask = df[[name for name, _ in pairs]].notna().all(axis=1)
+    if "state" in df.columns:
+        mask &= (df["state"] == "COMPLETE").fillna(False).astype(bool)
+    return mask.astype(bool)
+
+
+def pareto_front(df: pd.DataFrame, metrics: Metrics) -> pd.Series:
+    """Boolean Series (index of `df`): True for the rows on the Pareto front of `metrics`.
+
+    Works over any number of metrics (typically 2 or 3). Ineligible rows (not COMPLETE, or a metric
+    missing) are False and dominate nothing. Identical points are all on the front.
+    """
+    pairs = normalize_metrics(metrics)
+    points = _minimization_points(df, pairs)
+    return pd.Series(_front_mask(points), index=df.index, name="pareto")
+
+
+def pareto_rank(df: pd.DataFrame, metrics: Metrics) -> pd.Series:
+    """Non-dominated sorting rank (Int64 Series): 0 on the front, 1 on the front of the rest, ...
+
+    A row's rank is the length of the longest chain of rows dominating it. Ineligible rows are <NA>.
+    """
+    pairs = normalize_metrics(metrics)
+    points = _minimization_points(df, pairs)
+    ranks = pd.array([pd.NA] * len(df), dtype="Int64")
+    eligible = ~np.isnan(points).any(axis=1)
+    ranks[eligible] = _ranks(points[eligible])
+    return pd.Series(ranks, index=df.index, name="pareto_rank")
+
+
+def _require_columns(df: pd.DataFrame, names: list[str]) -> None:
+    missing = [name for name in names if name not in df.columns]
+    if missing:
+        numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
+        raise ValueError(f"no column {', '.join(map(repr, missing))} in the trials; numeric columns: "
+                         f"{', '.join(numeric)}")
+
+
+def _minimization_points(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> np.ndarray:
+    """(n, d) float array to minimize; NaN rows for ineligible trials."""
+    mask = eligible_rows(df, pairs).to_numpy()
+    points = np.full((len(df), len(pairs)), np.nan)
+    values = df[[name for name, _ in pairs]].astype("float64").to_numpy()
+    points[mask] = values[mask]
+    return _as_minimization(points, [direction for _, direction in pairs])
+
+
+def _as_minimization(points: np.ndarray, directions: list[str]) -> np.ndarray:
+    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
+    return points * signs
+
+
+def _front_mask(points: np.ndarray) -> np.ndarray:
+    """Non-dominated rows of an (n, d) array to minimize; rows with NaN are never on the front."""
+    mask = np.zeros(len(points), dtype=bool)
+    eligible = np.flatnonzero(~np.isnan(points).any(axis=1))
+    if len(eligible) and points.shape[1] == 2:
+        mask[eligible] = _ranks(points[eligible]) == 0
+    elif len(eligible):
+        mask[eligible] = ~_dominated(points[eligible])
+    return mask
+
+
+def _dominated(points: np.ndarray) -> np.ndarray:
+    """Whether each row (no NaN) is dominated by another. Rows are visited in lexicographic order,
+    where a row comes after every row dominating it, and compared with the front found so far: a
+    dominated row is dominated by a front row too (dominance is transitive)."""
+    dominated = np.ones(len(points), dtype=bool)
+    front = np.empty_like(points)
+    size = 0
+    for i in np.lexsort(points.T[::-1]):
+        found = front[:size]
+        if not np.any(np.all(found <= points[i], axis=1) & np.any(found < points[i], axis=1)):
+            front[size] = points[i]
+            size += 1
+            dominated[i] = False
+    return dominated
+
+
+def _ranks(points: np.ndarray) -> np.ndarray:
+    """Non-dominated sorting rank of each row of an (n, d) array to minimize, without NaN.
+
+    A row's rank is the length of the longest chain of rows dominating it: the front is rank 0.
+    Rows are visited in lexicographic order, where a row always comes after every row dominating it.
+    """
+    order = np.lexsort(points.T[::-1])
+    ranks = np.zeros(len(points), dtype=np.int64)
+    if points.shape[1] == 2:
+        _ranks_2d(points, order, ranks)
+        return ranks
+    ordered = points[order]
+    ordered_ranks = np.zeros(len(points), dtype=np.int64)
+    for k in range(1, len(ordered)):
+        before = ordered[:k]
+        dominating = np.all(before <= ordered[k], axis=1) & np.any(before < ordered[k], axis=1)
+        if dominating.any():
+            ordered_ranks[k] = ordered_ranks[:k][dominating].max() + 1
+    ranks[order] = ordered_ranks
+    return ranks
+
+
+def _ranks_2d(points: np.ndarray, order: np.ndarray, ranks: np.ndarray) -> None:
+    """Two metrics in O(n log n): in lexicographic order each front's last member has its largest x
+    and smallest y so far, so front f dominates a row exactly when that member does, and if front
+    f + 1 does, front f does too: a binary search finds the row's front."""
+    last: list[tuple[float, float]] = []  # per front, its last member
+    for i in order:
+        x, y = points[i]
+        low, high = 0, len(last)
+        while low < high:
+            middle = (low + high) // 2
+            last_x, last_y = last[middle]
+            if last_y < y or (last_y == y and last_x < x):  # dominated by front `middle`
+                low = middle + 1
+            else:
+                high = middle
+        ranks[i] = low
+        if low == len(last):
+            last.append((x, y))
+        else:
+            last[low] = (x, y)
+
+
+# ---------------------------------------------------------------------------- hypervolume
+
+
+def hypervolume(points, *, directions: Iterable[str], reference: Iterable[float]) -> float:
+    """Exact hypervolume of 2- or 3-dimensional points: the volume dominated by the points and
+    bounded by `reference`.
+
+    `points` is an (n, d) array-like, `directions` d of "maximize" / "minimize", `reference` d
+    numbers worse than or equal to the points of interest; points that are not strictly better than
+    the reference in every metric add nothing. An empty set of points has hypervolume 0.
+    """
+    directions = list(directions)
+    _check_hypervolume_dimensions(len(directions))
+    for d in directions:
+        if d not in DIRECTIONS:
+            raise ValueError(f"each direction must be 'maximize' or 'minimize', got {d!r}")
+    reference = _checked_reference(reference, len(directions))
+    points = np.asarray(points, dtype=float).reshape(-1, len(directions))
+    if not np.isfinite(points).all():
+        raise ValueError("`points` must be finite; drop rows with missing metrics first")
+    return _volume(_as_minimization(points, directions), _as_minimization(reference, directions))
+
+
+def _check_hypervolume_dimensions(dimensions: int) -> None:
+    if dimensions not in (2, 3):
+        raise ValueError(f"hypervolume is exact for 2 or 3 metrics, got {dimensions}")
+
+
+def _checked_reference(reference: Iterable[float], dimensions: int) -> np.ndarray:
+    reference = np.asarray(list(reference), dtype=float)
+    if reference.shape != (dimensions,) or not np.isfinite(reference).all():
+        raise ValueError(f"`reference` must be {dimensions} finite numbers, got {reference}")
+    return reference
+
+
+def _volume(points: np.ndarray, reference: np.ndarray) -> float:
+    """Hypervolume of points to minimize; those not strictly inside the reference box add nothing."""
+    points = points[np.all(points < reference, axis=1)]
+    if points.shape[1] == 2:
+        return _hypervolume_2d(points, reference)
+    return _hypervolume_3d(points, reference)
+
+
+def _hypervolume_2d(points: np.ndarray, reference: np.ndarray) -> float:
+    """Area of the staircase: sweep x upwards, each point adds the strip below the best y so far."""
+    if len(points) == 0:
+        return 0.0
+    points = points[np.lexsort((points[:, 1], points[:, 0]))]
+    best_y = np.minimum.accumulate(points[:, 1])
+    previous_y = np.concatenate(([reference[1]], best_y[:-1]))
+    return float(np.sum((reference[0] - points[:, 0]) * (previous_y - best_y)))
+
+
+def _hypervolume_3d(points: np.ndarray, reference: np.ndarray) -> float:
+    """Sum of slabs: between consecutive z values the cross-section is the 2-D hypervolume of the
+    points at or below that z."""
+    points = points[np.argsort(points[:, 2], kind="stable")]
+    z = np.append(points[:, 2], reference[2])
+    total = 0.0
+    for k in range(len(points)):
+        depth = z[k + 1] - z[k]
+        if depth > 0:
+            total += _hypervolume_2d(points[: k + 1, :2], reference[:2]) * depth
+    return total
+
+
+def default_reference(df: pd.DataFrame, metrics: Metrics) -> tuple[float, ...]:
+    """The reference point used when none is given.
+
+    A maximized metric: 0 (every sqzdse metric to maximize, accuracy and throughput, is >= 0, so 0 is
+    the worst possible value and the same for every study). A minimized metric: 1.1 x the largest
+    value among the eligible rows, so the extreme points of the front still add volume. NaN where no
+    row is eligible.
+    """
+    pairs = normalize_metrics(metrics)
+    eligible = df.loc[eligible_rows(df, pairs)]
+    reference = []
+    for name, direction in pairs:
+        if direction == "maximize":
+            reference.append(0.0)
+        else:
+            worst = float(eligible[name].max()) if len(eligible) else math.nan
+            reference.append(1.1 * worst)
+    return tuple(reference)
+
+
+def hypervolume_history(df: pd.DataFrame, metrics: Metrics, *,
+                        reference: Iterable[float] | None = None) -> pd.DataFrame:
+    """Hypervolume of the trials numbered up to each trial: columns `number` and `hypervolume`.
+
+    One row per row of `df`, in trial-number order; ineligible trials repeat the value before them.
+    `reference` defaults to `default_reference(df, metrics)` over the whole frame, so every row of
+    the history is measured against the same point.
+    """
+    pairs = normalize_metrics(metrics)
+    _check_hypervolume_dimensions(len(pairs))
+    ordered = df.sort_values("number", kind="stable")
+    points = _minimization_points(ordered, pairs)
+    history = np.zeros(len(ordered))
+    if (~np.isnan(points).any(axis=1)).any():
+        reference = default_reference(df, pairs) if reference is None else reference
+        reference = _as_minimization(_checked_reference(reference, len(pairs)),
+                                     [d for _, d in pairs])
+        front = np.empty((0, len(pairs)))  # the front so far, in minimization form
+        volume = 0.0
+        for k, point in enumerate(points):
+            if not np.isnan(point).any() and not np.any(np.all(front <= point, axis=1)):
+                front = np.vstack([front[~np.all(point <= front, axis=1)], point])
+                volume = _volume(front, reference)
+            history[k] = volume
+    return pd.DataFrame({"number": ordered["number"].to_numpy(dtype=np.int64),
+                         "hypervolume": history})
+
+
+# ---------------------------------------------------------------------------- knee and effects
+
+
+def knee_point(df: pd.DataFrame, metrics: Metrics) -> Hashable | None:
+    """Index label of the knee of the Pareto front of `metrics`, or None when the front is empty.
+
+    Each metric is scaled over the front to [0, 1] with 1 the best value (a metric without range on
+    the front scores 0). The knee is the front point farthest beyond the line (the plane, for three
+    metrics) through the unit points (1, 0) and (0, 1): the one with the largest sum of scaled
+    scores. For two metrics that line joins the two extreme points of the front, the classic
+    "maximum distance to the line between extremes". Ties go to the first row of `df`.
+    """
+    pairs = normalize_metrics(metrics)
+    on_front = pareto_front(df, pairs)
+    if not on_front.any():
+        return None
+    front = df.loc[on_front, [name for name, _ in pairs]].astype("float64").to_numpy()
+    goodness = -_as_minimization(front, [d for _, d in pairs])
+    low, high = goodness.min(axis=0), goodness.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    scaled = np.where(high > low, (goodness - low) / span, 0.0)
+    return on_front.index[on_front.to_numpy()][int(np.argmax(scaled.sum(axis=1)))]
+
+
+def effect_summary(df: pd.DataFrame, metric: str, *,
+                   by: Iterable[str] | None = None) -> pd.DataFrame:
+    """How `metric` varies with each searched design choice, over COMPLETE trials that have it.
+
+    Long format, one row per (metaparameter, value): columns `metaparameter`, `value`, `count`,
+    `mean`, `median`, `min`, `max`, sorted by metaparameter order then value. `by` defaults to every
+    column of DESIGN_COLUMNS that takes more than one value among those trials.
+    """
+    _require_columns(df, [metric])
+    rows = df.loc[eligible_rows(df, [(metric, "maximize")])]
+    if by is None:
+        by = [c for c in DESIGN_COLUMNS if c in rows.columns and rows[c].nunique(dropna=True) > 1]
+    by = list(by)
+    _require_columns(df, by)
+    parts = []
+    for column in by:
+        stats = rows.groupby(column, dropna=True, sort=True)[metric].agg(
+            ["count", "mean", "median", "min", "max"])
+        stats = stats.reset_index().rename(columns={column: "value"})
+        stats["value"] = stats["value"].astype(object)
+        stats.insert(0, "metaparameter", column)
+        parts.append(stats)
+    if not parts:
+        return pd.DataFrame({"metaparameter": pd.Series(dtype="string"),
+                             "value": pd.Series(dtype=object),
+                             "count": pd.Series(dtype="int64"),
+                             **{s: pd.Series(dtype="float64")
+                                for s in ("mean", "median", "min", "max")}})
+    summary = pd.concat(parts, ignore_index=True)
+    summary["metaparameter"] = summary["metaparameter"].astype("string")
+    summary["count"] = summary["count"].astype("int64")
+    for stat in ("mean", "median", "min", "max"):
+        summary[stat] = summary[stat].astype("float64")
+    return summary

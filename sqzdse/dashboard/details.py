@@ -1,0 +1,152 @@
+"""One trial in detail: its layer table (exact analytic counts), metrics, learning curve, and the
+`sqzdse train` command that rebuilds it. Pure functions of StudyData."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sqzdse.arch import ArchConfig, preset
+from sqzdse.cli.count import count_report
+from sqzdse.dashboard.data import StudyData
+from sqzdse.errors import ArchError
+
+# ArchConfig field -> `sqzdse train` flag, in the order the command lists them.
+ARCH_FLAGS = (("base_e", "--base-e"), ("incr_e", "--incr-e"), ("pct_3x3", "--pct-3x3"),
+              ("freq", "--freq"), ("sr", "--sr"), ("num_modules", "--num-modules"),
+              ("pool_after", "--pool-after"), ("bypass", "--bypass"),
+              ("num_classes", "--num-classes"), ("resolution", "--resolution"))
+# `training` section key of the study's space -> flag: always given (a note says when unrecorded).
+TRAINING_FLAGS = (("dataset", "--dataset"), ("epochs", "--epochs"), ("seed", "--seed"))
+# ... and given when the study set them (None means the data set's or trainer's default).
+OPTIONAL_TRAINING_FLAGS = (("data_root", "--data-root"), ("train_per_class", "--train-per-class"),
+                           ("val_per_class", "--val-per-class"), ("batch_size", "--batch-size"))
+# ... and given where they differ from the preset the command starts from.
+PRESET_FLAGS = (("stem_filters", "--stem-filters"), ("stem_kernel", "--stem-kernel"),
+                ("stem_stride", "--stem-stride"), ("stem_padding", "--stem-padding"),
+                ("dropout", "--dropout"))
+METRIC_ROWS = (("params", "parameters", "int"), ("macs", "multiply-accumulates", "int"),
+               ("size_bytes_32bit", "size at 32 bits (bytes)", "int"),
+               ("size_bytes_8bit", "size at 8 bits (bytes)", "int"),
+               ("top1", "top-1 accuracy", "accuracy"), ("top5", "top-5 accuracy", "accuracy"),
+               ("train_loss", "final training loss", "float"),
+               ("train_seconds", "training seconds", "float"),
+               ("images_per_second", "images per second", "float"))
+
+
+@dataclass(frozen=True)
+class TrialDetail:
+    """Everything the detail panel shows about one trial."""
+
+    study: str
+    number: int
+    state: str
+    status: str | None
+    failure_reason: str | None
+    reused_from: int | None
+    metrics: tuple[tuple[str, str], ...]  # (label, formatted value)
+    layers: tuple[dict, ...]  # rows of `sqzdse count`: name, kind, output_shape, filters, ...
+    command: str | None
+    command_notes: tuple[str, ...]
+    curve: tuple[dict, ...]
+    arch_error: str | None = None
+
+
+def trial_detail(data: StudyData, number: int) -> TrialDetail | None:
+    """The detail of trial `number` of `data`, or None when the study has no such trial."""
+    rows = data.frame.loc[data.frame["number"] == number]
+    if not len(rows):
+        return None
+    row = rows.iloc[0]
+    arch = data.archs.get(int(number))
+    layers, command, notes, error = (), None, (), None
+    if arch is None:
+        error = "this trial records no architecture (it may still be starting)"
+    else:
+        try:
+            cfg = ArchConfig.from_dict(dict(arch))
+        except ArchError as err:
+            error = f"its recorded architecture is not valid here: {err}"
+        else:
+            layers = tuple(count_report(cfg)["layers"])
+            command, notes = train_command(cfg, training=data.training, dataset=data.dataset)
+    return TrialDetail(
+        study=data.name, number=int(number), state=str(row["state"]), status=_text(row["status"]),
+        failure_reason=_text(row["failure_reason"]),
+        reused_from=None if pd.isna(row["reused_from"]) else int(row["reused_from"]),
+        metrics=tuple((label, format_value(row[name], kind)) for name, label, kind in METRIC_ROWS
+                      if not pd.isna(row[name])),
+        layers=layers, command=command, command_notes=tuple(notes),
+        curve=tuple(dict(r) for r in data.curves.get(int(number), ()) if isinstance(r, Mapping)),
+        arch_error=error)
+
+
+def train_command(cfg: ArchConfig, *, training: Mapping,
+                  dataset: str | None) -> tuple[str, list[str]]:
+    """The `sqzdse train` command that rebuilds `cfg` with the study's training settings, and notes
+    on anything the command cannot carry (input channels, settings the study did not record)."""
+    words = ["sqzdse", "train"]
+    notes = []
+    base = "v1.1" if cfg.stem_kernel == preset("v1.1").stem_kernel else "v1.0"
+    if base == "v1.1":
+        words += ["--preset", "v1.1"]
+    for name, flag in ARCH_FLAGS:
+        words += [flag, _word(getattr(cfg, name))]
+    for name, flag in PRESET_FLAGS:
+        if getattr(cfg, name) != getattr(preset(base), name):
+            words += [flag, _word(getattr(cfg, name))]
+    if cfg.in_channels != preset(base).in_channels:
+        notes.append(f"This network takes {cfg.in_channels} input channels and no `sqzdse train` "
+                     "flag sets that: the data sets all have 3.")
+    settings = dict(training)
+    if dataset and not settings.get("dataset"):
+        settings["dataset"] = dataset
+    missing = []
+    for key, flag in TRAINING_FLAGS:
+        if settings.get(key) is None:
+            missing.append(key)
+        else:
+            words += [flag, _word(settings[key])]
+    for key, flag in OPTIONAL_TRAINING_FLAGS:
+        if settings.get(key) is not None:
+            words += [flag, _word(settings[key])]
+    if missing:
+        notes.append(f"The study does not record its training {' or '.join(missing)}: the command "
+                     "leaves them at their defaults.")
+    return " ".join(shlex.quote(w) for w in words), notes
+
+
+def _word(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(value)
+    if isinstance(value, float):
+        return repr(value)  # the exact decimal written, e.g. 0.125
+    return str(value)
+
+
+def _text(value) -> str | None:
+    return None if pd.isna(value) else str(value)
+
+
+def format_value(value, kind: str) -> str:
+    """A metric for people: 1,234,567 / 81.25% / 0.512."""
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "accuracy":
+        return f"{float(value):.2%}"
+    return f"{float(value):.4g}"
+
+
+def status_line(detail: TrialDetail) -> str:
+    """One sentence on the trial's outcome."""
+    text = f"{detail.study} trial #{detail.number}: {detail.state.lower()}"
+    if detail.status:
+        text += f", {detail.status}"
+    if detail.reused_from is not None:
+        text += f" (training result reused from trial #{detail.reused_from})"
+    if detail.failure_reason:
+        text += f": {detail.failure_reason}"
+    return text + "."

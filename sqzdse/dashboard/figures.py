@@ -1,0 +1,608 @@
+"""The dashboard's figures: pure functions of StudyData, in two steps.
+
+First an *info* function works out what to draw (which trials, which front, which reference lines)
+as plain data that tests can check without drawing; then a *figure* function draws that info as a
+`go.Figure`. Nothing here reads a storage or knows about Dash.
+
+Fronts, ranks and hypervolumes come from `sqzdse.analysis`: only COMPLETE trials with both metrics
+take part; failed, pruned (infeasible) and running trials are counted in `left_out`, never drawn.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from sqzdse import analysis
+from sqzdse.arch import ArchConfig, count_macs, count_params, model_size_bytes, preset
+from sqzdse.dashboard.data import StudyData
+from sqzdse.errors import ArchError
+
+# The axes a user can choose: metric -> axis title.
+X_METRICS: dict[str, str] = {
+    "params": "parameters",
+    "macs": "multiply-accumulates per image",
+    "size_bytes_32bit": "size in bytes (32-bit weights)",
+    "size_bytes_8bit": "size in bytes (8-bit weights)",
+}
+Y_METRICS: dict[str, str] = {"top1": "top-1 accuracy", "top5": "top-5 accuracy"}
+# What the points can be coloured by: column -> label.
+COLOR_COLUMNS: dict[str, str] = {
+    "bypass": "bypass", "base_e": "base_e", "incr_e": "incr_e", "pct_3x3": "pct_3x3",
+    "freq": "freq", "sr": "squeeze ratio (sr)", "num_modules": "Fire modules",
+    "pool_after": "pools after", "status": "status", "study": "study",
+}
+PRESETS = ("v1.0", "v1.1")
+MAX_CATEGORIES = 12  # a colour column with more distinct numbers gets a continuous colour scale
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star-triangle-up")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf", "#393b79", "#637939")
+FRONT_COLORS = ("#111111", "#b30000", "#00509e", "#006d2c", "#6a3d9a", "#b15928")
+START_SEARCH = "sqzdse search --space micro.yaml"
+
+
+def check_axes(*, x: str, y: str) -> None:
+    """Raise ValueError unless `x` and `y` are metrics the main view can show."""
+    if x not in X_METRICS:
+        raise ValueError(f"`x` must be one of {', '.join(X_METRICS)}, got {x!r}")
+    if y not in Y_METRICS:
+        raise ValueError(f"`y` must be one of {', '.join(Y_METRICS)}, got {y!r}")
+
+
+def shown_metrics(*, x: str, y: str) -> dict[str, str]:
+    """The two metrics of the main view with their directions: accuracy up, cost down."""
+    check_axes(x=x, y=y)
+    return {y: "maximize", x: "minimize"}
+
+
+def default_axes(objectives: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """(x, y) for a study: its own cost and accuracy objectives where the view offers them,
+    else params and top-5."""
+    names = [name for name, _ in objectives]
+    x = next((n for n in names if n in X_METRICS), "params")
+    y = next((n for n in names if n in Y_METRICS), "top5")
+    return x, y
+
+
+def combined_frame(datas: Sequence[StudyData]) -> pd.DataFrame:
+    """The trials of several studies in one frame, with a `study` column."""
+    parts = [d.frame.assign(study=d.name) for d in datas if len(d.frame)]
+    if not parts:
+        return analysis.empty_trials_frame().assign(study=pd.Series(dtype="string"))
+    return pd.concat(parts, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------- the main view
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A SqueezeNet preset in the main view: a measured trial, or only its exact size."""
+
+    preset: str  # "v1.0" or "v1.1"
+    study: str
+    x: float  # its value of the x metric (analytic, exact)
+    num_classes: int
+    trial: int | None = None  # the trial of `study` that trained exactly this network
+    y: float | None = None  # that trial's accuracy; None when the study did not train it
+
+    @property
+    def label(self) -> str:
+        if self.trial is not None:
+            return f"SqueezeNet {self.preset} (trial #{self.trial} of {self.study})"
+        return f"SqueezeNet {self.preset}: size only, accuracy not measured here"
+
+
+def unmeasured(references: Sequence[Reference]) -> list[Reference]:
+    """The references to draw as a size-only line: one per (preset, x), and none where a study
+    shown measured that same network (its star says more)."""
+    measured = {(r.preset, r.x) for r in references if r.trial is not None}
+    lines, seen = [], set()
+    for ref in references:
+        key = (ref.preset, ref.x)
+        if ref.trial is None and key not in measured and key not in seen:
+            seen.add(key)
+            lines.append(ref)
+    return lines
+
+
+@dataclass(frozen=True, eq=False)
+class ParetoInfo:
+    """What the main view draws. `points` holds one row per plotted trial: study, number, x, y,
+    color, hover, on_front; `fronts` the front of each study sorted by x (then y)."""
+
+    x: str
+    y: str
+    color: str
+    studies: tuple[str, ...]
+    points: pd.DataFrame
+    fronts: dict[str, pd.DataFrame]
+    references: tuple[Reference, ...] = ()
+    left_out: dict[str, Counter] = field(default_factory=dict)  # study -> reason -> count
+    trials: dict[str, int] = field(default_factory=dict)  # study -> number of trials
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return len(self.points) == 0
+
+
+def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "bypass") -> ParetoInfo:
+    """Every trial that has both metrics, the Pareto front of (`y` up, `x` down) of each study,
+    and the SqueezeNet reference points."""
+    metrics = shown_metrics(x=x, y=y)
+    if color not in COLOR_COLUMNS:
+        raise ValueError(f"`color` must be one of {', '.join(COLOR_COLUMNS)}, got {color!r}")
+    parts, fronts, left_out, trials = [], {}, {}, {}
+    for data in datas:
+        df = data.frame
+        trials[data.name] = len(df)
+        if not len(df):
+            left_out[data.name] = Counter()
+            continue
+        plotted = analysis.eligible_rows(df, metrics)
+        on_front = analysis.pareto_front(df, metrics)
+        left_out[data.name] = _left_out(df.loc[~plotted], y=y)
+        rows = df.loc[plotted]
+        part = pd.DataFrame({
+            "study": data.name,
+            "number": rows["number"].to_numpy(dtype=np.int64),
+            "x": rows[x].to_numpy(dtype=float),
+            "y": rows[y].to_numpy(dtype=float),
+            "color": (pd.Series(data.name, index=rows.index) if color == "study"
+                      else rows[color]).to_numpy(dtype=object),
+            "hover": _hover_texts(rows, study=data.name, x=x, y=y),
+            "on_front": on_front.loc[plotted].to_numpy(dtype=bool),
+        })
+        parts.append(part)
+        fronts[data.name] = part.loc[part["on_front"]].sort_values(["x", "y"], kind="stable")
+    columns = ["study", "number", "x", "y", "color", "hover", "on_front"]
+    points = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    references, notes = reference_info(datas, x=x, y=y)
+    return ParetoInfo(x=x, y=y, color=color, studies=tuple(d.name for d in datas), points=points,
+                      fronts=fronts, references=references, left_out=left_out, trials=trials,
+                      notes=notes)
+
+
+def _left_out(rows: pd.DataFrame, *, y: str) -> Counter:
+    """Why trials are not drawn: failed, infeasible (not trained), pruned, running, or no metric."""
+    state = rows["state"].astype(object)
+    status = rows["status"].astype(object)
+    reasons = np.select(
+        [(state == "FAIL").to_numpy(), (status == "infeasible").to_numpy(),
+         (state == "PRUNED").to_numpy(), state.isin(["RUNNING", "WAITING"]).to_numpy()],
+        ["failed", "infeasible (not trained)", "pruned", "running"], default=f"without {y}")
+    return Counter(reasons.tolist())
+
+
+def _fmt(value, kind: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "n/a"
+    if kind == "accuracy":
+        return f"{value:.2%}"
+    if kind == "int":
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _texts(values: pd.Series, kind: str = "") -> list[str]:
+    """Each value of a column as `_fmt` writes it, formatted column by column (fast)."""
+    raw = values.astype(object).where(values.notna(), None).tolist()
+    if kind == "int":
+        return ["n/a" if v is None else f"{int(v):,}" for v in raw]
+    if kind == "accuracy":
+        return ["n/a" if v is None else f"{v:.2%}" for v in raw]
+    return ["n/a" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)) for v in raw]
+
+
+def _hover_texts(rows: pd.DataFrame, *, study: str, x: str, y: str) -> np.ndarray:
+    """One hover text per row: the trial, its configuration and the two metrics shown."""
+    pools = rows["pool_after"].astype(object).where(rows["pool_after"].notna(), "n/a")
+    columns = zip(rows["number"].tolist(), _texts(rows["status"]), _texts(rows["base_e"]),
+                  _texts(rows["incr_e"]), _texts(rows["pct_3x3"]), _texts(rows["freq"]),
+                  _texts(rows["sr"]), _texts(rows["num_modules"]), pools.tolist(),
+                  _texts(rows["bypass"]), _texts(rows[x], "int"), _texts(rows[y], "accuracy"))
+    return np.array([
+        f"<b>{study} #{number}</b> ({status})<br>base_e {base_e} · incr_e {incr_e} · pct_3x3 "
+        f"{pct} · freq {freq} · sr {sr}<br>{modules} Fire modules · pools after {pool or 'none'} · "
+        f"bypass {bypass}<br>{X_METRICS[x]} {xv} · {Y_METRICS[y]} {yv}"
+        for number, status, base_e, incr_e, pct, freq, sr, modules, pool, bypass, xv, yv in columns
+    ], dtype=object)
+
+
+def metric_of(cfg: ArchConfig, metric: str) -> int:
+    """The exact analytic value of an x metric for a network."""
+    if metric == "macs":
+        return count_macs(cfg)
+    params = count_params(cfg)
+    return {"params": params, "size_bytes_32bit": model_size_bytes(params, 32),
+            "size_bytes_8bit": model_size_bytes(params, 8)}[metric]
+
+
+def _shape(arch: Mapping) -> dict:
+    """An architecture without its training-only field (dropout does not change the network)."""
+    return {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in arch.items()
+            if k != "dropout"}
+
+
+def reference_info(datas: Sequence[StudyData], *, x: str,
+                   y: str) -> tuple[tuple[Reference, ...], tuple[str, ...]]:
+    """SqueezeNet v1.0 / v1.1 for each study: their x value is exact (at the study's classes and,
+    for MACs, its resolution); their accuracy is known only where the study trained exactly that
+    network (a COMPLETE trial with `y`), never otherwise."""
+    check_axes(x=x, y=y)
+    references, notes = [], []
+    for data in datas:
+        if data.num_classes is None:
+            notes.append(f"{data.name}: no SqueezeNet reference, the study does not record its "
+                         "number of classes")
+            continue
+        resolution = data.resolution or 224
+        if x == "macs" and data.resolution is None:
+            notes.append(f"{data.name}: no SqueezeNet reference for MACs, the study does not "
+                         "record its training resolution")
+            continue
+        df = data.frame
+        measured = df.loc[analysis.eligible_rows(df, {y: "maximize"}), ["number", y]]
+        accuracy = dict(zip(measured["number"].tolist(), measured[y].tolist()))
+        for name in PRESETS:
+            try:
+                cfg = preset(name, num_classes=data.num_classes, resolution=resolution)
+                value = metric_of(cfg, x)
+            except ArchError as err:
+                notes.append(f"{data.name}: SqueezeNet {name} does not fit {resolution}x"
+                             f"{resolution} inputs ({err})")
+                continue
+            target = _shape(cfg.to_dict())
+            # Only trials of the same size can be this network: few dicts to compare.
+            same_size = (df.loc[(df["params"] == count_params(cfg)).fillna(False), "number"]
+                         .tolist() if len(df) else [])
+            trial = next((n for n in sorted(same_size) if n in accuracy
+                          and _shape(data.archs.get(n, {})) == target), None)
+            references.append(Reference(
+                preset=name, study=data.name, x=float(value), num_classes=data.num_classes,
+                trial=trial, y=None if trial is None else float(accuracy[trial])))
+    return tuple(references), tuple(notes)
+
+
+def summary_lines(info: ParetoInfo) -> list[str]:
+    """Plain sentences under the main view: counts per study, what is left out and why, and what
+    the reference lines mean."""
+    lines = []
+    for study in info.studies:
+        pts = info.points.loc[info.points["study"] == study] if len(info.points) else info.points
+        front = int(pts["on_front"].sum()) if len(pts) else 0
+        line = (f"{study}: {info.trials.get(study, 0)} trials, {len(pts)} plotted, {front} on the "
+                f"Pareto front of {Y_METRICS[info.y]} vs {X_METRICS[info.x]}")
+        left = info.left_out.get(study)
+        if left:
+            line += "; not plotted: " + ", ".join(f"{n} {reason}" for reason, n in
+                                                   sorted(left.items()))
+        lines.append(line + ".")
+    for ref in info.references:
+        if ref.trial is not None:
+            lines.append(f"{ref.label}: {Y_METRICS[info.y]} {ref.y:.2%} at "
+                         f"{_fmt(ref.x, 'int')} {X_METRICS[info.x]} (marked with a star).")
+    for ref in unmeasured(info.references):
+        lines.append(f"SqueezeNet {ref.preset} has {_fmt(ref.x, 'int')} {X_METRICS[info.x]} at "
+                     f"{ref.num_classes} classes (dotted line); no study shown trained it, so its "
+                     "accuracy here is unknown.")
+    lines.extend(info.notes)
+    return lines
+
+
+def empty_message(info: ParetoInfo) -> str:
+    """What to tell the user when nothing can be plotted."""
+    if not info.studies:
+        return ("No study selected: pick one in the study picker. If it lists none, this storage "
+                f"holds no study yet; start a search: {START_SEARCH}")
+    if not any(info.trials.values()):
+        return (f"No trials yet in {', '.join(info.studies)}. Start a search: {START_SEARCH} "
+                "(this page refreshes by itself).")
+    return (f"No finished trial has both {Y_METRICS[info.y]} and {X_METRICS[info.x]} yet; "
+            "see the trial table below.")
+
+
+def pareto_figure(info: ParetoInfo) -> go.Figure:
+    """The main view: trials as points (log x), each study's Pareto front as a step line, and the
+    SqueezeNet references. Each trial point carries customdata [study, number]."""
+    if info.is_empty:
+        return empty_figure(empty_message(info))
+    fig = go.Figure()
+    symbols = {s: SYMBOLS[i % len(SYMBOLS)] for i, s in enumerate(info.studies)}
+    several = len(info.studies) > 1
+    _add_trial_traces(fig, info, symbols, several)
+    for i, (study, front) in enumerate(info.fronts.items()):
+        if not len(front):
+            continue
+        name = (f"Pareto front of {study} ({len(front)})" if several
+                else f"Pareto front ({len(front)})")
+        fig.add_trace(go.Scatter(
+            x=front["x"].to_numpy(), y=front["y"].to_numpy(), mode="lines+markers", name=name,
+            line={"shape": "hv", "color": FRONT_COLORS[i % len(FRONT_COLORS)], "width": 2},
+            marker={"size": 12, "symbol": f"{symbols[study]}-open",
+                    "color": FRONT_COLORS[i % len(FRONT_COLORS)], "line": {"width": 2}},
+            customdata=np.column_stack([front["study"], front["number"]]),
+            hovertext=front["hover"].to_numpy(), hoverinfo="text",
+            meta={"role": "front", "study": study}))
+    _add_references(fig, info)
+    fig.update_layout(
+        template="plotly_white", height=520, margin={"l": 70, "r": 20, "t": 30, "b": 60},
+        xaxis={"type": "log", "title": {"text": f"{X_METRICS[info.x]} (log scale)"}},
+        yaxis={"title": {"text": Y_METRICS[info.y]},
+               "tickformat": percent_format(info.points["y"].to_numpy(dtype=float))},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
+        hovermode="closest", clickmode="event",
+        uirevision=f"{info.x}|{info.y}|{'|'.join(info.studies)}")
+    return fig
+
+
+def _categories(values: pd.Series) -> list | None:
+    """The sorted distinct values when the column reads as categories, else None."""
+    distinct = pd.unique(values[pd.notna(values)])
+    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                  for v in distinct)
+    if numeric and len(distinct) > MAX_CATEGORIES:
+        return None
+    return sorted(distinct, key=lambda v: (0, v, "") if numeric else (0, 0, str(v)))
+
+
+def _add_trial_traces(fig: go.Figure, info: ParetoInfo, symbols: dict, several: bool) -> None:
+    pts = info.points
+    label = COLOR_COLUMNS[info.color]
+    symbol = pts["study"].map(symbols).to_numpy() if several else "circle"
+    common = {"mode": "markers", "hoverinfo": "text", "meta": {"role": "trials"}}
+    categories = _categories(pts["color"])
+    if categories is None:
+        fig.add_trace(go.Scatter(
+            x=pts["x"].to_numpy(), y=pts["y"].to_numpy(), name=f"trials (colour: {label})",
+            marker={"size": 8, "symbol": symbol, "color": pts["color"].astype(float).to_numpy(),
+                    "colorscale": "Viridis", "showscale": True, "opacity": 0.8,
+                    "colorbar": {"title": {"text": label}, "len": 0.8}},
+            customdata=np.column_stack([pts["study"], pts["number"]]),
+            hovertext=pts["hover"].to_numpy(), **common))
+        return
+    missing = pts["color"].isna().to_numpy()
+    groups = [(value, (pts["color"] == value).fillna(False).to_numpy()) for value in categories]
+    if missing.any():
+        groups.append(("n/a", missing))
+    for i, (value, mask) in enumerate(groups):
+        sub = pts.loc[mask]
+        fig.add_trace(go.Scatter(
+            x=sub["x"].to_numpy(), y=sub["y"].to_numpy(), name=f"{label} {_fmt(value)}",
+            marker={"size": 8, "color": PALETTE[i % len(PALETTE)], "opacity": 0.8,
+                    "symbol": symbol if isinstance(symbol, str) else symbol[mask]},
+            customdata=np.column_stack([sub["study"], sub["number"]]),
+            hovertext=sub["hover"].to_numpy(), **common))
+
+
+def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
+    ys = info.points["y"].to_numpy(dtype=float)
+    low, high = float(np.nanmin(ys)), float(np.nanmax(ys))
+    for ref in info.references:
+        if ref.trial is not None:
+            fig.add_trace(go.Scatter(
+                x=[ref.x], y=[ref.y], mode="markers+text", name=ref.label,
+                text=[f"SqueezeNet {ref.preset}"], textposition="top center",
+                marker={"symbol": "star", "size": 18, "color": "gold",
+                        "line": {"color": "black", "width": 1}},
+                customdata=[[ref.study, ref.trial]], hoverinfo="name",
+                meta={"role": "reference", "preset": ref.preset}))
+    lines = sorted(unmeasured(info.references), key=lambda r: r.x)
+    xs = np.log10([*info.points["x"].to_numpy(dtype=float), *(r.x for r in lines)])
+    middle = (xs.min() + xs.max()) / 2
+    for i, ref in enumerate(lines):
+        # Labels alternate between the foot and the top of the lines, so close lines stay legible,
+        # and sit on the side of each line facing the middle of the plot.
+        side = "left" if np.log10(ref.x) > middle else "right"
+        label = (f"SqueezeNet {ref.preset}, size only " if side == "left"
+                 else f" SqueezeNet {ref.preset}, size only")
+        fig.add_trace(go.Scatter(
+            x=[ref.x, ref.x], y=[low, high], mode="lines+text", name=ref.label,
+            text=[label, ""] if i % 2 == 0 else ["", label],
+            textposition=f"top {side}" if i % 2 == 0 else f"bottom {side}",
+            textfont={"size": 11, "color": "#555"},
+            line={"dash": "dot", "color": "#555", "width": 1.5}, hoverinfo="name",
+            meta={"role": "reference", "preset": ref.preset}))
+
+
+def percent_format(values) -> str:
+    """A tick format for fractions: whole percents, or tenths where the values span under 10%."""
+    finite = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    return ".1%" if len(finite) and finite.max() - finite.min() < 0.1 else ".0%"
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank figure that says `message` in its middle."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 15, "color": "#555"})
+    fig.update_layout(template="plotly_white", height=320, xaxis={"visible": False},
+                      yaxis={"visible": False}, margin={"l": 20, "r": 20, "t": 20, "b": 20})
+    return fig
+
+
+# ---------------------------------------------------------------------------- hypervolume
+
+
+@dataclass(frozen=True, eq=False)
+class HypervolumeInfo:
+    """Hypervolume of (`y` up, `x` down) after each trial, per study, against one reference."""
+
+    x: str
+    y: str
+    reference: tuple[float, float] | None  # (y, x); None when no trial is eligible
+    series: dict[str, pd.DataFrame]  # study -> columns number, hypervolume
+
+
+def hypervolume_info(datas: Sequence[StudyData], *, x: str, y: str) -> HypervolumeInfo:
+    """The hypervolume history of each study. The reference point is shared by all studies shown
+    (accuracy 0, 1.1 x the largest x among their eligible trials), so their curves compare."""
+    metrics = shown_metrics(x=x, y=y)
+    frame = combined_frame(datas)
+    if not analysis.eligible_rows(frame, metrics).any():
+        return HypervolumeInfo(x=x, y=y, reference=None, series={})
+    reference = analysis.default_reference(frame, metrics)
+    series = {d.name: analysis.hypervolume_history(d.frame, metrics, reference=reference)
+              for d in datas if len(d.frame)}
+    return HypervolumeInfo(x=x, y=y, reference=tuple(reference), series=series)
+
+
+def hypervolume_figure(info: HypervolumeInfo) -> go.Figure:
+    """Hypervolume against trial number, one step line per study."""
+    if info.reference is None:
+        return empty_figure("The hypervolume appears once a trial has finished.")
+    fig = go.Figure()
+    for i, (study, history) in enumerate(info.series.items()):
+        fig.add_trace(go.Scatter(
+            x=history["number"], y=history["hypervolume"], mode="lines", name=study,
+            line={"shape": "hv", "color": PALETTE[i % len(PALETTE)]}))
+    ref_y, ref_x = info.reference
+    fig.update_layout(
+        template="plotly_white", height=320, margin={"l": 70, "r": 20, "t": 50, "b": 50},
+        title={"text": f"Hypervolume of {Y_METRICS[info.y]} vs {X_METRICS[info.x]}<br><sup>"
+                       f"reference point: {info.y} = {ref_y:g}, {info.x} = {ref_x:,.0f}</sup>",
+               "font": {"size": 14}},
+        xaxis={"title": {"text": "trial number"}}, yaxis={"title": {"text": "hypervolume"}},
+        showlegend=len(info.series) > 1, uirevision=f"{info.x}|{info.y}")
+    return fig
+
+
+# ---------------------------------------------------------------------------- parallel coordinates
+
+
+@dataclass(frozen=True, eq=False)
+class ParallelInfo:
+    """Parallel coordinates of one study's ranked trials: one axis per design choice that varies,
+    then the two metrics; `rank` is the non-dominated rank of each line (0 on the front)."""
+
+    study: str | None
+    dimensions: list[dict]
+    rank: np.ndarray
+
+
+def parallel_info(data: StudyData | None, *, x: str, y: str) -> ParallelInfo:
+    """Axes and ranks for `parallel_figure`; trials without both metrics are left out."""
+    metrics = shown_metrics(x=x, y=y)
+    if data is None or not len(data.frame):
+        return ParallelInfo(study=None if data is None else data.name, dimensions=[],
+                            rank=np.array([], dtype=np.int64))
+    rank = analysis.pareto_rank(data.frame, metrics)
+    keep = rank.notna().to_numpy()
+    rows = data.frame.loc[keep]
+    dims = []
+    for column in analysis.DESIGN_COLUMNS:
+        values = rows[column]
+        if values.nunique(dropna=True) < 2:
+            continue
+        if pd.api.types.is_numeric_dtype(values):
+            dims.append({"label": column, "values": values.astype(float).to_numpy()})
+        else:
+            categories = sorted(values.dropna().unique())
+            codes = {c: i for i, c in enumerate(categories)}
+            dims.append({"label": column, "tickvals": list(range(len(categories))),
+                         "ticktext": [c or "none" for c in categories],
+                         "values": values.map(codes).astype(float).to_numpy()})
+    for metric in (x, y):
+        dims.append({"label": metric, "values": rows[metric].astype(float).to_numpy()})
+    return ParallelInfo(study=data.name, dimensions=dims,
+                        rank=rank.loc[keep].to_numpy(dtype=np.int64))
+
+
+def parallel_figure(info: ParallelInfo) -> go.Figure:
+    """Parallel coordinates coloured by Pareto rank (bright = on or near the front)."""
+    if not len(info.rank):
+        return empty_figure("Parallel coordinates appear once a trial has finished.")
+    fig = go.Figure(go.Parcoords(
+        dimensions=info.dimensions,
+        line={"color": info.rank, "colorscale": "Viridis", "reversescale": True,
+              "showscale": True, "cmin": 0, "cmax": max(int(info.rank.max()), 1),
+              "colorbar": {"title": {"text": "Pareto rank<br>(0 = front)"}}}))
+    fig.update_layout(template="plotly_white", height=380,
+                      margin={"l": 60, "r": 40, "t": 70, "b": 30},
+                      title={"text": f"Design choices of {info.study}, coloured by Pareto rank",
+                             "font": {"size": 14}})
+    return fig
+
+
+# ---------------------------------------------------------------------------- trial table
+
+
+TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # (column, header, kind: number | int | float | accuracy | text); int has thousands separators
+    ("study", "study", "text"), ("number", "#", "number"), ("state", "state", "text"),
+    ("status", "status", "text"), ("front", "front", "text"), ("base_e", "base_e", "int"),
+    ("incr_e", "incr_e", "int"), ("pct_3x3", "pct_3x3", "float"), ("freq", "freq", "int"),
+    ("sr", "sr", "float"), ("num_modules", "modules", "int"), ("pool_after", "pools", "text"),
+    ("bypass", "bypass", "text"), ("params", "params", "int"), ("macs", "MACs", "int"),
+    ("size_bytes_32bit", "bytes (32-bit)", "int"), ("top1", "top-1", "accuracy"),
+    ("top5", "top-5", "accuracy"), ("train_seconds", "train s", "float"),
+    ("failure_reason", "failure reason", "text"),
+)
+
+
+def row_id(study: str, number: int) -> str:
+    """The trial table's row id for a trial: `number@study` (split on the first @)."""
+    return f"{int(number)}@{study}"
+
+
+def parse_row_id(value: str) -> tuple[str, int] | None:
+    """(study, number) from `row_id`, None for anything else."""
+    number, sep, study = str(value).partition("@")
+    return (study, int(number)) if sep and number.isdigit() else None
+
+
+def trial_table_rows(datas: Sequence[StudyData], *, x: str, y: str) -> list[dict]:
+    """One record per trial of every study (failed, pruned and running ones too), with `front`
+    ("yes" on the front of the metrics shown) and an `id` from `row_id`."""
+    metrics = shown_metrics(x=x, y=y)
+    parts = []
+    for data in datas:
+        if not len(data.frame):
+            continue
+        df = data.frame.assign(study=data.name)
+        df["front"] = np.where(analysis.pareto_front(df, metrics).to_numpy(), "yes", "")
+        df["id"] = [row_id(data.name, n) for n in df["number"]]
+        parts.append(df[[c for c, _, _ in TABLE_COLUMNS] + ["id"]])
+    if not parts:
+        return []
+    table = pd.concat(parts, ignore_index=True).astype(object)
+    return table.where(table.notna(), None).to_dict("records")
+
+
+# ---------------------------------------------------------------------------- learning curve
+
+
+def curve_figure(curve: Sequence[Mapping], *, title: str = "") -> go.Figure:
+    """Accuracy per epoch (left axis) and training loss (right axis) of one trial's `curve`."""
+    rows = [r for r in curve if isinstance(r, Mapping) and "epoch" in r]
+    if not rows:
+        return empty_figure("No learning curve recorded for this trial.")
+    epochs = [r["epoch"] for r in rows]
+    fig = go.Figure()
+    for key, name, color in (("top1", "top-1", "#1f77b4"), ("top5", "top-5", "#2ca02c")):
+        if any(r.get(key) is not None for r in rows):
+            fig.add_trace(go.Scatter(x=epochs, y=[r.get(key) for r in rows], name=name,
+                                     mode="lines+markers", line={"color": color}))
+    if any(r.get("train_loss") is not None for r in rows):
+        fig.add_trace(go.Scatter(x=epochs, y=[r.get("train_loss") for r in rows], yaxis="y2",
+                                 name="training loss", mode="lines+markers",
+                                 line={"dash": "dash", "color": "#d62728"}))
+    fig.update_layout(
+        template="plotly_white", height=280, margin={"l": 60, "r": 60, "t": 40, "b": 40},
+        title={"text": title, "font": {"size": 13}},
+        xaxis={"title": {"text": "epoch"}, "dtick": 1},
+        yaxis={"title": {"text": "validation accuracy"},
+               "tickformat": percent_format([r.get(k) for r in rows for k in ("top1", "top5")])},
+        yaxis2={"title": {"text": "training loss"}, "overlaying": "y", "side": "right",
+                "showgrid": False},
+        legend={"orientation": "h", "y": -0.25})
+    return fig

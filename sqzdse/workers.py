@@ -1,0 +1,64 @@
+"""Several worker processes on one machine sharing one study through its storage.
+
+Each worker is the same `sqzdse search` command in its own process: Optuna's storage is the only
+coordination (no scheduler of our own), so workers on other machines join the same way. On the CPU
+the cores are split between workers; with several GPUs each worker gets one, round-robin.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def worker_devices(device: str, workers: int) -> list[str]:
+    """The device of each worker: `auto` and `cuda` spread over the visible GPUs, round-robin."""
+    if device in ("auto", "cuda"):
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count:
+            return [f"cuda:{i % count}" for i in range(workers)]
+        if device == "auto":
+            return ["cpu"] * workers
+    return [device] * workers
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    return max(1, (cores or os.cpu_count() or 1) // workers)
+
+
+def run_workers(base_args: list[str], *, workers: int, devices: list[str],
+                env: dict[str, str] | None = None) -> int:
+    """Start `workers` copies of `sqzdse search <base_args>` and wait for them.
+
+    Ctrl-C or SIGTERM to this process is passed on to every worker, which records its trial under
+    way as failed and stops. Returns the first non-zero exit code of a worker, or 0.
+    """
+    threads = str(threads_per_worker(workers))
+    procs = []
+    for i, device in enumerate(devices):
+        child_env = {**os.environ, **(env or {}), "OMP_NUM_THREADS": threads,
+                     "MKL_NUM_THREADS": threads}
+        cmd = [sys.executable, "-m", "sqzdse", "search", *base_args, "--device", device,
+               "--worker-id", str(i + 1)]
+        procs.append(subprocess.Popen(cmd, env=child_env, start_new_session=True))
+
+    def forward(signum, frame):
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while any(p.poll() is None for p in procs):
+            time.sleep(0.2)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    # A worker killed by signal N reports -N; a shell would say 128 + N.
+    codes = [128 - p.returncode if p.returncode < 0 else p.returncode for p in procs]
+    return next((c for c in codes if c), 0)

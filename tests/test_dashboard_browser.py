@@ -1,0 +1,222 @@
+"""The running dashboard in headless Chromium: the Pareto graph, a click on a trial, live refresh.
+
+Starts the real command (`python -m sqzdse dashboard`) on a study made by tests/study_factory.py.
+Skipped only when the chromium or chromedriver binary is absent (CI installs both).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sqzdse.arch import count_params, resolve
+from tests.study_factory import add_trial, create_study, small_arch, sqlite_url
+
+
+def _binary(name: str) -> str | None:
+    found = shutil.which(name)
+    return found or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").is_file() else None)
+
+
+CHROMIUM, CHROMEDRIVER = _binary("chromium"), _binary("chromedriver")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason=f"needs the chromium and chromedriver binaries (missing: "
+           f"{', '.join(n for n, b in (('chromium', CHROMIUM), ('chromedriver', CHROMEDRIVER)) if b is None)}"
+           "); on Debian: apt-get install chromium chromium-driver")
+
+WAIT_S = 40  # generous: the machine running the tests may be busy
+SCREENSHOT = Path("/tmp/dashboard.png")
+STUDY = "browser"
+ARCHS = {  # trial number -> (architecture changes, top5)
+    0: ({}, 0.95), 1: ({"sr": 0.25}, 0.97), 2: ({"base_e": 64, "incr_e": 64}, 0.90),
+    3: ({"base_e": 32, "incr_e": 32}, 0.85), 4: ({"base_e": 32, "incr_e": 32, "pct_3x3": 0.75}, 0.80),
+    9: ({"base_e": 32, "incr_e": 32, "sr": 0.5}, 0.88),
+}
+FIRST_FRONT = {0, 1, 2, 3, 5, 9}  # by hand: 4 loses to 3; 5 is 0 reused (a tie); 6-8 never count
+
+
+class Study:
+    """The study the dashboard shows, and what the test wrote into it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.study = create_study(sqlite_url(path), study_name=STUDY)
+        self.points: dict[int, tuple[int, float]] = {}  # COMPLETE trials: number -> (params, top5)
+        self.archs = {}
+        for number in range(10):
+            if number in ARCHS:
+                self.add(small_arch(**ARCHS[number][0]), ARCHS[number][1])
+            elif number == 5:
+                self.points[add_trial(self.study, status="reused", reused_from=0, top1=0.8,
+                                      top5=0.95)] = self.points[0]
+            else:
+                add_trial(self.study, **({"status": "failed"}, {"status": "infeasible"},
+                                         {"state": "RUNNING"})[number - 6])
+
+    def add(self, arch, top5: float) -> int:
+        number = add_trial(self.study, arch=arch, top1=top5 - 0.1, top5=top5)
+        self.points[number] = (count_params(arch), top5)
+        self.archs[number] = arch
+        return number
+
+    def front(self) -> set[int]:
+        """Non-dominated trials (params down, top5 up), by brute force."""
+        def dominates(a, b):
+            return a[0] <= b[0] and a[1] >= b[1] and a != b
+        return {n for n, p in self.points.items()
+                if not any(dominates(q, p) for q in self.points.values())}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Study:
+    made = Study(tmp_path_factory.mktemp("browser") / "browser.db")
+    assert made.front() == FIRST_FRONT  # the test data is what the comments say
+    return made
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(study):
+    """The real `sqzdse dashboard` command, refreshing every second."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sqzdse", "dashboard", "--storage", sqlite_url(study.path),
+         "--study", STUDY, "--port", str(port), "--refresh", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                assert response.status == 200
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"the dashboard did not start:\n{proc.communicate()[0]}")
+            time.sleep(0.25)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(server, tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+                "--window-size=1500,1900"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT_S)
+    driver.get(server)
+    yield driver
+    driver.quit()
+
+
+GRAPH = "document.querySelector('#pareto-graph .js-plotly-plot')"
+
+
+def traces(driver, role: str) -> list[list[int]]:
+    """Trial numbers (from customdata) of each trace of the Pareto graph with `meta.role`."""
+    return driver.execute_script(f"""
+        const g = {GRAPH};
+        if (!g || !g.data) return [];
+        return g.data.filter(t => t.meta && t.meta.role === arguments[0])
+                     .map(t => (t.customdata || []).map(c => c[1]));""", role)
+
+
+def wait(driver, condition, message: str):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.2).until(condition, message)
+
+
+def test_pareto_graph_click_shows_the_layer_table(browser, study, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    expected = study.front()
+    wait(browser, lambda d: {n for t in traces(d, "front") for n in t} == expected,
+         f"the Pareto graph never showed the front {sorted(expected)}")
+    (front,) = traces(browser, "front")
+    assert len(front) == len(expected)  # each front trial drawn once
+    plotted = sorted(n for t in traces(browser, "trials") for n in t)
+    assert plotted == sorted(study.points)  # failed, infeasible and running trials are not drawn
+
+    # Click trial 3 (the smallest network, on the front) where plotly drew it.
+    params3 = study.points[3][0]
+    point = browser.execute_script(f"""
+        const paths = {GRAPH}.querySelectorAll('.scatterlayer .trace .points path');
+        return Array.from(paths).find(p => p.__data__ && p.__data__.x === arguments[0]);""",
+                                   params3)
+    assert point is not None, "no SVG point for trial 3"
+    ActionChains(browser).move_to_element(point).click().perform()
+    wait(browser, lambda d: "trial #3" in d.find_element(By.ID, "trial-detail").text,
+         "clicking trial 3 did not show its detail")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#layer-table td[data-dash-column='layer']"),
+         "no layer table")
+    names = [cell.text for cell in browser.find_elements(
+        By.CSS_SELECTOR, "#layer-table td[data-dash-column='layer']")]
+    assert names == [row.name for row in resolve(study.archs[3]).layers] + ["total"]
+    detail = browser.find_element(By.ID, "trial-detail").text
+    assert "sqzdse train --preset v1.1 --base-e 32 --incr-e 32" in detail
+    assert f"{params3:,}" in detail
+
+    time.sleep(0.5)  # let the learning curve finish drawing
+    shot = tmp_path / "dashboard.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    shutil.copyfile(shot, SCREENSHOT)
+
+    # A row of the trial table selects its trial too, and the detail panel scrolls into view.
+    (cell,) = [td for td in browser.find_elements(
+        By.CSS_SELECTOR, "#trial-table td[data-dash-column='number']") if td.text == "9"]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
+    cell.click()
+    wait(browser, lambda d: "trial #9" in d.find_element(By.ID, "trial-detail").text,
+         "clicking the table row of trial 9 did not show its detail")
+    wait(browser, lambda d: d.execute_script(
+        "const r = document.getElementById('trial-detail').getBoundingClientRect();"
+        "return r.top < window.innerHeight && r.bottom > 0;"), "the detail panel is out of view")
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe
+
+
+def test_live_refresh_without_reloading_the_page(browser, study):
+    wait(browser, lambda d: traces(d, "front"), "the Pareto graph never appeared")
+    browser.execute_script("window.__not_reloaded = true;")
+    start = time.monotonic()
+    number = study.add(small_arch(base_e=32, incr_e=32, pct_3x3=0.75, sr=0.25), 0.99)
+    assert time.monotonic() - start < 5  # the dashboard never holds a lock the writer waits on
+    expected = study.front()
+    assert number in expected and 3 in expected and len(expected) == 2
+    wait(browser, lambda d: {n for t in traces(d, "front") for n in t} == expected,
+         f"the page never showed the new front {sorted(expected)}")
+    assert browser.execute_script("return window.__not_reloaded === true;")
+    table = browser.execute_script(
+        "return Array.from(document.querySelectorAll(\"#trial-table td[data-dash-column='number']\"))"
+        ".map(td => td.textContent)")
+    assert str(number) in table  # the trial table refreshed too (newest first)

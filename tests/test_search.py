@@ -1,0 +1,150 @@
+"""`sqzdse search` end to end on tiny proxies: real training, real SQLite files, real signals."""
+
+import signal
+import time
+
+from optuna.trial import TrialState
+
+from sqzdse import records as R
+from sqzdse.arch import ArchConfig, count_params
+from tests.search_helpers import cli_process, load, run, trials_so_far, write_space
+
+
+def test_search_records_complete_trials_by_the_contract(tmp_path, capsys):
+    space = write_space(tmp_path)
+    db = tmp_path / "s.db"
+    code, out, err = run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")
+    assert code == 0, err
+    study = load(db)
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+    assert study.metric_names == ["top1", "params"]  # digits has 10 classes: top-1 is used
+    assert "accuracy objective: top-1, because the data set has 10 classes" in err
+    assert study.user_attrs[R.OBJECTIVES] == [["top1", "maximize"], ["params", "minimize"]]
+    for t in study.trials:
+        cfg = ArchConfig.from_dict(t.user_attrs[R.ARCH])
+        assert t.values[1] == t.user_attrs["params"] == count_params(cfg)
+        assert 0 <= t.values[0] == t.user_attrs["top1"] <= 1
+        assert t.user_attrs[R.STATUS] in ("ok", "reused")
+        assert len(t.user_attrs[R.CURVE]) == 1 and t.user_attrs["train_seconds"] > 0
+    assert err.count("] trial ") == 4 and "eta" in err and "front" in err
+    assert out.startswith("Pareto front (") and f"sqzdse dashboard --storage sqlite:///{db}" in out
+
+
+def test_rerun_resumes_and_more_trials_extend(tmp_path, capsys):
+    space = write_space(tmp_path)
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert run(capsys, "search", "--space", space, "--storage", db, "--n-trials", "2")[0] == 0
+    code, _, err = run(capsys, "search", "--space", space, "--storage", db, "--n-trials", "2")
+    assert code == 0 and "resuming: the study holds 2 trials" in err and "] trial " not in err
+    code, _, err = run(capsys, "search", "--space", space, "--storage", db, "--n-trials", "3")
+    assert code == 0 and err.count("] trial ") == 1
+    assert len(load(tmp_path / "s.db").trials) == 3
+
+
+def test_changed_space_is_refused(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert run(capsys, "search", "--space", write_space(tmp_path), "--storage", db,
+               "--n-trials", "1")[0] == 0
+    changed = write_space(tmp_path, name="tiny", bypass="simple")
+    code, _, err = run(capsys, "search", "--space", changed, "--storage", db)
+    assert code == 2
+    assert "study 'tiny' was created from a different search space" in err
+    assert "Start a new study with --study tiny-2" in err
+    code, _, err = run(capsys, "search", "--space", changed, "--storage", db, "--epochs", "2",
+                       "--study", "tiny-2", "--n-trials", "1")
+    assert code == 0
+
+
+def test_duplicate_architectures_reuse_the_recorded_result(tmp_path, capsys):
+    space = write_space(tmp_path, metaparameters={"base_e": {"choices": [8, 16]}, "incr_e": 0,
+                                                  "pct_3x3": 0.5, "freq": 2, "sr": 0.25},
+                        n_trials=6)
+    db = tmp_path / "s.db"
+    assert run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")[0] == 0
+    trials = load(db).trials
+    trained = [t for t in trials if t.user_attrs[R.STATUS] == "ok"]
+    reused = [t for t in trials if t.user_attrs[R.STATUS] == "reused"]
+    assert len(trained) == 2 and len(reused) == 4
+    by_number = {t.number: t for t in trials}
+    for t in reused:
+        source = by_number[t.user_attrs[R.REUSED_FROM]]
+        assert t.user_attrs[R.ARCH] == source.user_attrs[R.ARCH] and t.values == source.values
+
+
+def test_constraint_keeps_over_budget_trials_from_training(tmp_path, capsys):
+    small = count_params(ArchConfig.from_dict(dict(
+        load_arch(tmp_path, capsys), base_e=8, incr_e=0, sr=0.25)))
+    space = write_space(tmp_path, name="budget", constraints={"params": small}, n_trials=6)
+    db = tmp_path / "b.db"
+    assert run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")[0] == 0
+    trials = load(db, "budget").trials
+    infeasible = [t for t in trials if t.state == TrialState.PRUNED]
+    assert infeasible and all(t.user_attrs[R.STATUS] == "infeasible" for t in infeasible)
+    for t in infeasible:
+        assert t.user_attrs["params"] > small
+        assert "not trained" in t.user_attrs[R.FAILURE_REASON]
+        assert "top1" not in t.user_attrs and R.CURVE not in t.user_attrs
+        assert t.system_attrs["constraints:params_budget"] == t.user_attrs["params"] - small
+    assert all(t.user_attrs["params"] <= small for t in trials if t.state == TrialState.COMPLETE)
+
+
+def load_arch(tmp_path, capsys) -> dict:
+    """The architecture dict the tiny space builds (through a one-trial search)."""
+    db = tmp_path / "probe.db"
+    run(capsys, "search", "--space", write_space(tmp_path, name="probe"), "--storage",
+        f"sqlite:///{db}", "--n-trials", "1")
+    return load(db, "probe").trials[0].user_attrs[R.ARCH]
+
+
+def test_bad_cli_values_and_storage(tmp_path, capsys):
+    space = write_space(tmp_path)
+    code, _, err = run(capsys, "search", "--space", space, "--sampler", "cmaes")
+    assert code == 2 and "--sampler: cmaes (CMA-ES) cannot handle several objectives" in err
+    code, _, err = run(capsys, "search", "--space", space, "--epochs", "0")
+    assert code == 2 and "--epochs must be >= 1, got 0" in err
+    code, _, err = run(capsys, "search", "--space", space, "--study", "../x",
+                       "--storage", f"sqlite:///{tmp_path / 'x.db'}")
+    assert code == 2 and "study name '../x' is not allowed" in err
+    junk = tmp_path / "junk.db"
+    junk.write_text("this is not a database")
+    code, _, err = run(capsys, "search", "--space", space, "--storage", f"sqlite:///{junk}")
+    assert code == 2 and "is not an SQLite database" in err
+    assert junk.read_text() == "this is not a database"
+
+
+def test_ctrl_c_and_sigterm_leave_no_running_trial_and_rerun_resumes(tmp_path, capsys):
+    space = write_space(tmp_path, training=_slow_training(), n_trials=3)
+    db = tmp_path / "s.db"
+    args = ("search", "--space", space, "--storage", f"sqlite:///{db}")
+    for number, signum in enumerate((signal.SIGINT, signal.SIGTERM)):
+        proc = cli_process(*args, cwd=tmp_path)
+        _wait_for_running_trial(db, proc, number=number)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+        # 130, or death by SIGINT (a shell shows both as 130): CPython re-raises SIGINT at exit when
+        # the interrupt passed through a nested PyRun_* call, whatever SystemExit code we chose.
+        assert proc.returncode in (130, -signal.SIGINT), err
+        assert "interrupted: the trial under way is recorded as failed" in err
+        assert "Traceback" not in err
+        trials = load(db).trials
+        assert [t.state for t in trials] == [TrialState.FAIL] * (number + 1)
+        assert trials[number].user_attrs[R.FAILURE_REASON] == "interrupted before training finished"
+
+    code, _, err = run(capsys, *args, "--n-trials", "1")
+    assert code == 0 and "resuming: the study holds 2 trials" in err
+    assert [t.state for t in load(db).trials][-1] == TrialState.COMPLETE
+
+
+def _slow_training() -> dict:
+    return {"resolution": 32, "epochs": 12, "train_per_class": 30, "device": "cpu"}  # seconds
+
+
+def _wait_for_running_trial(db, proc, *, number: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if any(t.state == TrialState.RUNNING and t.number == number for t in trials_so_far(db)):
+            time.sleep(1.0)  # let training start
+            return
+        time.sleep(0.3)
+    raise AssertionError("no trial started")

@@ -1,0 +1,164 @@
+"""Many workers on one study (PostgreSQL and SQLite), crash safety, and storage hardening."""
+
+import signal
+import subprocess
+import time
+import uuid
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from sqzdse.errors import StorageError
+from sqzdse.study import open_storage
+from sqzdse.workers import threads_per_worker, worker_devices
+from tests.search_helpers import cli_process, load, run, trials_so_far, write_space
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+WIDE = {"base_e": {"choices": [8, 16, 24, 32]}, "incr_e": {"choices": [0, 8, 16]},
+        "pct_3x3": {"choices": [0.25, 0.5]}, "freq": 2, "sr": {"choices": [0.25, 0.5, 0.75]}}
+
+
+def _postgres_or_skip() -> None:
+    try:
+        import psycopg
+
+        psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test",
+                        connect_timeout=3).close()
+    except Exception as err:  # noqa: BLE001 - any reason the server cannot be used
+        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 (database test): {err}")
+
+
+def _check_all_complete(study: optuna.Study, n: int) -> None:
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == n
+    assert len({t.number for t in trials}) == len(trials)
+    assert all(t.values is not None and len(t.values) == 2 and None not in t.values
+               for t in complete)
+    assert all(t.state != TrialState.RUNNING for t in trials)
+
+
+@pytest.mark.slow
+def test_three_workers_on_postgresql_make_exactly_30_trials(tmp_path, capfd):
+    _postgres_or_skip()
+    name = f"pg-{uuid.uuid4().hex[:8]}"
+    space = write_space(tmp_path, name=name, metaparameters=WIDE, n_trials=30)
+    try:
+        code, out, err = run(capfd, "search", "--space", space, "--storage", PG_URL,
+                             "--workers", "3")
+        assert code == 0, err
+        assert "starting 3 workers" in err
+        assert {f"[worker {i}]" for i in (1, 2, 3)} <= {line[:10] for line in err.splitlines()}
+        _check_all_complete(optuna.load_study(study_name=name, storage=_pg()), 30)
+        assert out.startswith("Pareto front")
+    finally:
+        optuna.delete_study(study_name=name, storage=_pg())
+
+
+def _pg() -> str:
+    return PG_URL.replace("postgresql://", "postgresql+psycopg://")
+
+
+@pytest.mark.slow
+def test_two_workers_on_one_sqlite_file_without_lock_errors(tmp_path, capfd):
+    space = write_space(tmp_path, metaparameters=WIDE, n_trials=20)
+    db = tmp_path / "s.db"
+    code, _, err = run(capfd, "search", "--space", space, "--storage", f"sqlite:///{db}",
+                       "--workers", "2")
+    assert code == 0, err
+    assert "locked" not in err and "Traceback" not in err
+    _check_all_complete(load(db), 20)
+
+
+@pytest.mark.slow
+def test_sigkilled_worker_loses_nothing_and_its_trial_is_retried(tmp_path):
+    space = write_space(tmp_path, n_trials=3, training={
+        "resolution": 32, "epochs": 30, "train_per_class": 30, "device": "cpu"})  # ~4 s a trial
+    db = tmp_path / "s.db"
+    args = ("search", "--space", space, "--storage", f"sqlite:///{db}",
+            "--heartbeat-interval", "1", "--grace-period", "3")
+    first = cli_process(*args, cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # kill it in its second trial: one trial is finished
+        assert first.poll() is None, first.communicate()
+        trials = trials_so_far(db)
+        if any(t.number == 1 and t.state == TrialState.RUNNING for t in trials):
+            break
+        time.sleep(0.2)
+    time.sleep(1.5)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    before = load(db).trials
+    assert before[0].state == TrialState.COMPLETE and before[1].state == TrialState.RUNNING
+
+    second = cli_process(*args, cwd=tmp_path)
+    _, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    trials = load(db).trials
+    assert trials[0].user_attrs == before[0].user_attrs and trials[0].values == before[0].values
+    assert trials[1].state == TrialState.FAIL
+    retries = [t for t in trials
+               if optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == 1]
+    assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
+    assert retries[0].params == trials[1].params
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
+
+
+def test_worker_devices_and_threads():
+    assert worker_devices("cpu", 3) == ["cpu"] * 3
+    assert worker_devices("cuda:1", 2) == ["cuda:1", "cuda:1"]
+    assert threads_per_worker(4, cores=2) == 1 and threads_per_worker(2, cores=16) == 8
+
+
+# ---------------------------------------------------------------------------- hardening
+
+
+def test_truncated_sqlite_file_is_refused_and_left_alone(tmp_path, capsys):
+    db = tmp_path / "s.db"
+    space = write_space(tmp_path)
+    assert run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}",
+               "--n-trials", "1")[0] == 0
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 3])
+    code, _, err = run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")
+    assert code == 2 and f"{db} is damaged" in err and "restore it from a copy" in err
+    assert db.read_bytes() == data[: len(data) // 3]
+
+
+def test_read_only_studies_folder(tmp_path, capsys):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a read-only file system here: {mounted.stderr.strip()}")
+    try:
+        code, _, err = run(capsys, "search", "--space", write_space(tmp_path), "--storage",
+                           f"sqlite:///{folder}/s.db")
+        assert code == 2
+        assert f"folder {folder} is not writable; give a writable --storage" in err
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+    assert list(folder.iterdir()) == []
+
+
+def test_unreachable_postgresql_is_one_clear_message(tmp_path, capsys):
+    code, _, err = run(capsys, "search", "--space", write_space(tmp_path), "--storage",
+                       "postgresql://nobody:secret@127.0.0.1:1/none")
+    assert code == 2 and err.startswith("sqzdse: error: cannot open storage postgresql")
+    assert "secret" not in err and "nobody:***@" in err and len(err.splitlines()) == 1
+
+
+def test_opening_for_reading_never_creates_a_database(tmp_path):
+    with pytest.raises(StorageError, match="no such file"):
+        open_storage(f"sqlite:///{tmp_path / 'none.db'}", create=False)
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_study_names_with_path_characters_write_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("../x", "a/b", ".hidden", ""):
+        code, _, err = run(capsys, "search", "--space", write_space(tmp_path), "--study", name)
+        assert code == 2 and f"study name {name!r} is not allowed" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]
