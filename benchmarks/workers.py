@@ -1,10 +1,11 @@
 """Trials per hour with 1, 2 and 4 local workers sharing one SQLite study, on this machine.
 
-    python benchmarks/workers.py [--workers 1 2 4] [--trials 16] [--storage-dir /tmp]
+    python benchmarks/workers.py [--workers 1 2 4] [--trials 16]
 
-Every run searches the same space (micro-sized networks on digits at 32x32, 1 epoch, no duplicate
-reuse across runs: each run is a fresh study) and reports wall-clock time, trials per hour and the
-speed-up over one worker measured in the same run.
+Every run searches the same space (small networks on digits at 32x32, 1 epoch) in a fresh study and
+reports wall-clock time, trials per hour and the speed-up over the first worker count, measured in the
+same run. Within a study a repeated architecture reuses its result, and parallel workers draw other
+architectures than one worker does: compare the ratios, not single trials.
 """
 
 import argparse

@@ -9,6 +9,7 @@ described in `sqzdse.records`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import signal
@@ -166,13 +167,19 @@ def data_spec(space: SearchSpace):
                     train_per_class=t.train_per_class, val_per_class=t.val_per_class, seed=t.seed)
 
 
-def open_study(setup: SearchSetup, *, storage, study_name: str, sampler=None) -> optuna.Study:
-    """Create the study, or resume it when it was made from the same space (same hash)."""
+def open_study(setup: SearchSetup, *, storage, study_name: str, sampler=None,
+               process: str | None = None) -> optuna.Study:
+    """Create the study, or resume it when it was made from the same space (same hash).
+
+    `process` names this process when it is one of several sharing the study (see `sampler_seed`).
+    """
     check_study_name(study_name)
     space = setup.space
     if sampler is None:
-        sampler = make_sampler(space.sampler.name, seed=space.sampler.seed,
-                               options=dict(space.sampler.options), grid=space.searched_params)
+        seed = sampler_seed(space.sampler.seed, trials_before=_trial_count(storage, study_name),
+                            process=process)
+        sampler = make_sampler(space.sampler.name, seed=seed, options=dict(space.sampler.options),
+                               grid=space.searched_params)
     try:
         study = optuna.create_study(storage=storage, study_name=study_name, sampler=sampler,
                                     directions=setup.directions, load_if_exists=True)
@@ -198,6 +205,27 @@ def open_study(setup: SearchSetup, *, storage, study_name: str, sampler=None) ->
         raise StorageError(f"study {study_name!r} optimises {study.metric_names}, not "
                            f"{list(setup.objectives)}; start a new study with --study NAME")
     return study
+
+
+def sampler_seed(seed: int, *, trials_before: int, process: str | None) -> int:
+    """The seed of this process's sampler.
+
+    One process on a new study uses the space's seed, so that run is reproducible. A resumed study, or
+    one of several processes sharing it, mixes in the trials already there and the process's name:
+    with the plain seed, a resumed random sampler would draw its first trials again and parallel
+    workers would all draw the same architectures.
+    """
+    if trials_before == 0 and process is None:
+        return seed
+    digest = hashlib.sha256(f"{seed}/{trials_before}/{process}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def _trial_count(storage: optuna.storages.BaseStorage, study_name: str) -> int:
+    try:
+        return storage.get_n_trials(storage.get_study_id_from_name(study_name))
+    except KeyError:  # no such study yet
+        return 0
 
 
 # ---------------------------------------------------------------------------- the objective

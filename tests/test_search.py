@@ -7,7 +7,8 @@ from optuna.trial import TrialState
 
 from sqzdse import records as R
 from sqzdse.arch import ArchConfig, count_params
-from tests.search_helpers import cli_process, load, run, trials_so_far, write_space
+from sqzdse.study import sampler_seed
+from tests.search_helpers import TINY, cli_process, load, run, trials_so_far, write_space
 
 
 def test_search_records_complete_trials_by_the_contract(tmp_path, capsys):
@@ -39,6 +40,25 @@ def test_rerun_resumes_and_more_trials_extend(tmp_path, capsys):
     code, _, err = run(capsys, "search", "--space", space, "--storage", db, "--n-trials", "3")
     assert code == 0 and err.count("] trial ") == 1
     assert len(load(tmp_path / "s.db").trials) == 3
+
+
+def test_a_resumed_random_sampler_does_not_redraw_its_first_trials(tmp_path, capsys):
+    wide = {"base_e": {"choices": [8, 16, 24, 32]}, "incr_e": {"choices": [0, 8, 16]},
+            "pct_3x3": {"choices": [0.25, 0.5, 0.75]}, "freq": 2, "sr": {"choices": [0.25, 0.5]}}
+    space = write_space(tmp_path, metaparameters=wide, training={**TINY["training"], "epochs": 1})
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    for n in ("3", "6"):
+        assert run(capsys, "search", "--space", space, "--storage", db, "--n-trials", n)[0] == 0
+    params = [t.params for t in load(tmp_path / "s.db").trials]
+    assert params[3:] != params[:3]
+
+
+def test_sampler_seed_is_the_plain_seed_only_for_one_process_on_a_new_study():
+    assert sampler_seed(7, trials_before=0, process=None) == 7
+    resumed = sampler_seed(7, trials_before=3, process=None)
+    assert resumed != 7 and resumed == sampler_seed(7, trials_before=3, process=None)
+    workers = {sampler_seed(7, trials_before=0, process=str(i)) for i in (1, 2, 3)}
+    assert len(workers) == 3 and 7 not in workers
 
 
 def test_changed_space_is_refused(tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import warnings
 
 import click
@@ -65,7 +67,8 @@ def search(space_name: str, storage: str | None, study_name: str | None, quiet: 
     setup = make_setup(space)
     storage_url = storage or default_storage(space.name)
     rdb = open_storage(storage_url, create=True, heartbeat_interval=heartbeat, grace_period=grace)
-    study = open_study(setup, storage=rdb, study_name=study_name)
+    study = open_study(setup, storage=rdb, study_name=study_name,
+                       process=_process_name(worker_id, shared=not storage_url.startswith("sqlite")))
 
     prefix = f"[worker {worker_id}] " if worker_id else ""
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(prefix + msg, err=True))
@@ -125,6 +128,16 @@ def _given(overrides: dict) -> dict:
 
         check_sampler(given["sampler"], {}, name_path="--sampler")
     return given
+
+
+def _process_name(worker_id: int | None, *, shared: bool) -> str | None:
+    """What tells this process apart from the others sharing its study (None when it is alone).
+
+    Workers on one machine differ by their id; a storage on a server may have other machines too.
+    """
+    if shared:
+        return f"{socket.gethostname()}/{os.getpid()}/{worker_id}"
+    return None if worker_id is None else str(worker_id)
 
 
 def _flags(overrides: dict) -> list[str]:
