@@ -80,7 +80,8 @@ def test_duplicate_architectures_reuse_the_recorded_result(tmp_path, capsys):
                                                   "pct_3x3": 0.5, "freq": 2, "sr": 0.25},
                         n_trials=6)
     db = tmp_path / "s.db"
-    assert run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")[0] == 0
+    code, out, _ = run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")
+    assert code == 0
     trials = load(db).trials
     trained = [t for t in trials if t.user_attrs[R.STATUS] == "ok"]
     reused = [t for t in trials if t.user_attrs[R.STATUS] == "reused"]
@@ -89,6 +90,16 @@ def test_duplicate_architectures_reuse_the_recorded_result(tmp_path, capsys):
     for t in reused:
         source = by_number[t.user_attrs[R.REUSED_FROM]]
         assert t.user_attrs[R.ARCH] == source.user_attrs[R.ARCH] and t.values == source.values
+    # The Pareto table gives each network one row, naming the trials that reused it.
+    front = {t.number for t in load(db).best_trials}
+    labels = [line.split("  ")[0] for line in out.splitlines()[2:] if line.strip() and
+              line[0].isdigit()]
+    expected = [" ".join([str(t.number), *(f"+{r.number}" for r in reused
+                                          if r.user_attrs[R.REUSED_FROM] == t.number and
+                                          r.number in front)])
+                for t in trained if t.number in front]
+    assert sorted(labels) == sorted(expected)
+    assert out.startswith(f"Pareto front ({len(front)} trials, {len(expected)} networks;")
 
 
 def test_constraint_keeps_over_budget_trials_from_training(tmp_path, capsys):

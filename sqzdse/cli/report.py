@@ -47,19 +47,33 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives)
 
 
 def format_front(study: optuna.Study, objectives) -> str:
-    """The Pareto-optimal trials as a table, smallest network first."""
+    """The Pareto-optimal trials as a table, smallest network first; a trial that reused another's
+    result shares that trial's row (`8 +14`: trial 14 reused trial 8's network)."""
     front = sorted(study.best_trials, key=lambda t: t.user_attrs.get("params", 0))
     if not front:
         return "no completed trials yet: the Pareto front is empty"
+    numbers = {t.number for t in front}
+    repeats: dict[int, list[int]] = {}
+    shown = []
+    for t in front:
+        source = t.user_attrs.get(R.REUSED_FROM)
+        if t.user_attrs.get(R.STATUS) == "reused" and source in numbers:
+            repeats.setdefault(source, []).append(t.number)
+        else:
+            shown.append(t)
     metrics = list(dict.fromkeys([*objectives, "top1", "top5", "params", "macs"]))
     header = ["trial", *metrics, "base_e", "incr_e", "pct_3x3", "freq", "sr", "pools", "bypass"]
     rows = []
-    for t in front:
+    for t in shown:
         a = t.user_attrs
         arch = a.get(R.ARCH, {})
-        rows.append([str(t.number), *(_fmt(m, a.get(m)) for m in metrics),
+        label = " ".join([str(t.number), *(f"+{n}" for n in repeats.get(t.number, []))])
+        rows.append([label, *(_fmt(m, a.get(m)) for m in metrics),
                      *(f"{arch.get(k)}" for k in ("base_e", "incr_e", "pct_3x3", "freq", "sr")),
                      ",".join(arch.get("pool_after", [])), str(arch.get("bypass"))])
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-    return f"Pareto front ({len(front)} trials):\n" + "\n".join(lines)
+    title = f"Pareto front ({len(front)} trials"
+    if repeats:
+        title += f", {len(rows)} networks; `+N`: trial N reused that row's result"
+    return title + "):\n" + "\n".join(lines)
