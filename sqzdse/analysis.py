@@ -4,7 +4,7 @@ Two halves, kept apart:
 
 - Loading: `load_trials` reads a study from a storage URL (`sqlite:///studies/micro.db`,
   `postgresql://...`) or from a file written by `sqzdse export` (CSV, Parquet, JSON) into one row per
-  trial with the columns of `TRIAL_COLUMNS`. `open_study`, `trials_frame` and `study_overviews` are
+  trial with the columns of `TRIAL_COLUMNS`. `load_study`, `trials_frame` and `study_overviews` are
   its parts; storages open through `sqzdse.study.open_storage(url, create=False)`. Reading never
   creates a database: a missing SQLite file, a bad or unreachable URL, or an unknown study name
   raises `StorageError` with a message saying what to do.
@@ -40,17 +40,16 @@ import numpy as np
 import optuna
 import pandas as pd
 import sqlalchemy.exc
-from sqlalchemy.engine import make_url
 
 from sqzdse import records
 from sqzdse.errors import StorageError
-from sqzdse.study import open_storage
+from sqzdse.study import describe_storage, first_line, open_storage
 
 __all__ = [
     "COLUMN_NAMES", "DESIGN_COLUMNS", "FILE_FORMATS", "TRIAL_COLUMNS", "Column", "StudyOverview",
-    "default_reference", "describe_storage", "effect_summary", "eligible_rows", "empty_trials_frame",
+    "default_reference", "effect_summary", "eligible_rows", "empty_trials_frame",
     "file_format", "hypervolume", "hypervolume_history", "is_storage_url", "knee_point",
-    "load_trials", "normalize_metrics", "open_study", "pareto_front", "pareto_rank",
+    "load_study", "load_trials", "normalize_metrics", "pareto_front", "pareto_rank",
     "read_trials_file", "study_names", "study_objectives", "study_overviews", "trials_frame",
 ]
 
@@ -128,17 +127,6 @@ def is_storage_url(source: str | os.PathLike) -> bool:
     return isinstance(source, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", source) is not None
 
 
-def describe_storage(storage: str | optuna.storages.BaseStorage) -> str:
-    """The storage's URL without its password, for messages."""
-    url = storage if isinstance(storage, str) else getattr(storage, "url", None)
-    if url is None:
-        return type(storage).__name__
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except sqlalchemy.exc.ArgumentError:
-        return url
-
-
 def study_names(storage: str | optuna.storages.BaseStorage) -> list[str]:
     """Names of the studies in a storage, sorted."""
     if isinstance(storage, str):
@@ -146,12 +134,11 @@ def study_names(storage: str | optuna.storages.BaseStorage) -> list[str]:
     try:
         return sorted(optuna.get_all_study_names(storage))
     except (optuna.exceptions.OptunaError, sqlalchemy.exc.SQLAlchemyError) as err:
-        cause = err.__cause__ or err
-        reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
+        reason = first_line(err.__cause__ or err)
         raise StorageError(f"cannot read {describe_storage(storage)}: {reason}") from None
 
 
-def open_study(storage: str | optuna.storages.BaseStorage, *,
+def load_study(storage: str | optuna.storages.BaseStorage, *,
                study_name: str | None = None) -> optuna.Study:
     """Load one study for reading. `study_name` may be left out when the storage holds one study.
 
@@ -309,7 +296,7 @@ def load_trials(source: str | os.PathLike, *, study_name: str | None = None) -> 
     Raises StorageError with a clear message for anything that cannot be opened; never creates a file.
     """
     if is_storage_url(source):
-        return trials_frame(open_study(source, study_name=study_name))
+        return trials_frame(load_study(source, study_name=study_name))
     return read_trials_file(source)
 
 

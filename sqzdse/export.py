@@ -28,13 +28,12 @@ import sqlalchemy.exc
 from sqzdse.analysis import (
     FILE_FORMATS,
     TRIAL_COLUMNS,
-    describe_storage,
-    open_study,
+    load_study,
     study_names,
     trials_frame,
 )
 from sqzdse.errors import StorageError
-from sqzdse.study import STUDIES_DIR, check_study_name, open_storage
+from sqzdse.study import STUDIES_DIR, check_study_name, describe_storage, open_storage
 
 __all__ = ["EXPORT_COLUMNS", "ExportResult", "copy_study", "default_export_path", "export_study",
            "write_trials"]
@@ -121,7 +120,7 @@ def export_study(*, storage: str, study_name: str | None = None, fmt: str = "csv
     `pareto_only` keeps the trials on the front of the study's own objectives.
     """
     _check_format(fmt)
-    study = open_study(storage, study_name=study_name)
+    study = load_study(storage, study_name=study_name)
     frame = trials_frame(study)
     if pareto_only:
         frame = frame.loc[frame["pareto"]].reset_index(drop=True)
@@ -140,7 +139,7 @@ def copy_study(*, storage: str, study_name: str | None = None, to_storage: str,
     overwritten; a copy that fails half-way is deleted again.
     """
     source = open_storage(storage, create=False)
-    study = open_study(source, study_name=study_name)
+    study = load_study(source, study_name=study_name)
     name = check_study_name(to_study_name) if to_study_name else study.study_name
     target = open_storage(to_storage, create=True)
     shown = describe_storage(to_storage)

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
+import sqlalchemy.exc
 from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
 
 from sqzdse import records as R
 from sqzdse.arch import ArchConfig, model_size_bytes, resolve
@@ -33,6 +35,7 @@ STUDY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 UNDER_WAY = (TrialState.RUNNING, TrialState.WAITING)
 SQLITE_BUSY_TIMEOUT_S = 60
+STORAGE_INIT_ATTEMPTS = 3  # opening a new database races other processes creating it
 
 
 # ---------------------------------------------------------------------------- storage
@@ -72,16 +75,30 @@ def open_storage(url: str, *, create: bool, heartbeat_interval: int | None = Non
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     retry = (optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
              if heartbeat_interval else None)
-    try:
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period, heartbeat_stale_trial_callback=retry,
-            skip_table_creation=not create)
-    except ImportError as err:
-        raise StorageError(f"storage {_safe_url(url)}: a database driver is missing ({err}); for "
-                           "PostgreSQL install `pip install 'sqzdse[postgres]'`") from None
-    except Exception as err:  # SQLAlchemy and driver errors: unreachable server, bad URL, bad file
-        raise StorageError(f"cannot open storage {_safe_url(url)}: {_first_line(err)}") from None
+    for attempt in range(STORAGE_INIT_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period, heartbeat_stale_trial_callback=retry,
+                skip_table_creation=not create)
+        except sqlalchemy.exc.DBAPIError as err:
+            if not _lost_creation_race(err) or attempt + 1 == STORAGE_INIT_ATTEMPTS:
+                raise StorageError(f"cannot open storage {describe_storage(url)}: "
+                                   f"{first_line(err)}") from None
+            time.sleep(0.2)
+        except ImportError as err:
+            raise StorageError(f"storage {describe_storage(url)}: a database driver is missing "
+                               f"({err}); for PostgreSQL install `pip install 'sqzdse[postgres]'`") \
+                from None
+        except Exception as err:  # SQLAlchemy and driver errors: unreachable server, bad URL, bad file
+            raise StorageError(f"cannot open storage {describe_storage(url)}: "
+                               f"{first_line(err)}") from None
+
+
+def _lost_creation_race(err: sqlalchemy.exc.DBAPIError) -> bool:
+    """Another process (a worker, another machine) created the same new database's tables or stamped
+    its schema version at the same moment: the database is ready now, so opening it again works."""
+    return isinstance(err, sqlalchemy.exc.IntegrityError) or "already exists" in str(err.orig)
 
 
 def with_driver(url: str) -> str:
@@ -125,11 +142,19 @@ def _check_sqlite_file(path: Path, *, create: bool, url: str) -> None:
                            "--storage")
 
 
-def _safe_url(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)  # hide passwords
+def describe_storage(storage: str | optuna.storages.BaseStorage) -> str:
+    """The storage's URL without its password, for messages."""
+    url = storage if isinstance(storage, str) else getattr(storage, "url", None)
+    if url is None:
+        return type(storage).__name__
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
+    """The first line of a database error's own message (SQLAlchemy wraps it with SQL and links)."""
     text = str(getattr(err, "orig", None) or err).strip().splitlines()
     return text[0] if text else type(err).__name__
 
