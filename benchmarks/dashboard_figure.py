@@ -3,7 +3,7 @@
     python benchmarks/dashboard_figure.py                 # 5,000 trials, 5 repeats
     python benchmarks/dashboard_figure.py --trials 500 --repeat 3
 
-The study is made once by `tests/study_factory.py` (the records a search writes: ok, reused, failed
+The study is made once by `sqzdse.testing` (the records a search writes: ok, reused, failed
 and infeasible trials over the micro space's values) in an SQLite file that later runs reuse
 (`--db`; writing 5,000 trials through Optuna takes minutes). Printed, separately:
 - load: what the dashboard does to read the study from SQLite (read-only) into its DataFrame, cold
@@ -28,13 +28,11 @@ from pathlib import Path
 import optuna
 import plotly.io as pio
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from tests.study_factory import add_trial, create_study, small_arch, sqlite_url  # noqa: E402
-
-from sqzdse.dashboard import figures  # noqa: E402
-from sqzdse.dashboard.source import StudySource  # noqa: E402
+from sqzdse.dashboard import figures
+from sqzdse.dashboard.source import StudySource
+from sqzdse.records import DEFAULT_ACCURACY, DEFAULT_COST, analytic_metrics
+from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 
 STUDY = "bench"
 CHOICES = {"base_e": [32, 64, 96, 128], "incr_e": [32, 64, 96, 128],
@@ -62,7 +60,7 @@ def make_study(path: Path, trials: int, *, seed: int) -> None:
             number, top1, top5 = rng.choice(trained)
             add_trial(study, arch=arch, status="reused", reused_from=number, top1=top1, top5=top5)
         else:
-            params = figures.metric_of(arch, "params")
+            params = analytic_metrics(arch)[DEFAULT_COST]
             top1 = min(0.99, max(0.1, 0.08 * math.log(params) - 0.1 + rng.gauss(0, 0.04)))
             top5 = min(1.0, top1 + rng.uniform(0.02, 0.1))
             trained.append((add_trial(study, arch=arch, top1=top1, top5=top5), top1, top5))
@@ -94,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     if db.exists():
         print(f"study: {db} (made by an earlier run; delete it to make it again)")
     else:
-        print(f"making {args.trials} trials with tests/study_factory.py in {db} (once; later runs "
+        print(f"making {args.trials} trials with sqzdse.testing in {db} (once; later runs "
               "reuse it) ...", flush=True)
         start = time.perf_counter()
         make_study(db, args.trials, seed=args.seed)
@@ -106,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     source.load(STUDY)
     load_warm, _ = median_time(lambda: (source.version(STUDY), source.load(STUDY)), args.repeat)
     datas = [data]
-    x, y = "params", "top5"
+    x, y = DEFAULT_COST, DEFAULT_ACCURACY
     info_s, info = median_time(lambda: figures.pareto_info(datas, x=x, y=y, color="bypass"),
                                args.repeat)
     figure_s, fig = median_time(lambda: figures.pareto_figure(info), args.repeat)

@@ -31,6 +31,7 @@ from plotly.subplots import make_subplots
 from sqzdse.analysis import effect_summary, load_trials
 from sqzdse.arch import ArchConfig, count_macs, count_params
 from sqzdse.errors import ArchError, StorageError
+from sqzdse.records import Role, metrics_of
 
 MIB = 2**20
 PAPER_SCALE = {"num_classes": 1000, "resolution": 224}  # with ArchConfig's v1.0 stem
@@ -130,7 +131,7 @@ def sweep_figure(df: pd.DataFrame, sweep: Sweep | str) -> go.Figure:
         complete[sweep.x] = complete[sweep.x].astype(str)
     order = x_order(complete[sweep.x].dropna(), sweep)
 
-    for metric, colour in (("top1", "#1f77b4"), ("top5", "#ff7f0e")):
+    for metric, colour in zip(metrics_of(role=Role.ACCURACY), ("#1f77b4", "#ff7f0e")):
         means = _means(complete, metric, sweep, order)
         if means.empty:
             continue

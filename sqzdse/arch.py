@@ -310,6 +310,15 @@ def count_macs(cfg: ArchConfig) -> int:
     return resolve(cfg).macs
 
 
+def layer_table(cfg: ArchConfig) -> list[dict]:
+    """The layer table as plain data (what `sqzdse count --json` prints): one dict per layer."""
+    return [{"name": row.name, "kind": row.kind,
+             "output_shape": [row.out_channels, row.out_size, row.out_size],
+             "filters": row.filters, "params": row.params, "macs": row.macs,
+             "activations": row.activations, "bypass": row.bypass}
+            for row in resolve(cfg).layers]
+
+
 def model_size_bytes(params: int, bits: int = 32) -> int:
     """Size of the weights at `bits` per parameter, before entropy coding."""
     return math.ceil(params * bits / 8)

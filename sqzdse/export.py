@@ -1,7 +1,7 @@
 """Take a study elsewhere: its trials to CSV / Parquet / JSON, or the whole study to another storage.
 
 Files hold one row per trial with exactly the columns EXPORT_COLUMNS (the typed columns of
-`sqzdse.analysis.TRIAL_COLUMNS`, which also gives each one's dtype and meaning), and read back with
+`sqzdse.records.TRIAL_COLUMNS`, which also gives each one's dtype and meaning), and read back with
 `sqzdse.analysis.load_trials` to the same values and dtypes:
 - CSV: missing values are empty fields; floats are written in full (shortest round-trip form);
   times as ISO 8601.
@@ -25,15 +25,17 @@ import optuna
 import pandas as pd
 import sqlalchemy.exc
 
-from sqzdse.analysis import (
-    FILE_FORMATS,
-    TRIAL_COLUMNS,
-    load_study,
-    study_names,
-    trials_frame,
-)
+from sqzdse.analysis import FILE_FORMATS, trials_frame
 from sqzdse.errors import StorageError
-from sqzdse.study import STUDIES_DIR, check_study_name, describe_storage, open_storage
+from sqzdse.records import TRIAL_COLUMNS
+from sqzdse.storage import (
+    STUDIES_DIR,
+    check_study_name,
+    describe_storage,
+    load_study,
+    open_storage,
+    study_names,
+)
 
 __all__ = ["EXPORT_COLUMNS", "ExportResult", "copy_study", "default_export_path", "export_study",
            "write_trials"]
@@ -138,10 +140,10 @@ def copy_study(*, storage: str, study_name: str | None = None, to_storage: str,
     The target may be a new SQLite file. A study of the same name already there is never
     overwritten; a copy that fails half-way is deleted again.
     """
-    source = open_storage(storage, create=False)
+    source = open_storage(storage)
     study = load_study(source, study_name=study_name)
     name = check_study_name(to_study_name) if to_study_name else study.study_name
-    target = open_storage(to_storage, create=True)
+    target = open_storage(to_storage, mode="write")
     shown = describe_storage(to_storage)
     if name in study_names(target):
         raise StorageError(f"{shown} already holds a study named {name!r}; it is not overwritten: "

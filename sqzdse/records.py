@@ -1,54 +1,410 @@
-"""What a study stores: the names every writer (search) and reader (analysis, export, dashboard) share.
+"""The one schema of a sqzdse study: the metric table, the trial record and the study's attributes.
 
-A trial of a sqzdse study carries, as user attributes:
+The search writes a trial only through `TrialRecord.write`; every reader (analysis, export, the
+dashboard, the CLI's tables) gets a trial through `TrialRecord.from_trial` and its row through
+`TrialRecord.row`. Nothing else spells a metric name: adding a metric is one `Metric` entry in
+METRICS plus the code that measures it.
+
+What a trial stores, as Optuna user attributes (unchanged since the first studies):
 - `arch`: the full architecture, `ArchConfig.to_dict()` (pool_after as a list of layer names);
-- `status`: one of STATUSES; `failure_reason`: why a trial failed or was infeasible (absent otherwise);
-- the metrics in METRICS that are known (params, MACs and sizes always; accuracy only when trained);
-- `curve`: one dict per epoch {epoch, train_loss, top1, top5, seconds}; `device`; `versions`;
+- `status`: a `Status`; `failure_reason`: why a trial failed or was infeasible (absent otherwise);
+- one attribute per known metric, named as in METRICS (costs always; accuracy only when trained);
+- `curve`: one `Epoch` per epoch as a dict; `device`; `versions`;
 - `reused_from`: the number of the trial whose training result a duplicate architecture reused.
-Its values are the study's objectives, in the order of the study's metric names.
+Its values are the study's objectives, in the order of the study's metric names. An infeasible
+configuration (over a constraint budget) is never trained: PRUNED, its constraints recorded through
+`Trial.set_constraint`, status `infeasible`; no accuracy is invented for it.
 
-The study carries as user attributes `space_hash`, `space` (the validated search space as a dict),
-`objectives` ([[name, direction], ...]), `dataset`, `num_classes` and `accuracy_note`.
-
-Infeasible configurations (over a constraint budget) are never trained: such a trial is PRUNED with
-its constraints recorded through `Trial.set_constraint` and status "infeasible"; no accuracy is
-invented for it.
+The study stores the attributes of `StudyInfo` (its space, hash, objectives and data set).
 """
 
 from __future__ import annotations
 
-ARCH = "arch"
-STATUS = "status"
-FAILURE_REASON = "failure_reason"
-CURVE = "curve"
-DEVICE = "device"
-VERSIONS = "versions"
-REUSED_FROM = "reused_from"
+import dataclasses
+import datetime
+import enum
+import functools
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-STATUSES = ("ok", "reused", "failed", "infeasible")
+from sqzdse.arch import ArchConfig, Resolved, model_size_bytes, resolve
+from sqzdse.errors import ArchError
 
-# metric name -> (direction when used as an objective, unit)
-METRICS: dict[str, tuple[str, str]] = {
-    "top1": ("maximize", "fraction of validation images"),
-    "top5": ("maximize", "fraction of validation images"),
-    "params": ("minimize", "parameters of the deployable network"),
-    "macs": ("minimize", "multiply-accumulates per image"),
-    "size_bytes_32bit": ("minimize", "bytes at 32 bits per parameter"),
-    "size_bytes_8bit": ("minimize", "bytes at 8 bits per parameter"),
-    "train_seconds": ("minimize", "seconds of proxy training"),
-    "train_loss": ("minimize", "final training loss"),
-    "images_per_second": ("maximize", "training throughput"),
+__all__ = [
+    "ARCH_COLUMNS", "COLUMN_NAMES", "DEFAULT_ACCURACY", "DEFAULT_COST", "DESIGN_COLUMNS",
+    "FEW_CLASSES", "FEW_CLASSES_ACCURACY", "METRICS", "METRIC_ORDER", "TRAIN_SECONDS", "OBJECTIVE_NAMES", "TRIAL_COLUMNS",
+    "Column", "Epoch", "Kind", "Metric", "Role", "Source", "Status", "StudyInfo", "TrialRecord",
+    "analytic_metrics", "format_value", "metric", "metrics_of",
+]
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+class Source(enum.StrEnum):
+    """Where a metric's value comes from."""
+
+    ANALYTIC = "analytic"  # exact, from the architecture alone: known before any training
+    TRAINED = "trained"  # measured by the proxy training run
+    MEASURED = "measured"  # measured on the built network after training (latency, ...)
+
+
+class Role(enum.StrEnum):
+    """What a metric says about a network: how good, how costly, or how the run went."""
+
+    ACCURACY = "accuracy"
+    COST = "cost"
+    RUN = "run"
+
+
+class Kind(enum.StrEnum):
+    """How a value is written for people."""
+
+    COUNT = "count"  # an integer with thousands separators: 1,248,424
+    FRACTION = "fraction"  # a fraction shown as a percentage: 81.25%
+    NUMBER = "number"  # four significant digits: 0.5123
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric a trial can carry: its name in studies, exports and YAML, and how to treat it."""
+
+    name: str
+    direction: str  # "maximize" or "minimize", when it is an objective or a front axis
+    label: str  # for people: axis titles, detail panels
+    short: str  # table headers
+    meaning: str  # the column's meaning in exports (README's column table)
+    source: Source
+    role: Role
+    kind: Kind
+    dtype: str  # the pandas dtype of its column
+    objective: bool = True  # may be a search objective
+    per_image: bool = False  # depends on the input resolution, not on the network alone
+    compute: Callable[[Resolved], int] | None = None  # ANALYTIC metrics: the value from the layers
+
+    def format(self, value: Any, *, missing: str = "n/a") -> str:
+        """The value for people: `1,248,424`, `81.25%`, `0.5123`; `missing` when there is none."""
+        try:
+            if value is None or value != value:  # NaN and NaT differ from themselves
+                return missing
+        except TypeError:  # pandas.NA: its comparison is NA, whose truth value is undefined
+            return missing
+        if self.kind is Kind.COUNT:
+            return f"{int(value):,}"
+        if self.kind is Kind.FRACTION:
+            return f"{float(value):.2%}"
+        return f"{float(value):.4g}"
+
+
+def _size(bits: int) -> Callable[[Resolved], int]:
+    return lambda resolved: model_size_bytes(resolved.params, bits)
+
+
+_TABLE = (
+    Metric("top1", "maximize", "top-1 accuracy", "top-1",
+           "top-1 accuracy, a fraction of the validation images; NaN unless trained",
+           Source.TRAINED, Role.ACCURACY, Kind.FRACTION, "float64"),
+    Metric("top5", "maximize", "top-5 accuracy", "top-5",
+           "top-5 accuracy, a fraction of the validation images; NaN unless trained",
+           Source.TRAINED, Role.ACCURACY, Kind.FRACTION, "float64"),
+    Metric("params", "minimize", "parameters", "params", "parameters of the deployable network",
+           Source.ANALYTIC, Role.COST, Kind.COUNT, "Int64", compute=lambda r: r.params),
+    Metric("macs", "minimize", "multiply-accumulates per image", "MACs",
+           "multiply-accumulates per image", Source.ANALYTIC, Role.COST, Kind.COUNT, "Int64",
+           per_image=True, compute=lambda r: r.macs),
+    Metric("size_bytes_32bit", "minimize", "size in bytes (32-bit weights)", "bytes (32-bit)",
+           "bytes at 32 bits per parameter", Source.ANALYTIC, Role.COST, Kind.COUNT, "Int64",
+           compute=_size(32)),
+    Metric("size_bytes_8bit", "minimize", "size in bytes (8-bit weights)", "bytes (8-bit)",
+           "bytes at 8 bits per parameter", Source.ANALYTIC, Role.COST, Kind.COUNT, "Int64",
+           compute=_size(8)),
+    Metric("train_loss", "minimize", "final training loss", "loss", "final training loss",
+           Source.TRAINED, Role.RUN, Kind.NUMBER, "float64", objective=False),
+    Metric("train_seconds", "minimize", "training seconds", "train s", "seconds of proxy training",
+           Source.TRAINED, Role.RUN, Kind.NUMBER, "float64"),
+    Metric("images_per_second", "maximize", "images per second", "images/s",
+           "training throughput in images per second", Source.TRAINED, Role.RUN, Kind.NUMBER,
+           "float64", objective=False),
+)
+METRICS: dict[str, Metric] = {m.name: m for m in _TABLE}
+OBJECTIVE_NAMES: tuple[str, ...] = tuple(m.name for m in _TABLE if m.objective)
+# Columns, tables and detail panels list metrics by source: what is exact, then what training measured.
+METRIC_ORDER: tuple[str, ...] = tuple(m.name for source in Source for m in _TABLE
+                                      if m.source is source)
+DEFAULT_COST = "params"  # the cost objective and dashboard axis unless a study says otherwise
+DEFAULT_ACCURACY = "top5"  # the paper's measure ...
+FEW_CLASSES_ACCURACY = "top1"  # ... but with few classes top-5 is near 1.0 for every network
+FEW_CLASSES = 10
+TRAIN_SECONDS = "train_seconds"  # what training a trial took, shown as it finishes
+
+
+def metric(name: str) -> Metric:
+    """The metric called `name`; ValueError listing the valid names otherwise."""
+    try:
+        return METRICS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown metric {name!r}; valid metrics: {', '.join(METRICS)}") from None
+
+
+def metrics_of(*, source: Source | None = None, role: Role | None = None) -> tuple[str, ...]:
+    """Names of the metrics from `source` and/or in `role`, in table order."""
+    return tuple(m.name for m in _TABLE
+                 if (source is None or m.source is source) and (role is None or m.role is role))
+
+
+def format_value(name: str, value: Any, *, missing: str = "n/a") -> str:
+    """`metric(name).format(value)`: the one way a metric's value is written for people."""
+    return metric(name).format(value, missing=missing)
+
+
+def analytic_metrics(cfg: ArchConfig) -> dict[str, int]:
+    """Every ANALYTIC metric of a network, exact, without training."""
+    resolved = resolve(cfg)
+    return {m.name: m.compute(resolved) for m in _TABLE if m.source is Source.ANALYTIC}
+
+
+# ---------------------------------------------------------------------------- trial records
+
+
+class Status(enum.StrEnum):
+    """What became of a trial; stored as its `status` attribute."""
+
+    OK = "ok"  # trained
+    REUSED = "reused"  # an architecture trained before in this study: its result is reused
+    FAILED = "failed"  # training failed (non-finite loss, out of memory, interrupted, ...)
+    INFEASIBLE = "infeasible"  # over a constraint budget: never trained
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """One point of a learning curve: after `epoch` epochs, `seconds` after the run started."""
+
+    epoch: int
+    train_loss: float
+    top1: float
+    top5: float
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Epoch | None:
+        """The epoch of a stored curve entry, or None for an entry that is not one."""
+        try:
+            return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+        except (KeyError, TypeError):
+            return None
+
+
+# Trial user attributes other than the metrics.
+_ARCH, _STATUS, _REASON, _CURVE = "arch", "status", "failure_reason", "curve"
+_DEVICE, _VERSIONS, _REUSED_FROM = "device", "versions", "reused_from"
+# What a reused trial copies from the trial that trained its architecture.
+_TRAINING_ATTRS = (*metrics_of(source=Source.TRAINED), _CURVE, _DEVICE, _VERSIONS)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """Everything sqzdse knows about one trial.
+
+    `number`, `state`, `values` and the times are Optuna's and are filled only when read from a stored trial.
+    `arch` is None while a trial has not recorded it yet, or when its stored architecture is not
+    valid for this version (then `arch_error` says why).
+    """
+
+    arch: ArchConfig | None = None
+    status: Status | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    curve: tuple[Epoch, ...] = ()
+    failure_reason: str | None = None
+    reused_from: int | None = None
+    device: str | None = None
+    versions: Mapping[str, str] | None = None
+    number: int | None = None
+    state: str | None = None  # Optuna's TrialState name
+    values: tuple[float, ...] | None = None  # the objective values of a COMPLETE trial
+    datetime_start: datetime.datetime | None = None
+    datetime_complete: datetime.datetime | None = None
+    arch_error: str | None = None
+
+    def replace(self, **changes) -> TrialRecord:
+        return dataclasses.replace(self, **changes)
+
+    def user_attrs(self) -> dict[str, Any]:
+        """The user attributes this record stores on its trial (absent fields are left out)."""
+        attrs: dict[str, Any] = {}
+        if self.arch is not None:
+            attrs[_ARCH] = self.arch.to_dict()
+        attrs.update({name: value for name, value in self.metrics.items() if value is not None})
+        if self.curve:
+            attrs[_CURVE] = [e.to_dict() for e in self.curve]
+        optional = {_STATUS: None if self.status is None else str(self.status),
+                    _REASON: self.failure_reason, _REUSED_FROM: self.reused_from,
+                    _DEVICE: self.device, _VERSIONS: self.versions}
+        attrs.update({key: value for key, value in optional.items() if value is not None})
+        return attrs
+
+    def write(self, trial, *, written: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Store this record on a running Optuna trial, skipping what `written` (the result of an
+        earlier `write`) already stored with the same value. Returns everything now stored."""
+        attrs = self.user_attrs()
+        for key, value in attrs.items():
+            if written is None or key not in written or written[key] != value:
+                trial.set_user_attr(key, value)
+        return attrs
+
+    def reusing(self, earlier: TrialRecord) -> TrialRecord:
+        """This record with the training result of `earlier`, which trained the same network."""
+        trained = metrics_of(source=Source.TRAINED)
+        return self.replace(
+            status=Status.REUSED, reused_from=earlier.number, curve=earlier.curve,
+            device=earlier.device, versions=earlier.versions,
+            metrics={**self.metrics, **{k: v for k, v in earlier.metrics.items() if k in trained}})
+
+    @classmethod
+    def from_trial(cls, trial, objective_names: Sequence[str] = ()) -> TrialRecord:
+        """The record of a stored (frozen) Optuna trial. A metric missing from its attributes is
+        taken from its objective values, named by `objective_names`."""
+        attrs = trial.user_attrs
+        arch, error = _arch(attrs.get(_ARCH))
+        values = dict(zip(objective_names, trial.values or ()))
+        metrics = {name: attrs.get(name, values.get(name)) for name in METRICS}
+        curve = attrs.get(_CURVE)
+        status = attrs.get(_STATUS)
+        return cls(
+            arch=arch, arch_error=error,
+            status=Status(status) if status in Status._value2member_map_ else None,
+            metrics={name: value for name, value in metrics.items() if value is not None},
+            curve=tuple(e for e in map(Epoch.from_dict, curve if isinstance(curve, list) else ())
+                        if isinstance(e, Epoch)),
+            failure_reason=attrs.get(_REASON), reused_from=attrs.get(_REUSED_FROM),
+            device=attrs.get(_DEVICE), versions=attrs.get(_VERSIONS), number=trial.number,
+            state=trial.state.name, values=tuple(trial.values) if trial.values else None,
+            datetime_start=trial.datetime_start,
+            datetime_complete=trial.datetime_complete)
+
+    def row(self) -> dict[str, Any]:
+        """The trial's row of the trials DataFrame: every column of TRIAL_COLUMNS but `pareto`."""
+        arch = self.arch
+        row: dict[str, Any] = {"number": self.number, "state": self.state,
+                               "status": None if self.status is None else str(self.status)}
+        for name in ARCH_COLUMNS:
+            row[name] = None if arch is None else getattr(arch, name)
+        if arch is not None:
+            row["pool_after"] = ",".join(arch.pool_after)
+        row.update({name: self.metrics.get(name) for name in METRICS})
+        row.update(failure_reason=self.failure_reason, reused_from=self.reused_from,
+                   datetime_start=self.datetime_start, datetime_complete=self.datetime_complete)
+        return row
+
+
+def _arch(stored: Any) -> tuple[ArchConfig | None, str | None]:
+    if stored is None:
+        return None, None
+    if not isinstance(stored, dict):
+        return None, f"it is not a mapping of architecture fields ({stored!r})"
+    try:
+        return _cached_arch(json.dumps(stored, sort_keys=True)), None
+    except (ArchError, TypeError, ValueError) as err:
+        return None, str(err)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_arch(stored: str) -> ArchConfig:
+    """Studies repeat architectures (reused trials, many readers of one study): build each once."""
+    return ArchConfig.from_dict(json.loads(stored))
+
+
+# ---------------------------------------------------------------------------- the row layout
+
+
+class Column(NamedTuple):
+    """One column of the trials DataFrame and of every export."""
+
+    name: str
+    dtype: str  # a pandas dtype name
+    meaning: str
+
+
+_ARCH_MEANINGS = {
+    "base_e": ("Int64", "expand filters of the first Fire module"),
+    "incr_e": ("Int64", "expand filters added every `freq` modules"),
+    "pct_3x3": ("float64", "fraction of expand filters that are 3x3"),
+    "freq": ("Int64", "Fire modules between increments of the expand filters"),
+    "sr": ("float64", "squeeze ratio: squeeze filters / expand filters"),
+    "num_modules": ("Int64", "number of Fire modules"),
+    "pool_after": ("string",
+                   "layers followed by a max-pool, comma-joined in network order ('' for none)"),
+    "bypass": ("string", "bypass type: none, simple or complex"),
+    "num_classes": ("Int64", "classifier outputs"),
+    "resolution": ("Int64", "input height = width in pixels"),
 }
-OBJECTIVE_NAMES = ("top1", "top5", "params", "macs", "size_bytes_32bit", "size_bytes_8bit",
-                   "train_seconds")
-ANALYTIC_METRICS = ("params", "macs", "size_bytes_32bit", "size_bytes_8bit")
-TRAINED_METRICS = ("top1", "top5", "train_loss", "train_seconds", "images_per_second")
+# The architecture fields that are columns, and the design choices a search varies among them.
+ARCH_COLUMNS: tuple[str, ...] = tuple(_ARCH_MEANINGS)
+DESIGN_COLUMNS: tuple[str, ...] = ARCH_COLUMNS[:8]
 
-# Study user attributes.
-SPACE_HASH = "space_hash"
-SPACE = "space"
-OBJECTIVES = "objectives"
-DATASET = "dataset"
-NUM_CLASSES = "num_classes"
-ACCURACY_NOTE = "accuracy_note"
+TRIAL_COLUMNS: tuple[Column, ...] = (
+    Column("number", "int64", "trial number in the study, from 0"),
+    Column("state", "string", "Optuna trial state: COMPLETE, PRUNED, FAIL, RUNNING or WAITING"),
+    Column("status", "string",
+           "sqzdse status: ok, reused, failed or infeasible; missing while running"),
+    *(Column(name, dtype, meaning) for name, (dtype, meaning) in _ARCH_MEANINGS.items()),
+    *(Column(name, METRICS[name].dtype, METRICS[name].meaning) for name in METRIC_ORDER),
+    Column("pareto", "bool", "on the Pareto front of the study's own objectives"),
+    Column("failure_reason", "string", "why the trial failed or was infeasible; missing otherwise"),
+    Column("reused_from", "Int64", "number of the trial whose training result this trial reused"),
+    Column("datetime_start", "datetime64[us]",
+           "when the trial started (local time, as Optuna stores it)"),
+    Column("datetime_complete", "datetime64[us]", "when the trial finished; NaT while running"),
+)
+COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in TRIAL_COLUMNS)
+
+
+# ---------------------------------------------------------------------------- study attributes
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """What a sqzdse study stores about itself, as study user attributes of the same names."""
+
+    space_hash: str | None = None  # identifies what its trials measure (`SearchSpace.hash`)
+    space: Mapping[str, Any] | None = None  # the validated search space, as a dict
+    objectives: tuple[tuple[str, str], ...] = ()  # (metric, direction), in the order of its values
+    dataset: str | None = None
+    num_classes: int | None = None
+    accuracy_note: str = ""  # how the accuracy objective was chosen, when it was chosen for you
+
+    def write(self, study) -> None:
+        """Store every attribute on `study`, objectives as [[name, direction], ...]."""
+        for key, value in self._stored().items():
+            study.set_user_attr(key, value)
+
+    def _stored(self) -> dict[str, Any]:
+        stored = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        stored["objectives"] = [list(pair) for pair in self.objectives]
+        return stored
+
+    @classmethod
+    def read(cls, study) -> StudyInfo:
+        """The attributes a study holds; those it lacks (or holds malformed) are left at None."""
+        attrs = study.user_attrs
+        objectives = attrs.get("objectives")
+        pairs = tuple(tuple(p) for p in objectives if isinstance(p, (list, tuple)) and len(p) == 2) \
+            if isinstance(objectives, list) else ()
+        num_classes = attrs.get("num_classes")
+        space = attrs.get("space")
+        return cls(space_hash=attrs.get("space_hash"),
+                   space=space if isinstance(space, dict) else None,
+                   objectives=pairs, dataset=attrs.get("dataset"),
+                   num_classes=num_classes if isinstance(num_classes, int)
+                   and not isinstance(num_classes, bool) else None,
+                   accuracy_note=str(attrs.get("accuracy_note") or ""))
+
+    @property
+    def training(self) -> Mapping[str, Any]:
+        """The `training` section of the stored space (empty when the study lacks it)."""
+        training = self.space.get("training") if self.space else None
+        return training if isinstance(training, dict) else {}

@@ -26,7 +26,8 @@ import yaml
 
 from sqzdse.arch import BYPASS_TYPES, ArchConfig, preset
 from sqzdse.errors import ArchError, SpaceError
-from sqzdse.records import METRICS, OBJECTIVE_NAMES
+from sqzdse import records
+from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
 
 MAX_SPACE_BYTES = 1_000_000
 METAPARAMETERS = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
@@ -34,7 +35,7 @@ INT_METAPARAMETERS = ("base_e", "incr_e", "freq")
 SPACES_DIR = "search_spaces"
 TOP_LEVEL_KEYS = ("name", "description", "metaparameters", "pooling", "bypass", "network",
                   "objectives", "constraints", "sampler", "training", "n_trials", "timeout")
-CONSTRAINT_METRICS = ("params", "macs", "size_bytes_32bit", "size_bytes_8bit")
+CONSTRAINT_METRICS = metrics_of(source=Source.ANALYTIC)  # known before training: budgets
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -185,15 +186,34 @@ class Pooling:
 
 @dataclass(frozen=True)
 class Training:
+    """The `training` section: how every trial of the space trains its proxy. Defaults are the
+    trainer's (TrainConfig) and the data's (DataSpec); a test keeps them equal."""
+
     dataset: str = "digits"
     data_root: str | None = None
     resolution: int = 32
-    train_per_class: int | None = None
-    val_per_class: int | None = None
+    train_per_class: int | None = None  # None: every training image
+    val_per_class: int | None = None  # None: every validation image
     epochs: int = 3
-    batch_size: int | None = None
+    batch_size: int | None = None  # None: the trainer's default
     device: str = "auto"
     seed: int = 0
+
+    def data_spec(self):
+        """The data set these settings train on (`sqzdse.data.DataSpec`)."""
+        from sqzdse.data import DataSpec
+
+        return DataSpec(name=self.dataset, root=self.data_root, resolution=self.resolution,
+                        train_per_class=self.train_per_class, val_per_class=self.val_per_class,
+                        seed=self.seed)
+
+    def train_config(self, *, device: str | None = None):
+        """The trainer's settings (`sqzdse.train.TrainConfig`), on `device` (default: this one)."""
+        from sqzdse.train import TrainConfig
+
+        optional = {"batch_size": self.batch_size} if self.batch_size is not None else {}
+        return TrainConfig(epochs=self.epochs, seed=self.seed, device=device or self.device,
+                           **optional)
 
 
 @dataclass(frozen=True)
@@ -249,12 +269,12 @@ class SearchSpace:
         """The objectives to use and a note saying how they were chosen."""
         if self.objectives is not None:
             return self.objectives, ""
-        if num_classes <= 10:
-            return ("top1", "params"), (
+        if num_classes <= records.FEW_CLASSES:
+            return (records.FEW_CLASSES_ACCURACY, records.DEFAULT_COST), (
                 f"accuracy objective: top-1, because the data set has {num_classes} classes and "
                 "top-5 is then near 1.0 for most networks; set `objectives: [top5, params]` to "
                 "force top-5")
-        return ("top5", "params"), ""
+        return (records.DEFAULT_ACCURACY, records.DEFAULT_COST), ""
 
     def with_overrides(self, **overrides) -> SearchSpace:
         """Apply CLI overrides: training fields, sampler name/seed, n_trials, timeout."""
@@ -585,4 +605,4 @@ def _check_keys(node: dict, path: str, allowed: tuple[str, ...]) -> None:
 
 
 __all__ = ["SearchSpace", "Param", "Pooling", "Training", "SamplerSpec", "load_space", "parse_space",
-           "find_space", "shipped_spaces", "METRICS"]
+           "find_space", "shipped_spaces"]

@@ -16,6 +16,7 @@ trial and carries on.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import math
 import time
@@ -29,6 +30,7 @@ from sqzdse.arch import ArchConfig
 from sqzdse.data import Dataset
 from sqzdse.errors import TrainingError
 from sqzdse.model import Fire, SqueezeNet, build_model
+from sqzdse.records import Epoch
 
 TOP5_NOTE = "top-5 is 1.0 by construction: the data set has 5 or fewer classes"
 
@@ -108,7 +110,7 @@ class TrainResult:
     top1: float | None  # validation top-1 after the last epoch; None when failed
     top5: float | None  # validation top-5 (see `note`); None when failed
     train_loss: float | None  # mean label-smoothed cross-entropy over the last epoch's steps
-    curve: list[dict] = field(default_factory=list)  # per epoch: epoch, train_loss, top1, top5, seconds
+    curve: list[Epoch] = field(default_factory=list)  # one entry per epoch
     train_seconds: float = 0.0  # wall-clock seconds of the whole run: steps and per-epoch evaluation
     images_per_second: float | None = None  # training images per second of training-step time
     peak_memory_bytes: int | None = None  # peak CUDA memory allocated (data set included); None on CPU
@@ -149,16 +151,16 @@ def top5_note(num_classes: int) -> str | None:
     return TOP5_NOTE if num_classes <= 5 else None
 
 
-def train_proxy(cfg: ArchConfig, data: Dataset, config: TrainConfig, *,
-                on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
-    """Train `cfg` on `data` as `config` says and measure it on the validation split.
+def train_proxy(arch: ArchConfig, data: Dataset, config: TrainConfig, *,
+                on_epoch: Callable[[Epoch], None] | None = None) -> TrainResult:
+    """Train the network `arch` on `data` as `config` says and measure it on the validation split.
 
     `data` must already be on the training device (`load_dataset(spec, device=resolve_device(...))`).
-    `on_epoch` receives each curve entry as it is measured (progress output). Returns status "failed"
+    `on_epoch` receives each Epoch of the curve as it is measured (progress output). Returns status "failed"
     with the reason, instead of raising, on a non-finite loss or when memory runs out.
     """
     device = resolve_device(config.device)
-    _check_inputs(cfg, data, device)
+    _check_inputs(arch, data, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # a trial reuses few shapes; tuning them pays at once
         torch.cuda.reset_peak_memory_stats(device)
@@ -167,7 +169,7 @@ def train_proxy(cfg: ArchConfig, data: Dataset, config: TrainConfig, *,
         # The caller's global RNG state is restored afterwards; weights and dropout draw from it.
         with torch.random.fork_rng(devices=[device.index] if device.type == "cuda" else []):
             torch.manual_seed(config.seed)
-            result = _train(cfg, data, config, device, on_epoch)
+            result = _train(arch, data, config, device, on_epoch)
     except torch.OutOfMemoryError as err:
         reason = f"out of memory on {device}: {(str(err).splitlines() or ['no details'])[0]}"
     # Outside the except block the traceback, and the frames holding the model, are gone.
@@ -180,16 +182,16 @@ def train_proxy(cfg: ArchConfig, data: Dataset, config: TrainConfig, *,
     return result
 
 
-def _check_inputs(cfg: ArchConfig, data: Dataset, device: torch.device) -> None:
-    if cfg.num_classes != data.num_classes:
-        raise TrainingError(f"the network has num_classes={cfg.num_classes} but the {data.name} data "
+def _check_inputs(arch: ArchConfig, data: Dataset, device: torch.device) -> None:
+    if arch.num_classes != data.num_classes:
+        raise TrainingError(f"the network has num_classes={arch.num_classes} but the {data.name} data "
                             f"set has {data.num_classes} classes; build the ArchConfig with "
                             f"num_classes={data.num_classes}")
-    if cfg.resolution != data.resolution:
-        raise TrainingError(f"the network has resolution={cfg.resolution} but the {data.name} images "
+    if arch.resolution != data.resolution:
+        raise TrainingError(f"the network has resolution={arch.resolution} but the {data.name} images "
                             f"are {data.resolution}x{data.resolution}; use one resolution for both")
-    if cfg.in_channels != data.train_x.shape[1]:
-        raise TrainingError(f"the network has in_channels={cfg.in_channels} but the images have "
+    if arch.in_channels != data.train_x.shape[1]:
+        raise TrainingError(f"the network has in_channels={arch.in_channels} but the images have "
                             f"{data.train_x.shape[1]} channels")
     if data.device != device:
         raise TrainingError(f"the data set is on {data.device} but training runs on {device}; load it "
@@ -201,67 +203,87 @@ def _check_inputs(cfg: ArchConfig, data: Dataset, device: torch.device) -> None:
         raise TrainingError(f"the {data.name} validation split is empty")
 
 
-def _train(cfg: ArchConfig, data: Dataset, config: TrainConfig, device: torch.device,
-           on_epoch: Callable[[dict], None] | None) -> TrainResult:
-    start = time.perf_counter()
-    cuda = device.type == "cuda"
+@dataclass
+class _Run:
+    """One training run's state: the network, its optimiser and schedule, and its random draws."""
+
+    model: SqueezeNet
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    generator: torch.Generator
+    steps: int  # optimiser steps per epoch
+    pad: int  # random-crop padding in pixels
+    flip: bool
+    shift: torch.Tensor
+    scale: torch.Tensor
+    autocast: torch.autocast
+
+
+def _start(arch: ArchConfig, data: Dataset, config: TrainConfig, device: torch.device) -> _Run:
     # Weights are drawn on the CPU so a seed gives the same initial network on every device.
-    model = build_model(cfg, batchnorm=True)
+    model = build_model(arch, batchnorm=True)
     _initialise(model, config)
     model = model.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    n = len(data.train_y)
-    steps = max(1, n // config.batch_size)  # no short last batch: every batch has >= batch_size images
+    steps = max(1, len(data.train_y) // config.batch_size)  # no short last batch
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * steps,
         pct_start=config.warmup_fraction, div_factor=config.initial_lr_divisor,
         final_div_factor=config.final_lr_divisor)
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    pad = round(config.crop_padding * data.resolution)
-    flip = config.flip and data.flip_ok
     shift, scale = _normalizer(data, device)
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda)
+    return _Run(model, optimizer, schedule, torch.Generator(device=device).manual_seed(config.seed),
+                steps, pad=round(config.crop_padding * data.resolution),
+                flip=config.flip and data.flip_ok, shift=shift, scale=scale,
+                autocast=torch.autocast(device_type=device.type, dtype=torch.bfloat16,
+                                        enabled=device.type == "cuda"))
 
+
+def _train_epoch(run: _Run, data: Dataset, config: TrainConfig) -> torch.Tensor:
+    """One pass over the training split in random order; the loss of every step, on the device."""
+    run.model.train()
+    losses = torch.empty(run.steps, device=data.device)
+    order = torch.randperm(len(data.train_y), generator=run.generator, device=data.device)
+    for step, idx in enumerate(order.tensor_split(run.steps)):
+        x = augment(data.train_x[idx], pad=run.pad, flip=run.flip, generator=run.generator)
+        x = ((x.float() - run.shift) * run.scale).contiguous(memory_format=torch.channels_last)
+        with run.autocast:
+            loss = F.cross_entropy(run.model(x), data.train_y[idx],
+                                   label_smoothing=config.label_smoothing)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        run.schedule.step()
+        losses[step] = loss.detach()
+    return losses
+
+
+def _train(arch: ArchConfig, data: Dataset, config: TrainConfig, device: torch.device,
+           on_epoch: Callable[[Epoch], None] | None) -> TrainResult:
+    start = time.perf_counter()
+    run = _start(arch, data, config, device)
+    done = functools.partial(TrainResult, device=str(device), note=top5_note(data.num_classes))
     curve, step_seconds = [], 0.0
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        model.train()
-        losses = torch.empty(steps, device=device)
-        order = torch.randperm(n, generator=generator, device=device)
-        for step, idx in enumerate(order.tensor_split(steps)):
-            x = augment(data.train_x[idx], pad=pad, flip=flip, generator=generator)
-            x = ((x.float() - shift) * scale).contiguous(memory_format=torch.channels_last)
-            with autocast:
-                loss = F.cross_entropy(model(x), data.train_y[idx],
-                                       label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            losses[step] = loss.detach()
+        losses = _train_epoch(run, data, config)
         # One check per epoch, not per step: on CUDA a per-step check would stall the queue.
         bad = torch.nonzero(~torch.isfinite(losses)).flatten().tolist()
         step_seconds += time.perf_counter() - epoch_start
         if bad:
-            return TrainResult(
-                "failed", f"non-finite loss at epoch {epoch} step {bad[0] + 1}", None, None, None,
-                curve=curve, train_seconds=time.perf_counter() - start,
-                images_per_second=None, peak_memory_bytes=_peak_memory(device), device=str(device),
-                note=top5_note(data.num_classes))
-        top1, top5 = evaluate(model, data.val_x, data.val_y, shift=shift, scale=scale,
-                              batch_size=config.eval_batch_size, autocast=autocast)
-        entry = {"epoch": epoch, "train_loss": losses.mean().item(), "top1": top1, "top5": top5,
-                 "seconds": time.perf_counter() - start}
-        curve.append(entry)
+            return done("failed", f"non-finite loss at epoch {epoch} step {bad[0] + 1}", None, None,
+                        None, curve=curve, train_seconds=time.perf_counter() - start,
+                        peak_memory_bytes=_peak_memory(device))
+        top1, top5 = evaluate(run.model, data.val_x, data.val_y, shift=run.shift, scale=run.scale,
+                              batch_size=config.eval_batch_size, autocast=run.autocast)
+        curve.append(Epoch(epoch=epoch, train_loss=losses.mean().item(), top1=top1, top5=top5,
+                           seconds=time.perf_counter() - start))
         if on_epoch is not None:
-            on_epoch(dict(entry))
-
+            on_epoch(curve[-1])
     last = curve[-1]
-    return TrainResult("ok", None, last["top1"], last["top5"], last["train_loss"], curve=curve,
-                       train_seconds=time.perf_counter() - start,
-                       images_per_second=config.epochs * n / step_seconds,
-                       peak_memory_bytes=_peak_memory(device), device=str(device),
-                       note=top5_note(data.num_classes))
+    return done("ok", None, last.top1, last.top5, last.train_loss, curve=curve,
+                train_seconds=time.perf_counter() - start,
+                images_per_second=config.epochs * len(data.train_y) / step_seconds,
+                peak_memory_bytes=_peak_memory(device))
 
 
 @torch.no_grad()

@@ -15,8 +15,8 @@ from sqzdse.analysis import TRIAL_COLUMNS, load_trials, trials_frame
 from sqzdse.cli import main
 from sqzdse.cli.export import FORMATS
 from sqzdse.errors import StorageError
-from tests.search_helpers import write_space
-from tests.study_factory import add_trial, create_study, small_arch, sqlite_url
+from tests.search.helpers import write_space
+from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

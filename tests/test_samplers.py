@@ -8,7 +8,7 @@ import pytest
 from sqzdse.errors import SpaceError
 from sqzdse.samplers import SAMPLERS, check_sampler, make_sampler
 from sqzdse.space import load_space
-from sqzdse.study import analytic_metrics
+from sqzdse.records import analytic_metrics
 
 # Options that move each sampler past its random start-up phase within a few trials.
 FAST = {"nsga2": {"population_size": 4}, "nsga3": {"population_size": 4},

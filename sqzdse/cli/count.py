@@ -6,8 +6,9 @@ import json
 
 import click
 
-from sqzdse.arch import model_size_bytes, resolve
+from sqzdse.arch import layer_table, model_size_bytes, resolve
 from sqzdse.cli.options import arch_options, pop_arch_flags
+from sqzdse.records import analytic_metrics
 
 
 @click.command()
@@ -20,22 +21,9 @@ def count(as_json: bool, **kwargs) -> None:
 
 
 def count_report(cfg) -> dict:
-    r = resolve(cfg)
-    return {
-        "config": cfg.to_dict(),
-        "params": r.params,
-        "macs": r.macs,
-        "size_bytes_32bit": model_size_bytes(r.params, 32),
-        "size_bytes_8bit": model_size_bytes(r.params, 8),
-        "peak_activations": r.peak_activations,
-        "layers": [
-            {"name": row.name, "kind": row.kind, "output_shape": [row.out_channels, row.out_size,
-                                                                  row.out_size],
-             "filters": row.filters, "params": row.params, "macs": row.macs,
-             "activations": row.activations, "bypass": row.bypass}
-            for row in r.layers
-        ],
-    }
+    """The JSON object of `sqzdse count --json`."""
+    return {"config": cfg.to_dict(), **analytic_metrics(cfg),
+            "peak_activations": resolve(cfg).peak_activations, "layers": layer_table(cfg)}
 
 
 def format_table(cfg) -> str:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import socket
-from pathlib import Path
 
 import click
 
-from sqzdse.errors import SqzdseError, StorageError
-
-STUDIES_DIR = Path("studies")  # where `sqzdse search` puts its databases (sqzdse.study.STUDIES_DIR)
+from sqzdse.errors import SqzdseError
+from sqzdse.storage import single_storage_in
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -30,7 +28,7 @@ def dashboard(storage: str | None, study_name: str | None, host: str, port: int,
               refresh_seconds: float) -> None:
     """Browse the Pareto front of a search, live while it runs. Read-only: never writes or creates
     a database."""
-    url = storage or default_storage(STUDIES_DIR)
+    url = storage or single_storage_in()
     from sqzdse.dashboard import create_app
 
     _quiet_logs()
@@ -45,21 +43,6 @@ def dashboard(storage: str | None, study_name: str | None, host: str, port: int,
     click.echo(f"sqzdse dashboard: {url} at http://{shown}:{port}/ (read-only; Ctrl-C to stop)",
                err=True)
     app.run(host=host, port=port, debug=False)
-
-
-def default_storage(studies_dir: Path) -> str:
-    """The storage URL of the only `*.db` file in `studies_dir`; StorageError naming what is there
-    when there is none or several."""
-    found = sorted(studies_dir.glob("*.db")) if studies_dir.is_dir() else []
-    if len(found) == 1:
-        return f"sqlite:///{found[0]}"
-    if not found:
-        raise StorageError(f"no study database in {studies_dir}/; pass --storage URL (e.g. "
-                           "sqlite:///studies/micro.db), or start a search first: "
-                           "sqzdse search --space micro.yaml")
-    listed = ", ".join(str(p) for p in found)
-    raise StorageError(f"{len(found)} study databases in {studies_dir}/ ({listed}); choose one "
-                       f"with --storage, e.g. --storage sqlite:///{found[0]}")
 
 
 def check_port_free(*, host: str, port: int) -> None:

@@ -29,7 +29,7 @@ def export(storage: str, study_name: str | None, fmt: str | None, pareto_only: b
     """Write a study's trials to CSV, Parquet or JSON, one typed row per trial; or copy the study
     to another storage with --to-storage."""
     from sqzdse import export as exporting
-    from sqzdse.study import describe_storage
+    from sqzdse.storage import describe_storage
 
     _quiet_optuna()
     write_file = to_storage is None or fmt is not None or output is not None
@@ -74,7 +74,7 @@ def _resolve_format(fmt: str | None, output: Path | None) -> str:
 def studies(storage: str, as_json: bool) -> None:
     """Every study in a storage: objectives, trial counts by state and Pareto front size."""
     from sqzdse.analysis import study_overviews
-    from sqzdse.study import describe_storage
+    from sqzdse.storage import describe_storage
 
     _quiet_optuna()
     overviews = study_overviews(storage)

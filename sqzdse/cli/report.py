@@ -5,17 +5,17 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from sqzdse import records as R
+from sqzdse.records import (
+    DEFAULT_COST,
+    TRAIN_SECONDS,
+    Role,
+    Status,
+    TrialRecord,
+    format_value,
+    metrics_of,
+)
 
-
-def _fmt(name: str, value) -> str:
-    if value is None:
-        return "-"
-    if name in ("top1", "top5"):
-        return f"{value:.3f}"
-    if name == "train_seconds":
-        return f"{value:.1f}"
-    return f"{int(value):,}"
+DESIGN = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
 
 
 def _clock(seconds: float) -> str:
@@ -24,21 +24,22 @@ def _clock(seconds: float) -> str:
 
 
 def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives) -> str:
-    """`[ 3/16] trial 2 ok  top1 0.912  params 139,818  4.2 s | elapsed 0:00:12  eta ...  front 2`."""
+    """`[ 3/16] trial 2 ok  top1 91.20%  params 139,818  4.2 s | elapsed 0:00:12  eta ...`."""
     trials = study.get_trials(deepcopy=False)
     done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-    attrs = trial.user_attrs
-    status = attrs.get(R.STATUS, trial.state.name.lower())
+    record = TrialRecord.from_trial(trial, objectives)
+    status = record.status or trial.state.name.lower()
     parts = [f"[{done:>{len(str(progress.target))}}/{progress.target}] trial {trial.number:<3} "
              f"{status:<10}"]
     if trial.state == TrialState.COMPLETE:
-        parts += [f"{n} {_fmt(n, v)}" for n, v in zip(objectives, trial.values)]
-        if status == "reused":
-            parts.append(f"(same network as trial {attrs.get(R.REUSED_FROM)})")
-        elif attrs.get("train_seconds") is not None:
-            parts.append(f"{attrs['train_seconds']:.1f} s")
+        parts += [f"{n} {format_value(n, v)}" for n, v in zip(objectives, trial.values)]
+        seconds = record.metrics.get(TRAIN_SECONDS)
+        if record.status is Status.REUSED:
+            parts.append(f"(same network as trial {record.reused_from})")
+        elif seconds is not None:
+            parts.append(f"{seconds:.1f} s")
     else:
-        parts.append(str(attrs.get(R.FAILURE_REASON, "")))
+        parts.append(record.failure_reason or "")
     remaining = max(progress.target - done, 0)
     eta = progress.elapsed() / max(progress.run_trials, 1) * remaining
     front = len(study.best_trials) if any(t.state == TrialState.COMPLETE for t in trials) else 0
@@ -49,31 +50,31 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives)
 def format_front(study: optuna.Study, objectives) -> str:
     """The Pareto-optimal trials as a table, smallest network first; a trial that reused another's
     result shares that trial's row (`8 +14`: trial 14 reused trial 8's network)."""
-    front = sorted(study.best_trials, key=lambda t: t.user_attrs.get("params", 0))
-    if not front:
+    records = sorted((TrialRecord.from_trial(t, objectives) for t in study.best_trials),
+                     key=lambda r: r.metrics.get(DEFAULT_COST, 0))
+    if not records:
         return "no completed trials yet: the Pareto front is empty"
-    numbers = {t.number for t in front}
+    numbers = {r.number for r in records}
     repeats: dict[int, list[int]] = {}
     shown = []
-    for t in front:
-        source = t.user_attrs.get(R.REUSED_FROM)
-        if t.user_attrs.get(R.STATUS) == "reused" and source in numbers:
-            repeats.setdefault(source, []).append(t.number)
+    for r in records:
+        if r.status is Status.REUSED and r.reused_from in numbers:
+            repeats.setdefault(r.reused_from, []).append(r.number)
         else:
-            shown.append(t)
-    metrics = list(dict.fromkeys([*objectives, "top1", "top5", "params", "macs"]))
-    header = ["trial", *metrics, "base_e", "incr_e", "pct_3x3", "freq", "sr", "pools", "bypass"]
+            shown.append(r)
+    costs = metrics_of(role=Role.COST)[:2]  # parameters and multiply-accumulates
+    metrics = list(dict.fromkeys([*objectives, *metrics_of(role=Role.ACCURACY), *costs]))
+    header = ["trial", *metrics, *DESIGN, "pools", "bypass"]
     rows = []
-    for t in shown:
-        a = t.user_attrs
-        arch = a.get(R.ARCH, {})
-        label = " ".join([str(t.number), *(f"+{n}" for n in repeats.get(t.number, []))])
-        rows.append([label, *(_fmt(m, a.get(m)) for m in metrics),
-                     *(f"{arch.get(k)}" for k in ("base_e", "incr_e", "pct_3x3", "freq", "sr")),
-                     ",".join(arch.get("pool_after", [])), str(arch.get("bypass"))])
+    for r in shown:
+        label = " ".join([str(r.number), *(f"+{n}" for n in repeats.get(r.number, []))])
+        arch = r.arch
+        design = [str(getattr(arch, k, None)) for k in DESIGN]
+        rows.append([label, *(format_value(m, r.metrics.get(m), missing="-") for m in metrics),
+                     *design, ",".join(arch.pool_after) if arch else "", str(arch and arch.bypass)])
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-    title = f"Pareto front ({len(front)} trials"
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+    title = f"Pareto front ({len(records)} trials"
     if repeats:
         title += f", {len(rows)} networks; `+N`: trial N reused that row's result"
     return title + "):\n" + "\n".join(lines)

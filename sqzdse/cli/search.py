@@ -8,7 +8,17 @@ import warnings
 
 import click
 
+from sqzdse.cli.report import format_front, progress_line
 from sqzdse.errors import SqzdseError
+from sqzdse.search import (
+    Objective,
+    make_setup,
+    open_study,
+    run_search,
+    run_workers,
+    worker_devices,
+)
+from sqzdse.storage import check_study_name, open_storage, storage_for_space
 
 # Options passed on unchanged to worker processes (`--workers K`).
 _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "epochs", "dataset", "data_root",
@@ -47,14 +57,10 @@ def search(space_name: str, storage: str | None, study_name: str | None, quiet: 
     """Search a space: each trial builds a network, trains a proxy and records the results."""
     import optuna
 
-    from sqzdse.cli.report import format_front, progress_line
     from sqzdse.space import load_space
-    from sqzdse.study import (Objective, check_study_name, default_storage, make_setup,
-                              open_storage, open_study, run_search)
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-
     heartbeat = overrides.pop("heartbeat_interval")
     grace = overrides.pop("grace_period")
     if workers < 1:
@@ -63,20 +69,17 @@ def search(space_name: str, storage: str | None, study_name: str | None, quiet: 
         raise SqzdseError(f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
                           "which must be >= 1 second")
     space = load_space(space_name).with_overrides(**_given(overrides))
+    storage_url = storage or storage_for_space(space.name)
     study_name = check_study_name(space.name if study_name is None else study_name)
     setup = make_setup(space)
-    storage_url = storage or default_storage(space.name)
-    rdb = open_storage(storage_url, create=True, heartbeat_interval=heartbeat, grace_period=grace)
+    rdb = open_storage(storage_url, mode="write", heartbeat_interval=heartbeat, grace_period=grace)
     study = open_study(setup, storage=rdb, study_name=study_name,
                        process=_process_name(worker_id, shared=not storage_url.startswith("sqlite")))
-
     prefix = f"[worker {worker_id}] " if worker_id else ""
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(prefix + msg, err=True))
     if worker_id is None:
         _header(echo, study, storage_url, setup)
     if workers > 1:
-        from sqzdse.workers import run_workers, worker_devices
-
         echo(f"starting {workers} workers")
         args = ["--space", space_name, "--storage", storage_url, "--study", study_name,
                 "--heartbeat-interval", str(heartbeat), "--grace-period", str(grace),
@@ -86,18 +89,24 @@ def search(space_name: str, storage: str | None, study_name: str | None, quiet: 
         if code:
             raise SystemExit(code)
     else:
-        objective = Objective(setup, n_trials=space.n_trials, device=space.training.device)
-        try:
-            run_search(study, objective, timeout=space.timeout,
-                       on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)))
-        except KeyboardInterrupt:
-            click.echo(prefix + "interrupted: the trial under way is recorded as failed; run the "
-                       "same command again to resume", err=True)
-            raise SystemExit(130) from None
+        _search_here(study, setup, echo, prefix)
     if worker_id is None:
         click.echo(format_front(study, setup.objectives))
         click.echo(f"\nstudy {study_name!r} in {storage_url}; see it with: sqzdse dashboard "
                    f"--storage {storage_url} --study {study_name}")
+
+
+def _search_here(study, setup, echo, prefix: str) -> None:
+    """Run this process's trials; Ctrl-C records the trial under way as failed and exits 130."""
+    space = setup.space
+    objective = Objective(setup, n_trials=space.n_trials, device=space.training.device)
+    try:
+        run_search(study, objective, timeout=space.timeout,
+                   on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)))
+    except KeyboardInterrupt:
+        click.echo(prefix + "interrupted: the trial under way is recorded as failed; run the "
+                   "same command again to resume", err=True)
+        raise SystemExit(130) from None
 
 
 def _header(echo, study, storage_url: str, setup) -> None:

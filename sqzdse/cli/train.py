@@ -6,10 +6,10 @@ import json
 
 import click
 
-from sqzdse.arch import model_size_bytes, resolve
 from sqzdse.cli.options import arch_options, pop_arch_flags
 from sqzdse.data import DATASETS, DataSpec, dataset_num_classes, download_dataset, load_dataset
 from sqzdse.errors import TrainingError
+from sqzdse.records import Epoch, analytic_metrics
 from sqzdse.train import TrainConfig, TrainResult, resolve_device, train_proxy
 
 TRAIN_RESOLUTION = 32  # the default input size for training (the presets describe 224x224 ImageNet)
@@ -77,13 +77,9 @@ def train(dataset: str, data_root: str | None, download: bool, train_per_class: 
 def train_report(cfg, spec: DataSpec, config: TrainConfig, result: TrainResult, *,
                  train_images: int, val_images: int) -> dict:
     """The JSON object of `sqzdse train --json`: the result, the network's counts and the settings."""
-    r = resolve(cfg)
     return {
         **result.to_dict(),
-        "params": r.params,
-        "macs": r.macs,
-        "size_bytes_32bit": model_size_bytes(r.params, 32),
-        "size_bytes_8bit": model_size_bytes(r.params, 8),
+        **analytic_metrics(cfg),
         "dataset": {"name": spec.name, "num_classes": cfg.num_classes, "resolution": spec.resolution,
                     "train_images": train_images, "val_images": val_images,
                     "train_per_class": spec.train_per_class, "val_per_class": spec.val_per_class},
@@ -92,9 +88,9 @@ def train_report(cfg, spec: DataSpec, config: TrainConfig, result: TrainResult, 
     }
 
 
-def format_epoch(entry: dict, epochs: int) -> str:
-    return (f"epoch {entry['epoch']}/{epochs}  train loss {entry['train_loss']:.4f}  "
-            f"top-1 {entry['top1']:.4f}  top-5 {entry['top5']:.4f}  {entry['seconds']:.1f} s")
+def format_epoch(entry: Epoch, epochs: int) -> str:
+    return (f"epoch {entry.epoch}/{epochs}  train loss {entry.train_loss:.4f}  "
+            f"top-1 {entry.top1:.4f}  top-5 {entry.top5:.4f}  {entry.seconds:.1f} s")
 
 
 def format_summary(report: dict) -> str:

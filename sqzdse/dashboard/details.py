@@ -9,10 +9,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sqzdse.arch import ArchConfig, preset
-from sqzdse.cli.count import count_report
-from sqzdse.dashboard.data import StudyData
-from sqzdse.errors import ArchError
+from sqzdse.arch import ArchConfig, layer_table, preset
+from sqzdse.dashboard.study_data import StudyData
+from sqzdse.records import METRIC_ORDER, Epoch, metric
 
 # ArchConfig field -> `sqzdse train` flag, in the order the command lists them.
 ARCH_FLAGS = (("base_e", "--base-e"), ("incr_e", "--incr-e"), ("pct_3x3", "--pct-3x3"),
@@ -28,13 +27,6 @@ OPTIONAL_TRAINING_FLAGS = (("data_root", "--data-root"), ("train_per_class", "--
 PRESET_FLAGS = (("stem_filters", "--stem-filters"), ("stem_kernel", "--stem-kernel"),
                 ("stem_stride", "--stem-stride"), ("stem_padding", "--stem-padding"),
                 ("dropout", "--dropout"))
-METRIC_ROWS = (("params", "parameters", "int"), ("macs", "multiply-accumulates", "int"),
-               ("size_bytes_32bit", "size at 32 bits (bytes)", "int"),
-               ("size_bytes_8bit", "size at 8 bits (bytes)", "int"),
-               ("top1", "top-1 accuracy", "accuracy"), ("top5", "top-5 accuracy", "accuracy"),
-               ("train_loss", "final training loss", "float"),
-               ("train_seconds", "training seconds", "float"),
-               ("images_per_second", "images per second", "float"))
 
 
 @dataclass(frozen=True)
@@ -47,11 +39,11 @@ class TrialDetail:
     status: str | None
     failure_reason: str | None
     reused_from: int | None
-    metrics: tuple[tuple[str, str], ...]  # (label, formatted value)
+    metrics: tuple[tuple[str, str], ...]  # (label, formatted value), in the metric table's order
     layers: tuple[dict, ...]  # rows of `sqzdse count`: name, kind, output_shape, filters, ...
     command: str | None
     command_notes: tuple[str, ...]
-    curve: tuple[dict, ...]
+    curve: tuple[Epoch, ...]
     arch_error: str | None = None
 
 
@@ -61,27 +53,23 @@ def trial_detail(data: StudyData, number: int) -> TrialDetail | None:
     if not len(rows):
         return None
     row = rows.iloc[0]
-    arch = data.archs.get(int(number))
+    record = data.records.get(int(number))
     layers, command, notes, error = (), None, (), None
-    if arch is None:
+    if record is None or (record.arch is None and record.arch_error is None):
         error = "this trial records no architecture (it may still be starting)"
+    elif record.arch is None:
+        error = f"its recorded architecture is not valid here: {record.arch_error}"
     else:
-        try:
-            cfg = ArchConfig.from_dict(dict(arch))
-        except ArchError as err:
-            error = f"its recorded architecture is not valid here: {err}"
-        else:
-            layers = tuple(count_report(cfg)["layers"])
-            command, notes = train_command(cfg, training=data.training, dataset=data.dataset)
+        layers = tuple(layer_table(record.arch))
+        command, notes = train_command(record.arch, training=data.training, dataset=data.dataset)
     return TrialDetail(
         study=data.name, number=int(number), state=str(row["state"]), status=_text(row["status"]),
         failure_reason=_text(row["failure_reason"]),
         reused_from=None if pd.isna(row["reused_from"]) else int(row["reused_from"]),
-        metrics=tuple((label, format_value(row[name], kind)) for name, label, kind in METRIC_ROWS
-                      if not pd.isna(row[name])),
+        metrics=tuple((metric(name).label, metric(name).format(row[name]))
+                      for name in METRIC_ORDER if not pd.isna(row[name])),
         layers=layers, command=command, command_notes=tuple(notes),
-        curve=tuple(dict(r) for r in data.curves.get(int(number), ()) if isinstance(r, Mapping)),
-        arch_error=error)
+        curve=record.curve if record is not None else (), arch_error=error)
 
 
 def train_command(cfg: ArchConfig, *, training: Mapping,
@@ -129,15 +117,6 @@ def _word(value) -> str:
 
 def _text(value) -> str | None:
     return None if pd.isna(value) else str(value)
-
-
-def format_value(value, kind: str) -> str:
-    """A metric for people: 1,234,567 / 81.25% / 0.512."""
-    if kind == "int":
-        return f"{int(value):,}"
-    if kind == "accuracy":
-        return f"{float(value):.2%}"
-    return f"{float(value):.4g}"
 
 
 def status_line(detail: TrialDetail) -> str:

@@ -10,6 +10,7 @@ take part; failed, pruned (infeasible) and running trials are counted in `left_o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -19,19 +20,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from sqzdse import analysis
-from sqzdse.arch import ArchConfig, count_macs, count_params, model_size_bytes, preset
-from sqzdse.dashboard.data import StudyData
+from sqzdse import analysis, records
+from sqzdse.arch import ArchConfig, preset
+from sqzdse.dashboard.study_data import StudyData
 from sqzdse.errors import ArchError
+from sqzdse.records import Epoch, Role, metric, metrics_of
 
-# The axes a user can choose: metric -> axis title.
-X_METRICS: dict[str, str] = {
-    "params": "parameters",
-    "macs": "multiply-accumulates per image",
-    "size_bytes_32bit": "size in bytes (32-bit weights)",
-    "size_bytes_8bit": "size in bytes (8-bit weights)",
-}
-Y_METRICS: dict[str, str] = {"top1": "top-1 accuracy", "top5": "top-5 accuracy"}
+# The axes a user can choose: metric -> axis title. Costs known for every trial go on x.
+X_METRICS: dict[str, str] = {name: metric(name).label for name in metrics_of(role=Role.COST)}
+Y_METRICS: dict[str, str] = {name: metric(name).label for name in metrics_of(role=Role.ACCURACY)}
 # What the points can be coloured by: column -> label.
 COLOR_COLUMNS: dict[str, str] = {
     "bypass": "bypass", "base_e": "base_e", "incr_e": "incr_e", "pct_3x3": "pct_3x3",
@@ -65,8 +62,8 @@ def default_axes(objectives: Sequence[tuple[str, str]]) -> tuple[str, str]:
     """(x, y) for a study: its own cost and accuracy objectives where the view offers them,
     else params and top-5."""
     names = [name for name, _ in objectives]
-    x = next((n for n in names if n in X_METRICS), "params")
-    y = next((n for n in names if n in Y_METRICS), "top5")
+    x = next((n for n in names if n in X_METRICS), records.DEFAULT_COST)
+    y = next((n for n in names if n in Y_METRICS), records.DEFAULT_ACCURACY)
     return x, y
 
 
@@ -181,26 +178,18 @@ def _left_out(rows: pd.DataFrame, *, y: str) -> Counter:
     return Counter(reasons.tolist())
 
 
-def _fmt(value, kind: str = "") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+def _text(value) -> str:
+    """A design value for people: `n/a` when missing, floats as written (0.125)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
-    if kind == "accuracy":
-        return f"{value:.2%}"
-    if kind == "int":
-        return f"{int(value):,}"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _texts(values: pd.Series, kind: str = "") -> list[str]:
-    """Each value of a column as `_fmt` writes it, formatted column by column (fast)."""
+def _texts(values: pd.Series, name: str | None = None) -> list[str]:
+    """Each value of a column as people read it: a metric's values through the metric table."""
     raw = values.astype(object).where(values.notna(), None).tolist()
-    if kind == "int":
-        return ["n/a" if v is None else f"{int(v):,}" for v in raw]
-    if kind == "accuracy":
-        return ["n/a" if v is None else f"{v:.2%}" for v in raw]
-    return ["n/a" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)) for v in raw]
+    write = metric(name).format if name is not None else _text
+    return [write(v) for v in raw]
 
 
 def _hover_texts(rows: pd.DataFrame, *, study: str, x: str, y: str) -> np.ndarray:
@@ -209,7 +198,7 @@ def _hover_texts(rows: pd.DataFrame, *, study: str, x: str, y: str) -> np.ndarra
     columns = zip(rows["number"].tolist(), _texts(rows["status"]), _texts(rows["base_e"]),
                   _texts(rows["incr_e"]), _texts(rows["pct_3x3"]), _texts(rows["freq"]),
                   _texts(rows["sr"]), _texts(rows["num_modules"]), pools.tolist(),
-                  _texts(rows["bypass"]), _texts(rows[x], "int"), _texts(rows[y], "accuracy"))
+                  _texts(rows["bypass"]), _texts(rows[x], x), _texts(rows[y], y))
     return np.array([
         f"<b>{study} #{number}</b> ({status})<br>base_e {base_e} · incr_e {incr_e} · pct_3x3 "
         f"{pct} · freq {freq} · sr {sr}<br>{modules} Fire modules · pools after {pool or 'none'} · "
@@ -218,19 +207,12 @@ def _hover_texts(rows: pd.DataFrame, *, study: str, x: str, y: str) -> np.ndarra
     ], dtype=object)
 
 
-def metric_of(cfg: ArchConfig, metric: str) -> int:
-    """The exact analytic value of an x metric for a network."""
-    if metric == "macs":
-        return count_macs(cfg)
-    params = count_params(cfg)
-    return {"params": params, "size_bytes_32bit": model_size_bytes(params, 32),
-            "size_bytes_8bit": model_size_bytes(params, 8)}[metric]
+_NETWORK_FIELDS = tuple(f.name for f in dataclasses.fields(ArchConfig) if f.name != "dropout")
 
 
-def _shape(arch: Mapping) -> dict:
-    """An architecture without its training-only field (dropout does not change the network)."""
-    return {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in arch.items()
-            if k != "dropout"}
+def _same_network(arch: ArchConfig | None, cfg: ArchConfig) -> bool:
+    """Whether `arch` is the network `cfg` (dropout, a training setting, aside)."""
+    return arch is not None and all(getattr(arch, f) == getattr(cfg, f) for f in _NETWORK_FIELDS)
 
 
 def reference_info(datas: Sequence[StudyData], *, x: str,
@@ -246,9 +228,9 @@ def reference_info(datas: Sequence[StudyData], *, x: str,
                          "number of classes")
             continue
         resolution = data.resolution or 224
-        if x == "macs" and data.resolution is None:
-            notes.append(f"{data.name}: no SqueezeNet reference for MACs, the study does not "
-                         "record its training resolution")
+        if metric(x).per_image and data.resolution is None:
+            notes.append(f"{data.name}: no SqueezeNet reference for {metric(x).label}, the study "
+                         "does not record its training resolution")
             continue
         df = data.frame
         measured = df.loc[analysis.eligible_rows(df, {y: "maximize"}), ["number", y]]
@@ -256,19 +238,15 @@ def reference_info(datas: Sequence[StudyData], *, x: str,
         for name in PRESETS:
             try:
                 cfg = preset(name, num_classes=data.num_classes, resolution=resolution)
-                value = metric_of(cfg, x)
+                costs = records.analytic_metrics(cfg)
             except ArchError as err:
                 notes.append(f"{data.name}: SqueezeNet {name} does not fit {resolution}x"
                              f"{resolution} inputs ({err})")
                 continue
-            target = _shape(cfg.to_dict())
-            # Only trials of the same size can be this network: few dicts to compare.
-            same_size = (df.loc[(df["params"] == count_params(cfg)).fillna(False), "number"]
-                         .tolist() if len(df) else [])
-            trial = next((n for n in sorted(same_size) if n in accuracy
-                          and _shape(data.archs.get(n, {})) == target), None)
+            trial = next((n for n in sorted(accuracy)
+                          if _same_network(getattr(data.records.get(n), "arch", None), cfg)), None)
             references.append(Reference(
-                preset=name, study=data.name, x=float(value), num_classes=data.num_classes,
+                preset=name, study=data.name, x=float(costs[x]), num_classes=data.num_classes,
                 trial=trial, y=None if trial is None else float(accuracy[trial])))
     return tuple(references), tuple(notes)
 
@@ -290,9 +268,9 @@ def summary_lines(info: ParetoInfo) -> list[str]:
     for ref in info.references:
         if ref.trial is not None:
             lines.append(f"{ref.label}: {Y_METRICS[info.y]} {ref.y:.2%} at "
-                         f"{_fmt(ref.x, 'int')} {X_METRICS[info.x]} (marked with a star).")
+                         f"{metric(info.x).format(ref.x)} {X_METRICS[info.x]} (marked with a star).")
     for ref in unmeasured(info.references):
-        lines.append(f"SqueezeNet {ref.preset} has {_fmt(ref.x, 'int')} {X_METRICS[info.x]} at "
+        lines.append(f"SqueezeNet {ref.preset} has {metric(info.x).format(ref.x)} {X_METRICS[info.x]} at "
                      f"{ref.num_classes} classes (dotted line); no study shown trained it, so its "
                      "accuracy here is unknown.")
     lines.extend(info.notes)
@@ -377,7 +355,7 @@ def _add_trial_traces(fig: go.Figure, info: ParetoInfo, symbols: dict, several: 
     for i, (value, mask) in enumerate(groups):
         sub = pts.loc[mask]
         fig.add_trace(go.Scatter(
-            x=sub["x"].to_numpy(), y=sub["y"].to_numpy(), name=f"{label} {_fmt(value)}",
+            x=sub["x"].to_numpy(), y=sub["y"].to_numpy(), name=f"{label} {_text(value)}",
             marker={"size": 8, "color": PALETTE[i % len(PALETTE)], "opacity": 0.8,
                     "symbol": symbol if isinstance(symbol, str) else symbol[mask]},
             customdata=np.column_stack([sub["study"], sub["number"]]),
@@ -536,15 +514,18 @@ def parallel_figure(info: ParallelInfo) -> go.Figure:
 # ---------------------------------------------------------------------------- trial table
 
 
+_TABLE_KINDS = {records.Kind.COUNT: "int", records.Kind.FRACTION: "accuracy",
+                records.Kind.NUMBER: "float"}
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # (column, header, kind: number | int | float | accuracy | text); int has thousands separators
     ("study", "study", "text"), ("number", "#", "number"), ("state", "state", "text"),
     ("status", "status", "text"), ("front", "front", "text"), ("base_e", "base_e", "int"),
     ("incr_e", "incr_e", "int"), ("pct_3x3", "pct_3x3", "float"), ("freq", "freq", "int"),
     ("sr", "sr", "float"), ("num_modules", "modules", "int"), ("pool_after", "pools", "text"),
-    ("bypass", "bypass", "text"), ("params", "params", "int"), ("macs", "MACs", "int"),
-    ("size_bytes_32bit", "bytes (32-bit)", "int"), ("top1", "top-1", "accuracy"),
-    ("top5", "top-5", "accuracy"), ("train_seconds", "train s", "float"),
+    ("bypass", "bypass", "text"),
+    # Every metric that can be an objective, costs first, as in the export columns.
+    *((m.name, m.short, _TABLE_KINDS[m.kind])
+      for m in map(metric, records.METRIC_ORDER) if m.objective),
     ("failure_reason", "failure reason", "text"),
 )
 
@@ -581,27 +562,25 @@ def trial_table_rows(datas: Sequence[StudyData], *, x: str, y: str) -> list[dict
 # ---------------------------------------------------------------------------- learning curve
 
 
-def curve_figure(curve: Sequence[Mapping], *, title: str = "") -> go.Figure:
+def curve_figure(curve: Sequence[Epoch], *, title: str = "") -> go.Figure:
     """Accuracy per epoch (left axis) and training loss (right axis) of one trial's `curve`."""
-    rows = [r for r in curve if isinstance(r, Mapping) and "epoch" in r]
-    if not rows:
+    if not curve:
         return empty_figure("No learning curve recorded for this trial.")
-    epochs = [r["epoch"] for r in rows]
+    epochs = [e.epoch for e in curve]
+    accuracy = {"top-1": [e.top1 for e in curve], "top-5": [e.top5 for e in curve]}
     fig = go.Figure()
-    for key, name, color in (("top1", "top-1", "#1f77b4"), ("top5", "top-5", "#2ca02c")):
-        if any(r.get(key) is not None for r in rows):
-            fig.add_trace(go.Scatter(x=epochs, y=[r.get(key) for r in rows], name=name,
-                                     mode="lines+markers", line={"color": color}))
-    if any(r.get("train_loss") is not None for r in rows):
-        fig.add_trace(go.Scatter(x=epochs, y=[r.get("train_loss") for r in rows], yaxis="y2",
-                                 name="training loss", mode="lines+markers",
-                                 line={"dash": "dash", "color": "#d62728"}))
+    for (name, values), color in zip(accuracy.items(), ("#1f77b4", "#2ca02c")):
+        fig.add_trace(go.Scatter(x=epochs, y=values, name=name, mode="lines+markers",
+                                 line={"color": color}))
+    fig.add_trace(go.Scatter(x=epochs, y=[e.train_loss for e in curve], yaxis="y2",
+                             name="training loss", mode="lines+markers",
+                             line={"dash": "dash", "color": "#d62728"}))
     fig.update_layout(
         template="plotly_white", height=280, margin={"l": 60, "r": 60, "t": 40, "b": 40},
         title={"text": title, "font": {"size": 13}},
         xaxis={"title": {"text": "epoch"}, "dtick": 1},
         yaxis={"title": {"text": "validation accuracy"},
-               "tickformat": percent_format([r.get(k) for r in rows for k in ("top1", "top5")])},
+               "tickformat": percent_format([v for values in accuracy.values() for v in values])},
         yaxis2={"title": {"text": "training loss"}, "overlaying": "y", "side": "right",
                 "showgrid": False},
         legend={"orientation": "h", "y": -0.25})

@@ -1,6 +1,6 @@
 """The running dashboard in headless Chromium: the Pareto graph, a click on a trial, live refresh.
 
-Starts the real command (`python -m sqzdse dashboard`) on a study made by tests/study_factory.py.
+Starts the real command (`python -m sqzdse dashboard`) on a study made by sqzdse.testing.
 Skipped only when the chromium or chromedriver binary is absent (CI installs both).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sqzdse.arch import count_params, resolve
-from tests.study_factory import add_trial, create_study, small_arch, sqlite_url
+from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 
 
 def _binary(name: str) -> str | None:

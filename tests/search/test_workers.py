@@ -11,9 +11,9 @@ import pytest
 from optuna.trial import TrialState
 
 from sqzdse.errors import StorageError
-from sqzdse.study import open_storage
-from sqzdse.workers import threads_per_worker, worker_devices
-from tests.search_helpers import cli_process, load, run, trials_so_far, write_space
+from sqzdse.storage import open_storage
+from sqzdse.search import threads_per_worker, worker_devices
+from tests.search.helpers import cli_process, load, run, trials_so_far, write_space
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WIDE = {"base_e": {"choices": [8, 16, 24, 32]}, "incr_e": {"choices": [0, 8, 16]},
@@ -64,7 +64,7 @@ def _pg() -> str:
 def _open_after(url: str, barrier) -> str:
     barrier.wait()
     try:
-        open_storage(url, create=True)
+        open_storage(url, mode="write")
         return "ok"
     except StorageError as err:
         return str(err)
@@ -188,7 +188,7 @@ def test_unreachable_postgresql_is_one_clear_message(tmp_path, capsys):
 
 def test_opening_for_reading_never_creates_a_database(tmp_path):
     with pytest.raises(StorageError, match="no such file"):
-        open_storage(f"sqlite:///{tmp_path / 'none.db'}", create=False)
+        open_storage(f"sqlite:///{tmp_path / 'none.db'}")
     assert not (tmp_path / "none.db").exists()
 
 

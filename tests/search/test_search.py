@@ -5,10 +5,9 @@ import time
 
 from optuna.trial import TrialState
 
-from sqzdse import records as R
 from sqzdse.arch import ArchConfig, count_params
-from sqzdse.study import sampler_seed
-from tests.search_helpers import TINY, cli_process, load, run, trials_so_far, write_space
+from sqzdse.search import sampler_seed
+from tests.search.helpers import TINY, cli_process, load, run, trials_so_far, write_space
 
 
 def test_search_records_complete_trials_by_the_contract(tmp_path, capsys):
@@ -20,13 +19,13 @@ def test_search_records_complete_trials_by_the_contract(tmp_path, capsys):
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
     assert study.metric_names == ["top1", "params"]  # digits has 10 classes: top-1 is used
     assert "accuracy objective: top-1, because the data set has 10 classes" in err
-    assert study.user_attrs[R.OBJECTIVES] == [["top1", "maximize"], ["params", "minimize"]]
+    assert study.user_attrs["objectives"] == [["top1", "maximize"], ["params", "minimize"]]
     for t in study.trials:
-        cfg = ArchConfig.from_dict(t.user_attrs[R.ARCH])
+        cfg = ArchConfig.from_dict(t.user_attrs["arch"])
         assert t.values[1] == t.user_attrs["params"] == count_params(cfg)
         assert 0 <= t.values[0] == t.user_attrs["top1"] <= 1
-        assert t.user_attrs[R.STATUS] in ("ok", "reused")
-        assert len(t.user_attrs[R.CURVE]) == 1 and t.user_attrs["train_seconds"] > 0
+        assert t.user_attrs["status"] in ("ok", "reused")
+        assert len(t.user_attrs["curve"]) == 1 and t.user_attrs["train_seconds"] > 0
     assert err.count("] trial ") == 4 and "eta" in err and "front" in err
     assert out.startswith("Pareto front (") and f"sqzdse dashboard --storage sqlite:///{db}" in out
 
@@ -83,19 +82,19 @@ def test_duplicate_architectures_reuse_the_recorded_result(tmp_path, capsys):
     code, out, _ = run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")
     assert code == 0
     trials = load(db).trials
-    trained = [t for t in trials if t.user_attrs[R.STATUS] == "ok"]
-    reused = [t for t in trials if t.user_attrs[R.STATUS] == "reused"]
+    trained = [t for t in trials if t.user_attrs["status"] == "ok"]
+    reused = [t for t in trials if t.user_attrs["status"] == "reused"]
     assert len(trained) == 2 and len(reused) == 4
     by_number = {t.number: t for t in trials}
     for t in reused:
-        source = by_number[t.user_attrs[R.REUSED_FROM]]
-        assert t.user_attrs[R.ARCH] == source.user_attrs[R.ARCH] and t.values == source.values
+        source = by_number[t.user_attrs["reused_from"]]
+        assert t.user_attrs["arch"] == source.user_attrs["arch"] and t.values == source.values
     # The Pareto table gives each network one row, naming the trials that reused it.
     front = {t.number for t in load(db).best_trials}
     labels = [line.split("  ")[0] for line in out.splitlines()[2:] if line.strip() and
               line[0].isdigit()]
     expected = [" ".join([str(t.number), *(f"+{r.number}" for r in reused
-                                          if r.user_attrs[R.REUSED_FROM] == t.number and
+                                          if r.user_attrs["reused_from"] == t.number and
                                           r.number in front)])
                 for t in trained if t.number in front]
     assert sorted(labels) == sorted(expected)
@@ -110,11 +109,11 @@ def test_constraint_keeps_over_budget_trials_from_training(tmp_path, capsys):
     assert run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")[0] == 0
     trials = load(db, "budget").trials
     infeasible = [t for t in trials if t.state == TrialState.PRUNED]
-    assert infeasible and all(t.user_attrs[R.STATUS] == "infeasible" for t in infeasible)
+    assert infeasible and all(t.user_attrs["status"] == "infeasible" for t in infeasible)
     for t in infeasible:
         assert t.user_attrs["params"] > small
-        assert "not trained" in t.user_attrs[R.FAILURE_REASON]
-        assert "top1" not in t.user_attrs and R.CURVE not in t.user_attrs
+        assert "not trained" in t.user_attrs["failure_reason"]
+        assert "top1" not in t.user_attrs and "curve" not in t.user_attrs
         assert t.system_attrs["constraints:params_budget"] == t.user_attrs["params"] - small
     assert all(t.user_attrs["params"] <= small for t in trials if t.state == TrialState.COMPLETE)
 
@@ -124,7 +123,7 @@ def load_arch(tmp_path, capsys) -> dict:
     db = tmp_path / "probe.db"
     run(capsys, "search", "--space", write_space(tmp_path, name="probe"), "--storage",
         f"sqlite:///{db}", "--n-trials", "1")
-    return load(db, "probe").trials[0].user_attrs[R.ARCH]
+    return load(db, "probe").trials[0].user_attrs["arch"]
 
 
 def test_bad_cli_values_and_storage(tmp_path, capsys):
@@ -159,7 +158,7 @@ def test_ctrl_c_and_sigterm_leave_no_running_trial_and_rerun_resumes(tmp_path, c
         assert "Traceback" not in err
         trials = load(db).trials
         assert [t.state for t in trials] == [TrialState.FAIL] * (number + 1)
-        assert trials[number].user_attrs[R.FAILURE_REASON] == "interrupted before training finished"
+        assert trials[number].user_attrs["failure_reason"] == "interrupted before training finished"
 
     code, _, err = run(capsys, *args, "--n-trials", "1")
     assert code == 0 and "resuming: the study holds 2 trials" in err

@@ -14,17 +14,17 @@ import optuna
 import pytest
 
 from sqzdse.cli import main
-from sqzdse.cli.dashboard import default_storage
+from sqzdse.storage import open_storage, single_storage_in
 from sqzdse.dashboard import create_app, figures
-from sqzdse.dashboard.source import StudySource, open_readonly_storage
+from sqzdse.dashboard.source import StudySource
 from sqzdse.errors import StorageError
-from tests.study_factory import add_trial, create_study, small_arch, sqlite_url
+from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 
 # DataTable is the table this project chose (dash-ag-grid would be a new dependency).
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:\s*The dash_table.DataTable will be removed:DeprecationWarning")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_default_storage_is_the_only_database_under_studies(tmp_path, monkeypatc
     (tmp_path / "studies").mkdir()
     study = create_study(sqlite_url(tmp_path / "studies" / "micro.db"), study_name="micro")
     add_trial(study, top1=0.5, top5=0.7)
-    assert default_storage(Path("studies")) == "sqlite:///studies/micro.db"
+    assert single_storage_in(Path("studies")) == "sqlite:///studies/micro.db"
     assert main(["dashboard", "--port", str(free_port())]) == 0 and len(served) == 1
     create_study(sqlite_url(tmp_path / "studies" / "macro.db"), study_name="macro")
     assert main(["dashboard"]) == 2
@@ -170,7 +170,7 @@ def test_reading_never_writes_the_database(db):
 
 
 def test_the_readonly_connection_refuses_writes(db):
-    storage = open_readonly_storage(sqlite_url(db))
+    storage = open_storage(sqlite_url(db))
     study = optuna.load_study(study_name="micro", storage=storage)
     before = fingerprint(db)
     with pytest.raises(optuna.exceptions.StorageInternalError) as err:
@@ -190,7 +190,7 @@ def test_a_writer_is_not_blocked_and_refresh_sees_its_trials(tmp_path):
     add_trial(writer, state="RUNNING")
     second = source.load("live")
     assert second.version != first.version and list(second.frame["number"]) == [0, 1, 2]
-    assert second.archs[1]["sr"] == 0.25 and second.curves[1][0]["top1"] == 0.9
+    assert second.records[1].arch.sr == 0.25 and second.records[1].curve[0].top1 == 0.9
     info = figures.pareto_info([second], x="params", y="top1")
     assert sorted(info.fronts["live"]["number"]) == [0, 1]
 

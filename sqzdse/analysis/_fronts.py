@@ -1,333 +1,29 @@
-"""A sqzdse study as a tidy pandas DataFrame, and the analyses drawn from it.
-
-Two halves, kept apart:
-
-- Loading: `load_trials` reads a study from a storage URL (`sqlite:///studies/micro.db`,
-  `postgresql://...`) or from a file written by `sqzdse export` (CSV, Parquet, JSON) into one row per
-  trial with the columns of `TRIAL_COLUMNS`. `load_study`, `trials_frame` and `study_overviews` are
-  its parts; storages open through `sqzdse.study.open_storage(url, create=False)`. Reading never
-  creates a database: a missing SQLite file, a bad or unreachable URL, or an unknown study name
-  raises `StorageError` with a message saying what to do.
-- Pure functions on such a DataFrame: `pareto_front`, `pareto_rank`, `hypervolume`,
-  `hypervolume_history`, `default_reference`, `knee_point`, `effect_summary`.
+"""Fronts, ranks, hypervolumes, knees and effects: pure functions on a trials DataFrame.
 
 Metrics are given as `{"top5": "maximize", "params": "minimize"}`, as
 `[("top5", "maximize"), ...]`, or as bare names (`["top5", "params"]`), which take their direction
-from `records.METRICS`.
+from the metric table (`sqzdse.records.METRICS`).
 
 Only COMPLETE trials with every metric present take part in a front: failed, pruned (infeasible),
 running and waiting trials never do. Dominance is the usual one: a point dominates another when it
 is at least as good in every metric and strictly better in one. So identical points never dominate
 each other and are all on the front together (a reused duplicate architecture sits beside the trial
 it reused).
-
-This module never imports Dash or torch.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import re
-from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
-import optuna
 import pandas as pd
-import sqlalchemy.exc
 
 from sqzdse import records
-from sqzdse.errors import StorageError
-from sqzdse.study import describe_storage, first_line, open_storage
-
-__all__ = [
-    "COLUMN_NAMES", "DESIGN_COLUMNS", "FILE_FORMATS", "TRIAL_COLUMNS", "Column", "StudyOverview",
-    "default_reference", "effect_summary", "eligible_rows", "empty_trials_frame",
-    "file_format", "hypervolume", "hypervolume_history", "is_storage_url", "knee_point",
-    "load_study", "load_trials", "normalize_metrics", "pareto_front", "pareto_rank",
-    "read_trials_file", "study_names", "study_objectives", "study_overviews", "trials_frame",
-]
-
-# ---------------------------------------------------------------------------- the tidy schema
-
-
-class Column(NamedTuple):
-    """One column of the trials DataFrame and of every export."""
-
-    name: str
-    dtype: str  # a pandas dtype name
-    meaning: str
-
-
-_ARCH_MEANINGS = {
-    "base_e": "expand filters of the first Fire module",
-    "incr_e": "expand filters added every `freq` modules",
-    "pct_3x3": "fraction of expand filters that are 3x3",
-    "freq": "Fire modules between increments of the expand filters",
-    "sr": "squeeze ratio: squeeze filters / expand filters",
-    "num_modules": "number of Fire modules",
-}
-
-_TRAINED_MEANINGS = {
-    "top1": "top-1 accuracy, a fraction of the validation images; NaN unless trained",
-    "top5": "top-5 accuracy, a fraction of the validation images; NaN unless trained",
-    "images_per_second": "training throughput in images per second",
-}
-
-TRIAL_COLUMNS: tuple[Column, ...] = (
-    Column("number", "int64", "trial number in the study, from 0"),
-    Column("state", "string", "Optuna trial state: COMPLETE, PRUNED, FAIL, RUNNING or WAITING"),
-    Column("status", "string",
-           "sqzdse status: ok, reused, failed or infeasible; missing while running"),
-    Column("base_e", "Int64", _ARCH_MEANINGS["base_e"]),
-    Column("incr_e", "Int64", _ARCH_MEANINGS["incr_e"]),
-    Column("pct_3x3", "float64", _ARCH_MEANINGS["pct_3x3"]),
-    Column("freq", "Int64", _ARCH_MEANINGS["freq"]),
-    Column("sr", "float64", _ARCH_MEANINGS["sr"]),
-    Column("num_modules", "Int64", _ARCH_MEANINGS["num_modules"]),
-    Column("pool_after", "string",
-           "layers followed by a max-pool, comma-joined in network order ('' for none)"),
-    Column("bypass", "string", "bypass type: none, simple or complex"),
-    Column("num_classes", "Int64", "classifier outputs"),
-    Column("resolution", "Int64", "input height = width in pixels"),
-    *(Column(name, "Int64", records.METRICS[name][1]) for name in records.ANALYTIC_METRICS),
-    *(Column(name, "float64", _TRAINED_MEANINGS.get(name, records.METRICS[name][1]))
-      for name in records.TRAINED_METRICS),
-    Column("pareto", "bool", "on the Pareto front of the study's own objectives"),
-    Column("failure_reason", "string", "why the trial failed or was infeasible; missing otherwise"),
-    Column("reused_from", "Int64", "number of the trial whose training result this trial reused"),
-    Column("datetime_start", "datetime64[us]",
-           "when the trial started (local time, as Optuna stores it)"),
-    Column("datetime_complete", "datetime64[us]", "when the trial finished; NaT while running"),
-)
-COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in TRIAL_COLUMNS)
-
-# Columns read from the `arch` user attribute, and the design choices a search varies among them.
-ARCH_COLUMNS = ("base_e", "incr_e", "pct_3x3", "freq", "sr", "num_modules", "pool_after", "bypass",
-                "num_classes", "resolution")
-DESIGN_COLUMNS = ARCH_COLUMNS[:8]
-METRIC_COLUMNS = records.ANALYTIC_METRICS + records.TRAINED_METRICS
 
 DIRECTIONS = ("maximize", "minimize")
-FILE_FORMATS = ("csv", "parquet", "json")
 
 Metrics = Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[str]
-
-
-# ---------------------------------------------------------------------------- storages and studies
-
-
-def is_storage_url(source: str | os.PathLike) -> bool:
-    """True for `scheme://...` strings (storage URLs), False for file paths."""
-    return isinstance(source, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", source) is not None
-
-
-def study_names(storage: str | optuna.storages.BaseStorage) -> list[str]:
-    """Names of the studies in a storage, sorted."""
-    if isinstance(storage, str):
-        storage = open_storage(storage, create=False)
-    try:
-        return sorted(optuna.get_all_study_names(storage))
-    except (optuna.exceptions.OptunaError, sqlalchemy.exc.SQLAlchemyError) as err:
-        reason = first_line(err.__cause__ or err)
-        raise StorageError(f"cannot read {describe_storage(storage)}: {reason}") from None
-
-
-def load_study(storage: str | optuna.storages.BaseStorage, *,
-               study_name: str | None = None) -> optuna.Study:
-    """Load one study for reading. `study_name` may be left out when the storage holds one study.
-
-    Raises StorageError when the storage holds no study, several studies and no name was given, or
-    no study of that name; the message lists the studies present.
-    """
-    if isinstance(storage, str):
-        storage = open_storage(storage, create=False)
-    names = study_names(storage)
-    shown = describe_storage(storage)
-    if study_name is None:
-        if not names:
-            raise StorageError(f"{shown} holds no study yet; run `sqzdse search` to create one")
-        if len(names) > 1:
-            raise StorageError(f"{shown} holds {len(names)} studies; choose one (--study NAME): "
-                               f"{', '.join(names)}")
-        study_name = names[0]
-    elif study_name not in names:
-        present = ", ".join(names) if names else "none"
-        raise StorageError(f"no study named {study_name!r} in {shown}; studies there: {present}")
-    return optuna.load_study(study_name=study_name, storage=storage)
-
-
-def study_objectives(study: optuna.Study) -> list[tuple[str, str]]:
-    """The study's objectives as (metric name, direction) pairs, in the order of its values.
-
-    Names come from the study's metric names, else from its `objectives` user attribute, else
-    `objective0`, `objective1`, ...
-    """
-    directions = [d.name.lower() for d in study.directions]
-    names = study.metric_names
-    if names is None:
-        names = [pair[0] for pair in study.user_attrs.get(records.OBJECTIVES, [])]
-    if len(names) != len(directions):
-        names = [f"objective{i}" for i in range(len(directions))]
-    return list(zip(names, directions))
-
-
-# ---------------------------------------------------------------------------- trials -> DataFrame
-
-
-def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """One typed row per trial of `study`, columns as in TRIAL_COLUMNS, in trial-number order.
-
-    Metrics come from the trials' user attributes; an objective's value fills its metric when the
-    attribute is missing. `pareto` marks the front of the study's own objectives (its trial values).
-    """
-    objectives = study_objectives(study)
-    names = [name for name, _ in objectives]
-    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
-    frame = pd.DataFrame([_trial_row(t, names) for t in trials],
-                         columns=[c for c in COLUMN_NAMES if c != "pareto"])
-    values = np.array([t.values if t.state.name == "COMPLETE" and t.values is not None
-                       else [np.nan] * len(objectives) for t in trials], dtype=float)
-    frame["pareto"] = _front_mask(_as_minimization(values.reshape(len(trials), len(objectives)),
-                                                   [d for _, d in objectives]))
-    frame.attrs["study_name"] = study.study_name
-    frame.attrs["objectives"] = objectives
-    return _typed(frame)
-
-
-def _trial_row(trial: optuna.trial.FrozenTrial, objective_names: list[str]) -> dict:
-    attrs = trial.user_attrs
-    arch = attrs.get(records.ARCH)
-    arch = arch if isinstance(arch, dict) else {}
-    row = {"number": trial.number, "state": trial.state.name, "status": attrs.get(records.STATUS)}
-    row.update({name: arch.get(name) for name in ARCH_COLUMNS})
-    if arch.get("pool_after") is not None:
-        row["pool_after"] = ",".join(arch["pool_after"])
-    objective_values = dict(zip(objective_names, trial.values or ()))
-    row.update({name: attrs.get(name, objective_values.get(name)) for name in METRIC_COLUMNS})
-    row["failure_reason"] = attrs.get(records.FAILURE_REASON)
-    row["reused_from"] = attrs.get(records.REUSED_FROM)
-    row["datetime_start"] = trial.datetime_start
-    row["datetime_complete"] = trial.datetime_complete
-    return row
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with exactly the TRIAL_COLUMNS, each cast to its dtype, on a fresh RangeIndex."""
-    columns = {}
-    for column in TRIAL_COLUMNS:
-        values = frame[column.name]
-        if column.dtype.startswith("datetime64"):
-            values = pd.to_datetime(values, format="ISO8601")
-        columns[column.name] = values.astype(column.dtype).reset_index(drop=True)
-    typed = pd.DataFrame(columns)
-    typed.attrs.update(frame.attrs)
-    return typed
-
-
-def empty_trials_frame() -> pd.DataFrame:
-    """A DataFrame with the TRIAL_COLUMNS and no rows."""
-    return _typed(pd.DataFrame({name: [] for name in COLUMN_NAMES}))
-
-
-# ---------------------------------------------------------------------------- exported files
-
-
-def file_format(path: str | os.PathLike) -> str:
-    """`csv`, `parquet` or `json` from a file name's suffix; StorageError for any other suffix."""
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in FILE_FORMATS:
-        raise StorageError(f"cannot tell the format of {os.fspath(path)!r}: expected a .csv, "
-                           ".parquet or .json file, or a storage URL such as "
-                           "sqlite:///studies/micro.db")
-    return suffix
-
-
-def read_trials_file(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a file written by `sqzdse export` back into the typed trials DataFrame."""
-    path = Path(path)
-    fmt = file_format(path)
-    if not path.is_file():
-        raise StorageError(f"no such file: {path}")
-    try:
-        raw = _READERS[fmt](path)
-        missing = [name for name in COLUMN_NAMES if name not in raw.columns]
-        if missing:
-            raise StorageError(f"{path} is not a sqzdse export: it lacks the column(s) "
-                               f"{', '.join(missing)}")
-        return _typed(raw)
-    except (OSError, ValueError, TypeError) as err:
-        raise StorageError(f"cannot read {path} as {fmt}: {err}") from None
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    # Only an empty field is missing, so a failure reason reading "NA" stays text. An empty pool_after
-    # means "no pools"; it is missing only where the whole architecture is (bypass is then missing).
-    plain = {c.name: c.dtype for c in TRIAL_COLUMNS if not c.dtype.startswith("datetime64")}
-    raw = pd.read_csv(path, dtype=plain, keep_default_na=False,
-                      na_values={name: [""] for name in COLUMN_NAMES if name != "pool_after"})
-    if {"pool_after", "bypass"} <= set(raw.columns):
-        raw["pool_after"] = raw["pool_after"].mask(raw["bypass"].isna())
-    return raw
-
-
-def _read_json(path: Path) -> pd.DataFrame:
-    rows = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise ValueError("expected a JSON list of objects, one per trial")
-    if not rows:
-        return pd.DataFrame({name: [] for name in COLUMN_NAMES})
-    return pd.DataFrame.from_records(rows)
-
-
-_READERS = {"csv": _read_csv, "parquet": pd.read_parquet, "json": _read_json}
-
-
-def load_trials(source: str | os.PathLike, *, study_name: str | None = None) -> pd.DataFrame:
-    """The trials of a study as the typed DataFrame described by TRIAL_COLUMNS.
-
-    `source` is a storage URL (then `study_name` picks the study and may be left out when the
-    storage holds one) or the path of a file written by `sqzdse export` (`study_name` is ignored).
-    Raises StorageError with a clear message for anything that cannot be opened; never creates a file.
-    """
-    if is_storage_url(source):
-        return trials_frame(load_study(source, study_name=study_name))
-    return read_trials_file(source)
-
-
-@dataclass(frozen=True)
-class StudyOverview:
-    """One study of a storage: its objectives, trial counts by state and the size of its front."""
-
-    name: str
-    objectives: tuple[tuple[str, str], ...]
-    trials: int
-    states: dict[str, int]  # every Optuna TrialState name, zero included
-    front_size: int
-
-
-def study_overviews(storage: str | optuna.storages.BaseStorage) -> list[StudyOverview]:
-    """Every study in the storage, by name."""
-    if isinstance(storage, str):
-        storage = open_storage(storage, create=False)
-    overviews = []
-    for name in study_names(storage):
-        study = optuna.load_study(study_name=name, storage=storage)
-        frame = trials_frame(study)
-        counts = Counter(frame["state"])
-        overviews.append(StudyOverview(
-            name=name,
-            objectives=tuple(study_objectives(study)),
-            trials=len(frame),
-            states={state.name: counts.get(state.name, 0) for state in optuna.trial.TrialState},
-            front_size=int(frame["pareto"].sum()),
-        ))
-    return overviews
 
 
 # ---------------------------------------------------------------------------- metrics and fronts
@@ -344,7 +40,7 @@ def normalize_metrics(metrics: Metrics) -> list[tuple[str, str]]:
             if item not in records.METRICS:
                 raise ValueError(f"`metrics` names {item!r} without a direction; give "
                                  f"({item!r}, 'maximize' or 'minimize')")
-            item = (item, records.METRICS[item][0])
+            item = (item, records.METRICS[item].direction)
         name, direction = item
         if direction not in DIRECTIONS:
             raise ValueError(f"direction of {name!r} must be 'maximize' or 'minimize', "
@@ -630,12 +326,12 @@ def effect_summary(df: pd.DataFrame, metric: str, *,
 
     Long format, one row per (metaparameter, value): columns `metaparameter`, `value`, `count`,
     `mean`, `median`, `min`, `max`, sorted by metaparameter order then value. `by` defaults to every
-    column of DESIGN_COLUMNS that takes more than one value among those trials.
+    column of `records.DESIGN_COLUMNS` that takes more than one value among those trials.
     """
     _require_columns(df, [metric])
     rows = df.loc[eligible_rows(df, [(metric, "maximize")])]
     if by is None:
-        by = [c for c in DESIGN_COLUMNS if c in rows.columns and rows[c].nunique(dropna=True) > 1]
+        by = [c for c in records.DESIGN_COLUMNS if c in rows.columns and rows[c].nunique(dropna=True) > 1]
     by = list(by)
     _require_columns(df, by)
     parts = []

@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 
 from sqzdse import analysis
-from sqzdse.arch import count_macs, count_params, preset, resolve
+from sqzdse.arch import ArchConfig, count_macs, count_params, preset, resolve
 from sqzdse.cli.count import count_report
 from sqzdse.dashboard import callbacks, details, figures, layout
-from sqzdse.dashboard.data import StudyData
-from tests.study_factory import small_arch
+from sqzdse.dashboard.study_data import StudyData
+from sqzdse.records import Epoch, TrialRecord
+from sqzdse.testing import small_arch
 
 # ---------------------------------------------------------------------------- hand-made trials
 
@@ -68,10 +69,12 @@ PLOTTED = {"top1": [0, 1, 2, 3, 4, 5, 11], "top5": [0, 1, 2, 3, 4, 5, 10, 11]}
 
 def study(rows=HAND, *, name: str = "hand", archs=None, num_classes: int | None = 10,
           resolution: int | None = 32, training=None, dataset="digits") -> StudyData:
+    records = {n: TrialRecord(arch=ArchConfig.from_dict(a), number=n)
+               for n, a in (archs or {}).items()}
     return StudyData(name=name, frame=trials_frame(rows), objectives=(("top1", "maximize"),
                                                                       ("params", "minimize")),
                      num_classes=num_classes, resolution=resolution, dataset=dataset,
-                     training=training or {}, archs=archs or {})
+                     training=training or {}, records=records)
 
 
 def trace_numbers(fig, role: str) -> list[int]:
@@ -289,7 +292,7 @@ def test_default_axes_follow_the_study_objectives():
 
 
 def test_curve_figure():
-    curve = [{"epoch": e, "train_loss": 1.0 / e, "top1": 0.5 + e / 10, "top5": 0.8, "seconds": 1}
+    curve = [Epoch(epoch=e, train_loss=1.0 / e, top1=0.5 + e / 10, top5=0.8, seconds=1)
              for e in (1, 2, 3)]
     fig = figures.curve_figure(curve)
     assert [t.name for t in fig.data] == ["top-1", "top-5", "training loss"]

@@ -5,31 +5,32 @@ Figures and details are pure functions of StudyData; only `sqzdse.dashboard.sour
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+from sqzdse.records import TrialRecord
 
 
 @dataclass(frozen=True, eq=False)
 class StudyData:
     """One study as the dashboard draws it.
 
-    `frame` is `sqzdse.analysis.trials_frame(study)`: one typed row per trial. The rest are the
-    study attributes the records contract stores (see `sqzdse.records`); None or empty when a study
-    lacks them.
+    `frame` is `sqzdse.analysis.trials_frame(study)`: one typed row per trial; `records` holds the
+    same trials as TrialRecords, by number. The rest come from the study's attributes
+    (`records.StudyInfo`); None or empty when a study lacks them.
     """
 
     name: str
     frame: pd.DataFrame
+    records: Mapping[int, TrialRecord] = field(default_factory=dict)
     objectives: tuple[tuple[str, str], ...] = ()
     num_classes: int | None = None
     resolution: int | None = None  # training resolution in pixels
     dataset: str | None = None
-    training: Mapping[str, Any] = field(default_factory=dict)  # the `training` section of `space`
-    archs: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)  # number -> `arch` attr
-    curves: Mapping[int, Sequence[Mapping[str, Any]]] = field(default_factory=dict)  # -> `curve`
+    training: Mapping[str, Any] = field(default_factory=dict)  # the `training` section of the space
     accuracy_note: str = ""
     version: str = ""  # changes whenever a trial is added, finishes or changes state
 

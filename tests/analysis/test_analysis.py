@@ -26,7 +26,7 @@ from sqzdse.analysis import (
 )
 from sqzdse.arch import count_params
 from sqzdse.errors import StorageError
-from tests.study_factory import add_trial, create_study, small_arch, sqlite_url
+from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 
 MAX_MIN = {"top5": "maximize", "params": "minimize"}
 
@@ -396,7 +396,7 @@ def test_analysis_never_imports_dash():
 
 @pytest.fixture(scope="module")
 def sweeps():
-    path = Path(__file__).resolve().parents[1] / "dashboards" / "paper_sweeps.py"
+    path = Path(__file__).resolve().parents[2] / "dashboards" / "paper_sweeps.py"
     spec = importlib.util.spec_from_file_location("paper_sweeps", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads

@@ -1,5 +1,5 @@
-"""Build sqzdse studies for tests, exactly as `sqzdse search` writes them (see sqzdse/records.py),
-through Optuna's public API into a real storage.
+"""Build sqzdse studies for tests and benchmarks, written as `sqzdse search` writes them: through
+`TrialRecord` and `StudyInfo` (sqzdse/records.py) and Optuna's public API, into a real storage.
 
     study = create_study(sqlite_url(tmp_path / "s.db"))
     add_trial(study, top1=0.8, top5=0.95)                      # ok: COMPLETE, values (top5, params)
@@ -21,17 +21,19 @@ import shutil
 import sqlite3
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
 
-from sqzdse import records
-from sqzdse.arch import ArchConfig, count_macs, count_params, model_size_bytes
+from sqzdse.arch import ArchConfig
+from sqzdse.records import Epoch, Status, StudyInfo, TrialRecord, analytic_metrics
+from sqzdse.search import software_versions
 
 DEFAULT_OBJECTIVES = (("top5", "maximize"), ("params", "minimize"))
-STATES = {"ok": TrialState.COMPLETE, "reused": TrialState.COMPLETE, "failed": TrialState.FAIL,
-          "infeasible": TrialState.PRUNED}
+STATES = {Status.OK: TrialState.COMPLETE, Status.REUSED: TrialState.COMPLETE,
+          Status.FAILED: TrialState.FAIL, Status.INFEASIBLE: TrialState.PRUNED}
 
 
 def sqlite_url(path) -> str:
@@ -82,61 +84,62 @@ def create_study(storage: str, *, study_name: str = "factory",
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names([name for name, _ in objectives])
-    study.set_user_attr(records.OBJECTIVES, [list(pair) for pair in objectives])
-    study.set_user_attr(records.SPACE_HASH, f"factory-{study_name}")
-    study.set_user_attr(records.SPACE, {"name": study_name})
-    study.set_user_attr(records.DATASET, dataset)
-    study.set_user_attr(records.NUM_CLASSES, num_classes)
-    study.set_user_attr(records.ACCURACY_NOTE, "factory study: made-up accuracies")
+    StudyInfo(space_hash=f"factory-{study_name}", space={"name": study_name},
+              objectives=tuple(objectives), dataset=dataset, num_classes=num_classes,
+              accuracy_note="factory study: made-up accuracies").write(study)
     return study
 
 
-def analytic_metrics(arch: ArchConfig) -> dict:
-    params = count_params(arch)
-    return {"params": params, "macs": count_macs(arch),
-            "size_bytes_32bit": model_size_bytes(params, 32),
-            "size_bytes_8bit": model_size_bytes(params, 8)}
-
-
-def add_trial(study: optuna.Study, *, arch: ArchConfig | None = None, status: str = "ok",
+def add_trial(study: optuna.Study, *, arch: ArchConfig | None = None, status: str = Status.OK,
               state: str | None = None, top1: float | None = None, top5: float | None = None,
               train_loss: float | None = None, train_seconds: float | None = None,
               metrics: dict | None = None, failure_reason: str | None = None,
-              reused_from: int | None = None, constraints: dict | None = None) -> int:
-    """Add one trial written by the records.py contract; returns its number.
+              reused_from: int | None = None, constraints: dict | None = None,
+              curve: Sequence[Epoch] | None = None) -> int:
+    """Add one trial as the search writes it (a TrialRecord); returns its number.
 
     `status` ok / reused -> COMPLETE with values in the study's objective order (top1 and top5 are
     then required); failed -> FAIL; infeasible -> PRUNED with `constraints` (default: params over a
-    budget 1 below its count). `state` (e.g. "RUNNING") overrides and leaves no status.
+    budget 1 below its count). `state` (e.g. "RUNNING") overrides and leaves no status. A trained
+    trial's curve is one epoch with its final numbers unless `curve` is given.
     """
     arch = arch if arch is not None else small_arch()
-    trained = state is None and status in ("ok", "reused")
+    status = Status(status)
+    trained = state is None and status in (Status.OK, Status.REUSED)
     if trained and (top1 is None or top5 is None):
         raise ValueError("an ok or reused trial needs top1 and top5")
-    attrs = {records.ARCH: arch.to_dict(), records.DEVICE: "cpu", **analytic_metrics(arch)}
+    values = analytic_metrics(arch)
+    record = TrialRecord(arch=arch)
+    if state is None and status in (Status.OK, Status.REUSED, Status.FAILED):  # the trainer ran
+        record = record.replace(device="cpu", versions=software_versions())
     if trained:
         train_seconds = 2.0 if train_seconds is None else train_seconds
-        attrs.update(top1=top1, top5=top5, train_loss=0.5 if train_loss is None else train_loss,
-                     train_seconds=train_seconds, images_per_second=1000.0 / train_seconds)
-        attrs[records.CURVE] = [{"epoch": 1, "train_loss": attrs["train_loss"], "top1": top1,
-                                 "top5": top5, "seconds": train_seconds}]
-    attrs.update(metrics or {})
+        train_loss = 0.5 if train_loss is None else train_loss
+        values.update(top1=top1, top5=top5, train_loss=train_loss, train_seconds=train_seconds,
+                      images_per_second=1000.0 / train_seconds)
+        record = record.replace(curve=tuple(curve) if curve is not None else (
+            Epoch(epoch=1, train_loss=train_loss, top1=top1, top5=top5, seconds=train_seconds),))
+    values.update(metrics or {})
+    record = record.replace(metrics=values)
 
     if state is not None:
         trial_state = TrialState[state]
     else:
-        attrs[records.STATUS] = status
         trial_state = STATES[status]
-        if status == "reused":
-            attrs[records.REUSED_FROM] = reused_from
-        elif status == "failed":
-            attrs[records.FAILURE_REASON] = failure_reason or "training diverged: loss is nan"
-        elif status == "infeasible":
-            attrs[records.FAILURE_REASON] = failure_reason or "params over budget"
+        record = record.replace(status=status)
+        if status is Status.REUSED:
+            record = record.replace(reused_from=reused_from)
+        elif status is Status.FAILED:
+            record = record.replace(failure_reason=failure_reason
+                                    or "training diverged: loss is nan")
+        elif status is Status.INFEASIBLE:
+            record = record.replace(failure_reason=failure_reason or "params over budget")
             constraints = constraints or {"params": 1.0}
 
-    names = [name for name, _ in study.user_attrs[records.OBJECTIVES]]
-    values = [attrs[name] for name in names] if trial_state == TrialState.COMPLETE else None
-    study.add_trial(optuna.trial.create_trial(state=trial_state, values=values, user_attrs=attrs,
+    names = [name for name, _ in StudyInfo.read(study).objectives]
+    objective_values = ([float(values[name]) for name in names]
+                        if trial_state == TrialState.COMPLETE else None)
+    study.add_trial(optuna.trial.create_trial(state=trial_state, values=objective_values,
+                                              user_attrs=record.user_attrs(),
                                               constraints=constraints))
     return len(study.get_trials(deepcopy=False)) - 1

@@ -1,0 +1,29 @@
+"""The search: a space's trials run against a study, by one process or several workers.
+
+    setup = make_setup(load_space("micro.yaml"))
+    study = open_study(setup, storage=open_storage(url, mode="write"), study_name="micro")
+    run_search(study, Objective(setup, n_trials=16))
+
+`_setup` decides what a search measures and opens its study; `_objective` runs one trial;
+`_loop` runs trials until the study holds enough; `_workers` starts several processes on one study.
+"""
+
+from sqzdse.search._loop import Progress, count_states, run_search
+from sqzdse.search._objective import (
+    FINISHED,
+    UNDER_WAY,
+    Objective,
+    SurplusTrial,
+    TrialFailed,
+    constraint_violations,
+    over_budget,
+    software_versions,
+)
+from sqzdse.search._setup import SearchSetup, make_setup, open_study, sampler_seed
+from sqzdse.search._workers import run_workers, threads_per_worker, worker_devices
+
+__all__ = [
+    "FINISHED", "UNDER_WAY", "Objective", "Progress", "SearchSetup", "SurplusTrial", "TrialFailed",
+    "constraint_violations", "count_states", "make_setup", "open_study", "over_budget",
+    "run_search", "run_workers", "sampler_seed", "software_versions", "threads_per_worker", "worker_devices",
+]
