@@ -92,7 +92,8 @@ def preset(name: str, **overrides) -> ArchConfig:
 
 @dataclass(frozen=True)
 class FireSpec:
-    """One resolved Fire module: filter counts, channels, spatial size and bypass."""
+    """One resolved Fire module: filter counts, channels, spatial size and its shortcut (what the
+    network's bypass type puts around this module)."""
 
     name: str
     index: int
@@ -101,7 +102,7 @@ class FireSpec:
     e1x1: int
     e3x3: int
     size: int  # input and output height = width (Fire modules keep the spatial size)
-    bypass: str  # "none", "identity" or "conv"
+    shortcut: str  # "none", "identity" or "conv"
     pool_after: bool
 
     @property
@@ -274,19 +275,19 @@ def resolve(cfg: ArchConfig) -> Resolved:
     for i, name in enumerate(cfg.module_names):
         s, e1, e3 = fire_filters(cfg, i)
         out_ch = e1 + e3
-        bypass = "none"
+        shortcut = "none"
         if cfg.bypass != "none":
             if channels == out_ch:
-                bypass = "identity"
+                shortcut = "identity"
             elif cfg.bypass == "complex":
-                bypass = "conv"
-        spec = FireSpec(name, i, channels, s, e1, e3, size, bypass, name in pools)
+                shortcut = "conv"
+        spec = FireSpec(name, i, channels, s, e1, e3, size, shortcut, name in pools)
         fires.append(spec)
         params = s * (channels + 1) + e1 * (s + 1) + e3 * (s * 9 + 1)
         macs = (s * channels + e1 * s + e3 * s * 9) * size * size
         rows.append(LayerRow(name, "fire", out_ch, size, f"{s}/{e1}/{e3}", params, macs,
-                             bypass if bypass != "none" else ""))
-        if bypass == "conv":
+                             shortcut if shortcut != "none" else ""))
+        if shortcut == "conv":
             rows.append(_conv_row(f"{name}_bypass", channels, out_ch, 1, size, f"{out_ch} 1x1"))
         if spec.pool_after:
             rows.append(_pool_row(f"maxpool{i + 2}", out_ch, size, name))

@@ -44,15 +44,15 @@ class Fire(nn.Module):
         self.expand1x1 = ConvAct(spec.s1x1, spec.e1x1, 1, batchnorm=batchnorm) if spec.e1x1 else None
         self.expand3x3 = (ConvAct(spec.s1x1, spec.e3x3, 3, padding=1, batchnorm=batchnorm)
                           if spec.e3x3 else None)
-        self.bypass_kind = spec.bypass
+        self.shortcut = spec.shortcut
         self.bypass = (ConvAct(spec.in_channels, spec.out_channels, 1, batchnorm=batchnorm,
-                               relu=False) if spec.bypass == "conv" else None)
+                               relu=False) if spec.shortcut == "conv" else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.squeeze(x)
         branches = [b(s) for b in (self.expand1x1, self.expand3x3) if b is not None]
         out = branches[0] if len(branches) == 1 else torch.cat(branches, 1)
-        if self.bypass_kind == "identity":
+        if self.shortcut == "identity":
             out = out + x
         elif self.bypass is not None:
             out = out + self.bypass(x)

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from sqzdse.arch import BYPASS_TYPES, ArchConfig, preset
+from sqzdse.devices import DEVICES, is_device_spec
 from sqzdse.errors import ArchError, SpaceError
 from sqzdse import records
 from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
@@ -555,9 +556,8 @@ def _validate_training(t: Training, path: str) -> None:
     for key in ("train_per_class", "val_per_class", "batch_size"):
         if getattr(t, key) is not None:
             _check_int(getattr(t, key), f"{path}.{key}", minimum=1)
-    if not isinstance(t.device, str) or not (t.device in ("auto", "cpu", "cuda")
-                                             or t.device.startswith("cuda:")):
-        raise SpaceError(f"{path}.device: expected auto, cpu, cuda or cuda:N, got {t.device!r}")
+    if not is_device_spec(t.device):
+        raise SpaceError(f"{path}.device: expected {DEVICES}, got {t.device!r}")
 
 
 def _check_architectures(space: SearchSpace) -> None:

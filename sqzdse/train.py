@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from sqzdse.arch import ArchConfig
 from sqzdse.data import Dataset
+from sqzdse.devices import DEVICES, is_device_spec
 from sqzdse.errors import TrainingError
 from sqzdse.model import Fire, SqueezeNet, build_model
 from sqzdse.records import Epoch
@@ -95,7 +96,7 @@ class TrainConfig:
         require(is_number("crop_padding") and 0 <= self.crop_padding < 1, "crop_padding",
                 "a fraction of the image side in [0, 1)")
         require(isinstance(self.flip, bool), "flip", "True or False")
-        require(isinstance(self.device, str), "device", "auto, cpu, cuda or cuda:N")
+        require(is_device_spec(self.device), "device", DEVICES)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -123,19 +124,13 @@ class TrainResult:
 
 def resolve_device(spec: str) -> torch.device:
     """`auto` (CUDA when available, else the CPU), `cpu`, `cuda` or `cuda:N`, as a concrete device."""
-    valid = "auto, cpu, cuda or cuda:N"
-    if not isinstance(spec, str):
-        raise TrainingError(f"`device` must be {valid}, got {spec!r}")
+    if not is_device_spec(spec):
+        raise TrainingError(f"`device` must be {DEVICES}, got {spec!r}")
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise TrainingError(f"`device` must be {valid}, got {spec!r}") from None
-    if device.type == "cpu" and device.index is None:
+    device = torch.device(spec)
+    if device.type == "cpu":
         return device
-    if device.type != "cuda" or spec.strip() != spec:
-        raise TrainingError(f"`device` must be {valid}, got {spec!r}")
     if not torch.cuda.is_available():
         raise TrainingError(f"device {spec!r} was asked for, but CUDA is not available to this PyTorch "
                             f"({torch.__version__}); use --device cpu or auto")
@@ -300,7 +295,7 @@ def _initialise(model: SqueezeNet, config: TrainConfig) -> None:
     torch.nn.init.normal_(classifier.weight, mean=0.0, std=config.classifier_std)
     classifier.bias.fill_(config.classifier_bias)
     for fire in model.modules():
-        if isinstance(fire, Fire) and fire.bypass_kind != "none":
+        if isinstance(fire, Fire) and fire.shortcut != "none":
             for expand in (fire.expand1x1, fire.expand3x3):
                 if expand is not None and expand.bn is not None:
                     expand.bn.weight.zero_()

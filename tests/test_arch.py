@@ -41,10 +41,10 @@ def test_total_params(cfg, expected):
 
 
 def test_bypass_placement_v1_0():
-    simple = {f.name: f.bypass for f in resolve(preset("v1.0", bypass="simple")).fires}
+    simple = {f.name: f.shortcut for f in resolve(preset("v1.0", bypass="simple")).fires}
     assert [n for n, b in simple.items() if b == "identity"] == ["fire3", "fire5", "fire7", "fire9"]
     assert "conv" not in simple.values()
-    complex_ = {f.name: f.bypass for f in resolve(preset("v1.0", bypass="complex")).fires}
+    complex_ = {f.name: f.shortcut for f in resolve(preset("v1.0", bypass="complex")).fires}
     assert [n for n, b in complex_.items() if b == "conv"] == ["fire2", "fire4", "fire6", "fire8"]
     assert [n for n, b in complex_.items() if b == "identity"] == ["fire3", "fire5", "fire7", "fire9"]
 

@@ -191,3 +191,15 @@ def test_grid_needs_steps_on_floats():
         space.searched_params()
     stepped = parse_space({"metaparameters": {"sr": {"low": 0.125, "high": 0.5, "step": 0.125}}})
     assert stepped.searched_params() == {"sr": [0.125, 0.25, 0.375, 0.5]}
+
+
+def test_training_defaults_are_the_trainers_and_the_data_sets():
+    from sqzdse.data import DataSpec
+    from sqzdse.space import Training
+    from sqzdse.train import TrainConfig
+
+    training = Training()
+    assert training.train_config() == TrainConfig()
+    assert training.data_spec() == DataSpec(name="digits")
+    assert Training(batch_size=32, seed=3).train_config(device="cpu") == \
+        TrainConfig(batch_size=32, seed=3, device="cpu")

@@ -9,6 +9,7 @@ import warnings
 import click
 
 from sqzdse.cli.report import format_front, progress_line
+from sqzdse.devices import DEVICES
 from sqzdse.errors import SqzdseError
 from sqzdse.search import (
     Objective,
@@ -35,7 +36,7 @@ _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "epochs", "dataset", "da
 @click.option("--n-trials", type=int, help="Finished trials the study should hold.")
 @click.option("--timeout", type=float, help="Stop starting new trials after this many seconds.")
 @click.option("--seed", type=int, help="Sampler seed.")
-@click.option("--device", help="auto, cpu, cuda or cuda:N.")
+@click.option("--device", help=f"{DEVICES}.")
 @click.option("--epochs", type=int, help="Proxy training epochs.")
 @click.option("--dataset", help="digits, cifar10, cifar100, tiny-imagenet or folder.")
 @click.option("--data-root", help="Folder of a data set that is not embedded.")

@@ -8,6 +8,7 @@ import click
 
 from sqzdse.cli.options import arch_options, pop_arch_flags
 from sqzdse.data import DATASETS, DataSpec, dataset_num_classes, download_dataset, load_dataset
+from sqzdse.devices import DEVICES
 from sqzdse.errors import TrainingError
 from sqzdse.records import Epoch, analytic_metrics
 from sqzdse.train import TrainConfig, TrainResult, resolve_device, train_proxy
@@ -33,7 +34,7 @@ TRAIN_RESOLUTION = 32  # the default input size for training (the presets descri
               help="Peak learning rate of the one-cycle schedule.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Initial weights, batch order, augmentation and which images per class are kept.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--device", default="auto", show_default=True, help=f"{DEVICES}.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def train(dataset: str, data_root: str | None, download: bool, train_per_class: int | None,
           val_per_class: int | None, epochs: int, batch_size: int, lr: float, seed: int, device: str,
