@@ -27,3 +27,9 @@ class StorageError(SqzdseError):
 
 class TrainingError(SqzdseError):
     """A proxy training run that could not be carried out (bad device, bad settings)."""
+
+
+class SearchError(SqzdseError):
+    """A search that stopped because its trials keep failing."""
+
+    exit_code = 1

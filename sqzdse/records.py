@@ -378,9 +378,13 @@ class StudyInfo:
     accuracy_note: str = ""  # how the accuracy objective was chosen, when it was chosen for you
 
     def write(self, study) -> None:
-        """Store every attribute on `study`, objectives as [[name, direction], ...]."""
-        for key, value in self._stored().items():
+        """Store every attribute on `study`, objectives as [[name, direction], ...]. `space_hash`
+        goes last: a study that has it has all the others (an interrupted write lacks it)."""
+        stored = self._stored()
+        space_hash = stored.pop("space_hash")
+        for key, value in stored.items():
             study.set_user_attr(key, value)
+        study.set_user_attr("space_hash", space_hash)
 
     def _stored(self) -> dict[str, Any]:
         stored = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -77,8 +77,9 @@ class Param:
         if self.kind == "int":
             return list(range(self.low, self.high + 1, self.step or 1))
         if self.step is None:
-            raise SpaceError(f"`{self.name}` is a continuous range ({self.low} to {self.high}); "
-                             "grid and brute-force samplers need a `step` or `choices`")
+            raise SpaceError(f"metaparameters.{self.name}: a continuous range ({self.low} to "
+                             f"{self.high}); grid and brute-force samplers need a `step` or "
+                             "`choices`")
         n = math.floor((self.high - self.low) / self.step + 1e-9)
         return [round(self.low + i * self.step, 12) for i in range(n + 1)]
 
@@ -278,8 +279,12 @@ class SearchSpace:
         return (records.DEFAULT_ACCURACY, records.DEFAULT_COST), ""
 
     def with_overrides(self, **overrides) -> SearchSpace:
-        """Apply CLI overrides: training fields, sampler name/seed, n_trials, timeout."""
-        training = {k: v for k, v in overrides.items() if k in Training.__dataclass_fields__}
+        """Apply CLI overrides: training fields (`train_seed` is the training seed), the sampler's
+        name and `seed`, n_trials, timeout. Checked like the file's own values."""
+        training = {k: v for k, v in overrides.items()
+                    if k in Training.__dataclass_fields__ and k != "seed" and v is not None}
+        if overrides.get("train_seed") is not None:
+            training["seed"] = overrides["train_seed"]
         space = dataclasses.replace(self, training=dataclasses.replace(self.training, **training))
         if overrides.get("sampler") is not None:
             options = () if overrides["sampler"] != self.sampler.name else self.sampler.options
@@ -292,7 +297,9 @@ class SearchSpace:
             if overrides.get(key) is not None:
                 space = dataclasses.replace(space, **{key: overrides[key]})
         _validate_training(space.training, "training")
+        _check_seed(space.sampler.seed, "sampler.seed")
         _check_architectures(space)
+        _check_sampler_settings(space)
         return space
 
     def to_dict(self) -> dict:
@@ -416,6 +423,7 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
                         sampler=sampler, training=training, n_trials=n_trials, timeout=timeout,
                         description=description, path=path)
     _check_architectures(space)
+    _check_sampler_settings(space)
     return space
 
 
@@ -528,7 +536,7 @@ def _parse_sampler(node: Any) -> SamplerSpec:
                          f"got {node!r}")
     name = node.get("name", "tpe")
     seed = node.get("seed", 0)
-    _check_int(seed, "sampler.seed", minimum=0)
+    _check_seed(seed, "sampler.seed")
     options = tuple(sorted((k, v) for k, v in node.items() if k not in ("name", "seed")))
     from sqzdse.samplers import check_sampler  # validates name and options against the registry
 
@@ -552,12 +560,28 @@ def _validate_training(t: Training, path: str) -> None:
         raise SpaceError(f"{path}.data_root: expected a folder path, got {t.data_root!r}")
     _check_int(t.resolution, f"{path}.resolution", minimum=8)
     _check_int(t.epochs, f"{path}.epochs", minimum=1)
-    _check_int(t.seed, f"{path}.seed", minimum=0)
+    _check_seed(t.seed, f"{path}.seed")
     for key in ("train_per_class", "val_per_class", "batch_size"):
         if getattr(t, key) is not None:
             _check_int(getattr(t, key), f"{path}.{key}", minimum=1)
     if not is_device_spec(t.device):
         raise SpaceError(f"{path}.device: expected {DEVICES}, got {t.device!r}")
+
+
+def _check_sampler_settings(space: SearchSpace) -> None:
+    """Build the sampler once, as the search will: options out of range, a seed it refuses, or a
+    continuous range that a grid or brute-force sampler cannot enumerate are found here."""
+    from sqzdse.samplers import make_sampler
+
+    sampler = space.sampler
+    if sampler.name in ("grid", "bruteforce"):
+        space.searched_params()  # SpaceError naming a range without `step`
+    try:
+        make_sampler(sampler.name, seed=sampler.seed, options=dict(sampler.options),
+                     grid=space.searched_params)
+    except (ValueError, TypeError) as err:
+        raise SpaceError(f"sampler: the {sampler.name} sampler refuses these settings "
+                         f"({dict(sampler.options) or 'no options'}): {err}") from None
 
 
 def _check_architectures(space: SearchSpace) -> None:
@@ -595,6 +619,14 @@ def _check_number(x: Any, path: str, *, integer: bool) -> None:
 def _check_int(x: Any, path: str, *, minimum: int) -> None:
     if not isinstance(x, int) or isinstance(x, bool) or x < minimum:
         raise SpaceError(f"{path}: expected an integer >= {minimum}, got {x!r}")
+
+
+MAX_SEED = 2**32 - 1  # NumPy's generators, which Optuna's samplers use, take seeds up to this
+
+
+def _check_seed(x: Any, path: str) -> None:
+    if not isinstance(x, int) or isinstance(x, bool) or not 0 <= x <= MAX_SEED:
+        raise SpaceError(f"{path}: expected an integer from 0 to {MAX_SEED} (2**32 - 1), got {x!r}")
 
 
 def _check_keys(node: dict, path: str, allowed: tuple[str, ...]) -> None:

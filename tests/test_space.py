@@ -187,7 +187,7 @@ def test_auto_objectives_use_top1_for_few_classes():
 
 def test_grid_needs_steps_on_floats():
     space = parse_space({"metaparameters": {"sr": {"low": 0.1, "high": 0.5}}})
-    with pytest.raises(SpaceError, match="`sr` is a continuous range .* need a `step` or `choices`"):
+    with pytest.raises(SpaceError, match="metaparameters.sr: a continuous range .* need a `step`"):
         space.searched_params()
     stepped = parse_space({"metaparameters": {"sr": {"low": 0.125, "high": 0.5, "step": 0.125}}})
     assert stepped.searched_params() == {"sr": [0.125, 0.25, 0.375, 0.5]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import socket
 
 import click
@@ -28,6 +29,9 @@ def dashboard(storage: str | None, study_name: str | None, host: str, port: int,
               refresh_seconds: float) -> None:
     """Browse the Pareto front of a search, live while it runs. Read-only: never writes or creates
     a database."""
+    if not math.isfinite(refresh_seconds):
+        raise SqzdseError(f"--refresh must be a finite number of seconds (0 turns live refresh "
+                          f"off), got {refresh_seconds}")
     url = storage or single_storage_in()
     from sqzdse.dashboard import create_app
 

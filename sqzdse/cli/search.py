@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import warnings
@@ -12,6 +13,7 @@ from sqzdse.cli.report import format_front, progress_line
 from sqzdse.devices import DEVICES
 from sqzdse.errors import SqzdseError
 from sqzdse.search import (
+    DEFAULT_MAX_FAILURES,
     Objective,
     make_setup,
     open_study,
@@ -19,11 +21,12 @@ from sqzdse.search import (
     run_workers,
     worker_devices,
 )
+from sqzdse.space import MAX_SEED
 from sqzdse.storage import check_study_name, open_storage, storage_for_space
 
 # Options passed on unchanged to worker processes (`--workers K`).
-_FORWARDED = ("sampler", "n_trials", "timeout", "seed", "epochs", "dataset", "data_root",
-              "resolution", "train_per_class", "val_per_class", "batch_size")
+_FORWARDED = ("sampler", "n_trials", "timeout", "seed", "train_seed", "epochs", "dataset",
+              "data_root", "resolution", "train_per_class", "val_per_class", "batch_size")
 
 
 @click.command()
@@ -35,7 +38,12 @@ _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "epochs", "dataset", "da
 @click.option("--sampler", help="nsga2, nsga3, tpe, gp, qmc, random, grid or bruteforce.")
 @click.option("--n-trials", type=int, help="Finished trials the study should hold.")
 @click.option("--timeout", type=float, help="Stop starting new trials after this many seconds.")
-@click.option("--seed", type=int, help="Sampler seed.")
+@click.option("--seed", type=int,
+              help="The sampler's seed (which architectures are drawn); not part of the study's "
+                   "identity, so a resumed study may take another.")
+@click.option("--train-seed", type=int,
+              help="The training seed (initial weights, batch order, augmentation, which images per "
+                   "class are kept); part of what trials measure, so it is in the study's hash.")
 @click.option("--device", help=f"{DEVICES}.")
 @click.option("--epochs", type=int, help="Proxy training epochs.")
 @click.option("--dataset", help="digits, cifar10, cifar100, tiny-imagenet or folder.")
@@ -46,6 +54,9 @@ _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "epochs", "dataset", "da
 @click.option("--batch-size", type=int, help="Training batch size.")
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Worker processes on this machine sharing the study.")
+@click.option("--max-failures", type=click.IntRange(min=1), default=DEFAULT_MAX_FAILURES,
+              show_default=True,
+              help="Stop (exit 1) after this many failed trials in a row, naming their reasons.")
 @click.option("--heartbeat-interval", type=int, default=10, show_default=True,
               help="Seconds between a running trial's heartbeats.")
 @click.option("--grace-period", type=int, default=60, show_default=True,
@@ -54,7 +65,7 @@ _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "epochs", "dataset", "da
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; the Pareto table only.")
 @click.option("--worker-id", type=int, hidden=True)
 def search(space_name: str, storage: str | None, study_name: str | None, quiet: bool,
-           workers: int, worker_id: int | None, **overrides) -> None:
+           workers: int, worker_id: int | None, max_failures: int, **overrides) -> None:
     """Search a space: each trial builds a network, trains a proxy and records the results."""
     import optuna
 
@@ -84,25 +95,26 @@ def search(space_name: str, storage: str | None, study_name: str | None, quiet: 
         echo(f"starting {workers} workers")
         args = ["--space", space_name, "--storage", storage_url, "--study", study_name,
                 "--heartbeat-interval", str(heartbeat), "--grace-period", str(grace),
+                "--max-failures", str(max_failures),
                 *_flags(overrides), *(["--quiet"] if quiet else [])]
         code = run_workers(args, workers=workers,
                            devices=worker_devices(space.training.device, workers))
         if code:
             raise SystemExit(code)
     else:
-        _search_here(study, setup, echo, prefix)
+        _search_here(study, setup, echo, prefix, max_failures=max_failures)
     if worker_id is None:
         click.echo(format_front(study, setup.objectives))
         click.echo(f"\nstudy {study_name!r} in {storage_url}; see it with: sqzdse dashboard "
                    f"--storage {storage_url} --study {study_name}")
 
 
-def _search_here(study, setup, echo, prefix: str) -> None:
+def _search_here(study, setup, echo, prefix: str, *, max_failures: int) -> None:
     """Run this process's trials; Ctrl-C records the trial under way as failed and exits 130."""
     space = setup.space
     objective = Objective(setup, n_trials=space.n_trials, device=space.training.device)
     try:
-        run_search(study, objective, timeout=space.timeout,
+        run_search(study, objective, timeout=space.timeout, max_failures=max_failures,
                    on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)))
     except KeyboardInterrupt:
         click.echo(prefix + "interrupted: the trial under way is recorded as failed; run the "
@@ -114,7 +126,7 @@ def _header(echo, study, storage_url: str, setup) -> None:
     space = setup.space
     t = space.training
     echo(f"study {study.study_name!r} in {storage_url}: space {space.name} ({space.hash}), sampler "
-         f"{space.sampler.name} (seed {space.sampler.seed}), objectives "
+         f"{space.sampler.name} (seed {space.sampler.seed}), training seed {t.seed}, objectives "
          f"{', '.join(setup.objectives)}; {t.dataset} at {t.resolution}px, {t.epochs} epochs, "
          f"{space.n_trials} trials")
     if setup.note:
@@ -131,8 +143,13 @@ def _given(overrides: dict) -> dict:
                 "batch_size"):
         if key in given and given[key] < 1:
             raise SqzdseError(f"--{key.replace('_', '-')} must be >= 1, got {given[key]}")
-    if "timeout" in given and given["timeout"] <= 0:
-        raise SqzdseError(f"--timeout must be > 0 seconds, got {given['timeout']}")
+    for key in ("seed", "train_seed"):
+        if key in given and not 0 <= given[key] <= MAX_SEED:
+            raise SqzdseError(f"--{key.replace('_', '-')} must be an integer from 0 to {MAX_SEED}, "
+                              f"got {given[key]}")
+    if "timeout" in given and not (math.isfinite(given["timeout"]) and given["timeout"] > 0):
+        raise SqzdseError(f"--timeout must be a finite number of seconds > 0, got "
+                          f"{given['timeout']}")
     if "sampler" in given:
         from sqzdse.samplers import check_sampler
 

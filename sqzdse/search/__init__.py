@@ -8,10 +8,11 @@
 `_loop` runs trials until the study holds enough; `_workers` starts several processes on one study.
 """
 
-from sqzdse.search._loop import Progress, count_states, run_search
+from sqzdse.search._loop import DEFAULT_MAX_FAILURES, Progress, count_states, run_search
 from sqzdse.search._objective import (
     FINISHED,
     UNDER_WAY,
+    Interrupts,
     Objective,
     SurplusTrial,
     TrialFailed,
@@ -19,11 +20,17 @@ from sqzdse.search._objective import (
     over_budget,
     software_versions,
 )
-from sqzdse.search._setup import SearchSetup, make_setup, open_study, sampler_seed
+from sqzdse.search._setup import (
+    SearchSetup,
+    check_runnable,
+    make_setup,
+    open_study,
+    sampler_seed,
+)
 from sqzdse.search._workers import run_workers, threads_per_worker, worker_devices
 
 __all__ = [
-    "FINISHED", "UNDER_WAY", "Objective", "Progress", "SearchSetup", "SurplusTrial", "TrialFailed",
-    "constraint_violations", "count_states", "make_setup", "open_study", "over_budget",
+    "DEFAULT_MAX_FAILURES", "FINISHED", "Interrupts", "UNDER_WAY", "Objective", "Progress", "SearchSetup", "SurplusTrial", "TrialFailed",
+    "check_runnable", "constraint_violations", "count_states", "make_setup", "open_study", "over_budget",
     "run_search", "run_workers", "sampler_seed", "software_versions", "threads_per_worker", "worker_devices",
 ]

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import optuna
 from optuna.trial import TrialState
 
-from sqzdse.search._objective import FINISHED, UNDER_WAY, Objective, SurplusTrial, TrialFailed
+from sqzdse.errors import SearchError
+from sqzdse.search._objective import (
+    FINISHED,
+    Interrupts,
+    Objective,
+    SurplusTrial,
+    TrialFailed,
+)
 
 
 @dataclass
@@ -33,41 +39,21 @@ def count_states(study: optuna.Study) -> dict[TrialState, int]:
     return counts
 
 
-@contextlib.contextmanager
-def interrupts_as_keyboard_interrupt() -> Iterator[Callable[[], bool]]:
-    """Ctrl-C and SIGTERM raise KeyboardInterrupt, and are remembered.
-
-    Python ignores an exception raised while a finalizer runs, so an interrupt can be swallowed in
-    the middle of training; the loop asks the returned function after each trial and stops then.
-    """
-    received: list[int] = []
-
-    def handler(signum, frame):
-        received.append(signum)
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signals = (signal.SIGINT, signal.SIGTERM)
-    try:
-        previous = {s: signal.signal(s, handler) for s in signals}
-    except ValueError:  # not the main thread
-        yield lambda: False
-        return
-    try:
-        yield lambda: bool(received)
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-
-
 OnTrial = Callable[[optuna.Study, optuna.trial.FrozenTrial, Progress], None]
 
 
+DEFAULT_MAX_FAILURES = 10
+
+
 def run_search(study: optuna.Study, objective: Objective, *, timeout: float | None = None,
-               on_trial: OnTrial | None = None, poll_seconds: float = 1.0) -> Progress:
+               on_trial: OnTrial | None = None, poll_seconds: float = 1.0,
+               max_failures: int = DEFAULT_MAX_FAILURES) -> Progress:
     """Run trials until the study holds `objective.n_trials` finished (COMPLETE or PRUNED) trials.
 
-    Failed trials do not count: a rerun (or another worker) makes up for them. KeyboardInterrupt
-    (Ctrl-C, SIGTERM) propagates after the trial under way is recorded as FAIL.
+    Failed trials do not count: a rerun (or another worker) makes up for them, but `max_failures`
+    failed trials in a row stop the search with SearchError naming their reasons (every network
+    running out of memory would otherwise fill the study forever). KeyboardInterrupt (Ctrl-C,
+    SIGTERM) propagates after the trial under way is recorded as FAIL.
     """
     progress = Progress(target=objective.n_trials)
 
@@ -76,7 +62,8 @@ def run_search(study: optuna.Study, objective: Objective, *, timeout: float | No
         if on_trial is not None:
             on_trial(study, frozen, progress)
 
-    with interrupts_as_keyboard_interrupt() as interrupted:
+    with Interrupts().installed() as interrupts:
+        objective.interrupts = interrupts
         try:
             while timeout is None or progress.elapsed() < timeout:
                 counts = count_states(study)
@@ -90,12 +77,24 @@ def run_search(study: optuna.Study, objective: Objective, *, timeout: float | No
                     continue
                 study.optimize(objective, n_trials=1, catch=(TrialFailed, SurplusTrial),
                                callbacks=[callback], gc_after_trial=False)
-                if interrupted():
-                    raise KeyboardInterrupt("an interrupt was swallowed during the trial")
+                if interrupts:
+                    raise KeyboardInterrupt("interrupted between trials")
+                if len(objective.failures) >= max_failures:
+                    raise SearchError(_failures_message(objective.failures))
         except KeyboardInterrupt:
             _fail_if_running(study, objective.current)
             raise
+        finally:
+            objective.interrupts = None
     return progress
+
+
+def _failures_message(reasons: list[str]) -> str:
+    counted = Counter(reasons)
+    listed = "; ".join(f"{reason} ({n}x)" if n > 1 else reason for reason, n in counted.items())
+    return (f"stopped: the last {len(reasons)} trials all failed (--max-failures {len(reasons)}). "
+            f"Reasons: {listed}. Fix the cause, or raise --max-failures, and run the same command "
+            "to resume")
 
 
 def _fail_if_running(study: optuna.Study, number: int | None) -> None:

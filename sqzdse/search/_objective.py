@@ -7,13 +7,16 @@ otherwise the proxy trainer runs. Every trial is written as a `TrialRecord`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import optuna
 from optuna.trial import TrialState
 
 from sqzdse.arch import ArchConfig
+from sqzdse.errors import SqzdseError
 from sqzdse.records import Source, Status, TrialRecord, analytic_metrics, metrics_of
 from sqzdse.search._setup import SearchSetup
 
@@ -27,6 +30,50 @@ class TrialFailed(Exception):
 
 class SurplusTrial(Exception):
     """Other workers already have the requested number of trials under way."""
+
+
+class Interrupts:
+    """Ctrl-C and SIGTERM, remembered. While `armed` (the objective runs a trial that is its own)
+    they raise KeyboardInterrupt at once; otherwise (Optuna is creating or finishing a trial) the
+    search stops at the next safe point: the objective's start, or the loop's next turn."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._armed = False
+
+    def __bool__(self) -> bool:
+        return bool(self.received)
+
+    def handler(self, signum, frame) -> None:
+        self.received.append(signum)
+        if self._armed:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+    @contextlib.contextmanager
+    def armed(self) -> Iterator[None]:
+        if self.received:
+            raise KeyboardInterrupt("interrupted while the trial was being created")
+        self._armed = True
+        try:
+            yield
+        finally:
+            self._armed = False
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Interrupts]:
+        """Handle the signals in this process while the block runs (only the main thread can)."""
+        try:
+            previous = {s: signal.signal(s, self.handler) for s in self.SIGNALS}
+        except ValueError:  # not the main thread: signals stay as they are
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
 
 
 def constraint_violations(metrics: dict, constraints: dict[str, float]) -> dict[str, float]:
@@ -57,27 +104,54 @@ class Objective:
     n_trials: int
     device: str = "auto"
     trainer: Callable | None = None  # (cfg, data, config) -> TrainResult; the proxy trainer by default
-    current: int | None = None
+    interrupts: Interrupts | None = None  # set by `run_search` while it runs
+    current: int | None = None  # the number of the trial under way or last run
+    failures: list[str] = field(default_factory=list)  # reasons of the last consecutive failures
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         self.current = trial.number
-        self._refuse_surplus(trial)
-        cfg = self.setup.space.suggest(trial, num_classes=self.setup.num_classes)
-        record = TrialRecord(arch=cfg, metrics=analytic_metrics(cfg))
-        written = record.write(trial)  # a trial that dies while training still shows its network
-        for key, value in constraint_violations(record.metrics,
-                                                self.setup.space.constraints).items():
-            trial.set_constraint(key, value)
-        record = self._outcome(trial, record, written)
-        record.write(trial, written=written)
+        written: dict = {}
+        try:
+            with self._interruptible():
+                self._refuse_surplus(trial)
+                cfg = self.setup.space.suggest(trial, num_classes=self.setup.num_classes)
+                record = TrialRecord(arch=cfg, metrics=analytic_metrics(cfg))
+                written = record.write(trial)  # a trial that dies training still shows its network
+                for key, value in constraint_violations(record.metrics,
+                                                        self.setup.space.constraints).items():
+                    trial.set_constraint(key, value)
+                record = self._outcome(trial, record)
+                record.write(trial, written=written)
+        except KeyboardInterrupt:
+            TrialRecord(status=Status.FAILED, failure_reason="interrupted before training finished") \
+                .write(trial, written=written)
+            raise
+        self._count(record)
         if record.status is Status.INFEASIBLE:
             raise optuna.TrialPruned(record.failure_reason)
         if record.status is Status.FAILED:
             raise TrialFailed(record.failure_reason)
         return tuple(float(record.metrics[name]) for name in self.setup.objectives)
 
-    def _outcome(self, trial: optuna.Trial, record: TrialRecord, written: dict) -> TrialRecord:
-        """The record of the trial once decided: infeasible, reused or trained."""
+    @contextlib.contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """Ctrl-C interrupts this trial from here on (before, Optuna may not have made the trial
+        ours yet), and one that came while Optuna prepared the trial interrupts it now."""
+        if self.interrupts is None:
+            yield
+            return
+        with self.interrupts.armed():
+            yield
+
+    def _count(self, record: TrialRecord) -> None:
+        """Keep the reasons of this process's consecutive failed trials (see `run_search`)."""
+        if record.status is Status.FAILED:
+            self.failures.append(record.failure_reason or "no reason recorded")
+        else:
+            self.failures.clear()
+
+    def _outcome(self, trial: optuna.Trial, record: TrialRecord) -> TrialRecord:
+        """The record of the trial once decided: infeasible, reused, trained or failed."""
         reason = over_budget(record.metrics, self.setup.space.constraints)
         if reason is not None:
             return record.replace(status=Status.INFEASIBLE, failure_reason=reason)
@@ -86,11 +160,11 @@ class Objective:
             return record.reusing(earlier)
         try:
             result = self._train(record.arch)
-        except KeyboardInterrupt:
-            record.replace(status=Status.FAILED,
-                           failure_reason="interrupted before training finished").write(
-                trial, written=written)
-            raise
+        except SqzdseError as err:  # a data file that broke since the search started, ...
+            return record.replace(status=Status.FAILED, failure_reason=str(err))
+        except Exception as err:  # anything else is a bug: recorded, counted, and the search goes on
+            return record.replace(status=Status.FAILED,
+                                  failure_reason=f"{type(err).__name__}: {err}")
         trained = record.replace(device=result.device, versions=software_versions(),
                                  curve=tuple(result.curve))
         if result.status != "ok":

@@ -38,11 +38,27 @@ class SearchSetup:
 
 
 def make_setup(space: SearchSpace) -> SearchSetup:
+    """The setup of a search of `space`, once everything that can be checked before the storage is
+    opened has been: a refused search writes nothing."""
     from sqzdse.data import dataset_num_classes
 
+    check_runnable(space)
     num_classes = dataset_num_classes(space.training.data_spec())
     objectives, note = space.resolve_objectives(num_classes)
     return SearchSetup(space, num_classes, objectives, note)
+
+
+def check_runnable(space: SearchSpace) -> None:
+    """SqzdseError for a setting that would fail every trial: trainer settings out of range, a
+    device this machine lacks, a data set that is not there or not readable. The data set is loaded
+    (and cached for the trials), so a broken file is found now."""
+    from sqzdse.data import load_dataset
+    from sqzdse.train import resolve_device
+
+    training = space.training
+    training.train_config()
+    resolve_device(training.device)
+    load_dataset(training.data_spec())
 
 
 def open_study(setup: SearchSetup, *, storage, study_name: str, sampler=None,
@@ -66,6 +82,10 @@ def open_study(setup: SearchSetup, *, storage, study_name: str, sampler=None,
                            "new study with --study NAME") from None
     stored = StudyInfo.read(study)
     if stored.space_hash is None:
+        # New, or its creation was interrupted before the hash (written last): (re)write it all.
+        if study.get_trials(deepcopy=False):
+            raise StorageError(f"study {study_name!r} has trials but no sqzdse search space (made "
+                               "by another tool?); start a new study with --study NAME")
         study.set_metric_names(list(setup.objectives))
         setup.study_info.write(study)
     elif stored.space_hash != space.hash:
