@@ -5,8 +5,8 @@ import itertools
 import pytest
 import torch
 
-from sqzdse.arch import ArchConfig, count_params, preset, resolve
-from sqzdse.model import build_model, count_model_params, fold_batchnorm
+from sqzdse.arch import ArchConfig, count_macs, count_params, preset, resolve
+from sqzdse.model import Fire, build_model, count_model_params, fold_batchnorm
 
 POOL_LAYOUTS = [(), ("conv1", "fire4", "fire8"), ("conv1", "fire3", "fire5"), ("fire2", "fire9")]
 GRID = [
@@ -78,3 +78,83 @@ def test_forward_shapes_follow_the_analytic_sizes(name, resolution):
                 if r.kind in ("conv", "pool", "fire") and r.name != "conv10"
                 and not r.name.endswith("_bypass")]
     assert [(s[1], s[2]) for s in activations.values()] == expected
+
+
+# ---------------------------------------------------------------------------- MACs, measured
+
+STEM = {"stem_filters": 12, "stem_kernel": 5, "stem_stride": 3, "stem_padding": 2}
+MAC_POOLS = {"no-pools": (), "early": ("conv1", "fire2"), "v1.0": ("conv1", "fire4", "fire8"),
+             "late": ("fire8", "fire9")}
+
+
+def measured_macs(cfg: ArchConfig) -> dict[str, int]:
+    """Multiply-accumulates of every Conv2d of the built network on a real forward pass of one
+    image, out_h * out_w * out_channels * in_channels / groups * kh * kw, summed per row of the
+    layer table: conv1, each Fire module (squeeze and expands), its bypass conv, conv10."""
+    model = build_model(cfg, batchnorm=False).eval()
+    fires = [m for m in model.modules() if isinstance(m, Fire)]
+    owner = {}  # Conv2d -> the layer-table row it belongs to
+    for name, fire in zip(cfg.module_names, fires):
+        for part in (fire.squeeze, fire.expand1x1, fire.expand3x3):
+            if part is not None:
+                owner[part.conv] = name
+        if fire.bypass is not None:
+            owner[fire.bypass.conv] = f"{name}_bypass"
+    owner[model.features[0].conv] = "conv1"
+    classifier = [m for m in model.classifier.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(classifier) == 1
+    owner[classifier[0]] = "conv10"
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert set(convs) == set(owner), "a convolution the mapping does not know"
+
+    macs: dict[str, int] = {}
+
+    def hook(conv, inputs, output):
+        n, out_c, out_h, out_w = output.shape
+        kh, kw = conv.kernel_size
+        assert n == 1 and inputs[0].shape[1] == conv.in_channels
+        count = out_h * out_w * out_c * (conv.in_channels // conv.groups) * kh * kw
+        macs[owner[conv]] = macs.get(owner[conv], 0) + count
+
+    for conv in convs:
+        conv.register_forward_hook(hook)
+    with torch.no_grad():
+        model(torch.zeros(1, cfg.in_channels, cfg.resolution, cfg.resolution))
+    assert set(macs) == set(owner.values()), "a convolution never ran"
+    return macs
+
+
+def table_macs(cfg: ArchConfig) -> dict[str, int]:
+    """The layer table's MACs per convolution row; pools, dropout and avgpool count none."""
+    rows = resolve(cfg).layers
+    assert all(r.macs == 0 for r in rows if r.kind not in ("conv", "fire"))
+    return {r.name: r.macs for r in rows if r.kind in ("conv", "fire")}
+
+
+@pytest.mark.parametrize("stem", [{}, STEM], ids=["default-stem", "stem-12-5x5-s3-p2"])
+@pytest.mark.parametrize("pools", list(MAC_POOLS.values()), ids=list(MAC_POOLS))
+@pytest.mark.parametrize("bypass", ["none", "simple", "complex"])
+def test_macs_equal_the_built_models_convolutions(bypass, pools, stem):
+    cfg = ArchConfig(base_e=16, incr_e=8, pct_3x3=0.5, freq=2, sr=0.25, bypass=bypass,
+                     pool_after=pools, num_classes=7, resolution=45, **stem)
+    measured = measured_macs(cfg)
+    assert table_macs(cfg) == measured
+    assert count_macs(cfg) == sum(measured.values())
+    bypass_convs = [name for name in measured if name.endswith("_bypass")]
+    assert bool(bypass_convs) == (bypass == "complex")  # the grid exercises bypass convolutions
+
+
+@pytest.mark.parametrize("cfg", [
+    ArchConfig(base_e=8, incr_e=4, pct_3x3=0.0, freq=1, sr=0.5, bypass="complex", num_modules=5,
+               pool_after=("fire3",), num_classes=3, resolution=23, in_channels=1,
+               stem_filters=6, stem_kernel=4, stem_stride=1, stem_padding=3),
+    ArchConfig(base_e=8, incr_e=8, pct_3x3=1.0, freq=3, sr=0.125, bypass="simple",
+               num_modules=6, pool_after=("conv1", "fire7"), num_classes=5, resolution=30,
+               stem_filters=8, stem_kernel=2, stem_stride=2),
+    preset("v1.0", bypass="complex", num_classes=10, resolution=64),
+    preset("v1.1", bypass="simple", num_classes=10, resolution=64),
+], ids=["all-1x1-one-channel", "all-3x3", "v1.0-complex", "v1.1-simple"])
+def test_macs_equal_the_built_model_at_the_edges(cfg):
+    measured = measured_macs(cfg)
+    assert table_macs(cfg) == measured
+    assert count_macs(cfg) == sum(measured.values())

@@ -24,7 +24,6 @@ from sqzdse.analysis import (
     pareto_front,
     pareto_rank,
 )
-from sqzdse.arch import count_params
 from sqzdse.errors import StorageError
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 
@@ -298,7 +297,7 @@ def test_load_trials_types_and_values(study_db):
     assert df["status"].tolist()[:6] == ["ok", "ok", "reused", "ok", "failed", "infeasible"]
     assert pd.isna(df.loc[6, "status"])
     assert df["pareto"].tolist() == [i in front for i in range(7)]
-    assert df.loc[1, "params"] == count_params(small_arch(sr=0.5))
+    assert df.loc[1, "params"] == 2_882_058  # small_arch(sr=0.5), counted on the built network
     assert df.loc[0, "pool_after"] == "conv1,fire3,fire5" and df.loc[0, "sr"] == 0.125
     assert df.loc[2, "reused_from"] == 0 and pd.isna(df.loc[0, "reused_from"])
     assert df.loc[4, "failure_reason"].startswith("training diverged")
@@ -422,7 +421,7 @@ def test_sr_figure_values(sweeps, tmp_path):
     assert list(mean.x) == [0.125, 0.5, 1.0]  # the failed SR 0.75 trial is not drawn
     assert list(mean.y) == pytest.approx([82.0, 90.0, 91.0])
     size = traces["this design at ImageNet scale (exact)"]
-    v10 = count_params(sweeps.ArchConfig()) * 4 / 2**20  # SqueezeNet v1.0, the paper's 4.8 MB
+    v10 = 1_248_424 * 4 / 2**20  # SqueezeNet v1.0 (paper Table 1) at 32 bits: the paper's 4.8 MB
     assert size.y[0] == pytest.approx(v10) and round(v10, 1) == 4.8
     assert list(traces["paper top-5 (ImageNet)"].y) == [80.3, 86.0, 86.0]
     assert fig.to_json()  # serialisable as Dash sends it
@@ -457,7 +456,19 @@ def test_sweep_page_with_a_missing_study(sweeps, tmp_path):
     assert "paper_pct-missing" in ids and "sqzdse search --space paper_pct.yaml" in \
         ids["paper_pct-missing"].children
     assert not (tmp_path / "paper_pct.db").exists()
-    assert sweeps.build_app(studies_dir=tmp_path).layout is not None
+
+
+def test_sweep_app_rebuilds_its_page_on_every_load(sweeps, tmp_path):
+    def sections(app) -> set[str]:
+        page = app.layout()  # what Dash serves on a page load
+        return {c.id for c in page.children if getattr(c, "id", None)}
+
+    app = sweeps.build_app(studies_dir=tmp_path)
+    assert {"paper_sr-missing", "paper_pct-missing"} <= sections(app)
+    _sr_study(sqlite_url(tmp_path / "paper_sr.db"))  # made while the app is up
+    now = sections(app)
+    assert "paper_sr-graph" in now and "paper_sr-missing" not in now
+    assert "paper_pct-missing" in now
 
 
 def test_sweep_figure_of_a_study_without_results(sweeps):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -12,13 +13,17 @@ from pathlib import Path
 import dash
 import optuna
 import pytest
+from optuna.storages._rdb import models
+from optuna.trial import TrialState
+from sqlalchemy import event
 
 from sqzdse.cli import main
 from sqzdse.storage import open_storage, single_storage_in
 from sqzdse.dashboard import create_app, figures
 from sqzdse.dashboard.source import StudySource
 from sqzdse.errors import StorageError
-from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
+from sqzdse.testing import (add_trial, create_study, fast_sqlite_storage, small_arch,
+                            sqlite_url)
 
 # DataTable is the table this project chose (dash-ag-grid would be a new dependency).
 pytestmark = pytest.mark.filterwarnings(
@@ -193,6 +198,66 @@ def test_a_writer_is_not_blocked_and_refresh_sees_its_trials(tmp_path):
     assert second.records[1].arch.sr == 0.25 and second.records[1].curve[0].top1 == 0.9
     info = figures.pareto_info([second], x="params", y="top1")
     assert sorted(info.fronts["live"]["number"]) == [0, 1]
+
+
+@contextlib.contextmanager
+def trials_read():
+    """The numbers of the trial rows read from the database inside the block, one entry per row
+    loaded (SQLAlchemy's `load` event on Optuna's trial table, whatever the code path)."""
+    read: list[int] = []
+
+    def on_load(trial, _context):
+        read.append(trial.number)
+
+    event.listen(models.TrialModel, "load", on_load)
+    try:
+        yield read
+    finally:
+        event.remove(models.TrialModel, "load", on_load)
+
+
+def refresh(source: StudySource, name: str) -> None:
+    """What a live tick costs at most: the version, then the page's callbacks loading the data."""
+    source.version(name)
+    for _ in range(4):  # main view, hypervolume, parallel coordinates, table
+        source.load(name)
+
+
+def test_a_refresh_reads_again_only_new_or_unfinished_trials(tmp_path):
+    url = sqlite_url(tmp_path / "live.db")
+    writer = create_study(url, study_name="live")
+    for i in range(24):
+        add_trial(writer, arch=small_arch(sr=0.25 * (1 + i % 3)), top1=0.5 + i / 100, top5=0.9)
+    add_trial(writer, status="failed")  # 24
+    add_trial(writer, status="infeasible")  # 25
+    running = add_trial(writer, state="RUNNING")  # 26
+    source = StudySource(url)
+    with trials_read() as read:
+        refresh(source, "live")
+    assert set(read) == set(range(27))  # the first read reads them all
+
+    calls = 5  # reads in one `refresh`: at most one row per trial for each
+    with trials_read() as read:
+        refresh(source, "live")
+    assert set(read) == {running} and len(read) <= calls  # unchanged: only the running trial
+
+    new = add_trial(writer, arch=small_arch(sr=0.75), top1=0.9, top5=0.99)
+    with trials_read() as read:
+        refresh(source, "live")
+    assert set(read) == {running, new} and len(read) <= 2 * calls
+    assert source.load("live").records[new].arch.sr == 0.75
+
+    storage = fast_sqlite_storage(url)
+    study_id = storage.get_study_id_from_name("live")
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, running)
+    storage.set_trial_state_values(trial_id, TrialState.FAIL)  # the running trial ends
+    with trials_read() as read:
+        refresh(source, "live")
+    assert set(read) == {running} and len(read) <= calls
+    assert source.load("live").frame.set_index("number").loc[running, "state"] == "FAIL"
+    with trials_read() as read:
+        refresh(source, "live")
+    assert read == []  # every trial finished and read: nothing is read again
 
 
 def test_a_deleted_database_is_a_storage_error_not_a_crash(tmp_path):

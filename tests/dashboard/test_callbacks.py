@@ -44,8 +44,16 @@ def test_views_draw_the_selected_studies(source):
     assert "3 trials, 2 plotted" in summary[0].children and style == {"display": "none"}
     rows = callbacks.table(source, versions(source), "params", "top5")
     assert [r["number"] for r in rows] == [0, 1, 2] and rows[1]["front"] == "yes"
-    assert callbacks.hypervolume(source, versions(source), "params", "top5").data
-    assert callbacks.parallel(source, versions(source), "params", "top5").data
+    (history,) = callbacks.hypervolume(source, versions(source), "params", "top5").data
+    # by hand: trial 0 has 727,626 parameters at top-5 0.8, trial 1 2,882,058 at 0.9, trial 2
+    # failed; the reference is top-5 0 and 1.1 x the largest parameter count
+    ref = 1.1 * 2_882_058
+    first = (ref - 727_626) * 0.8
+    both = first + (ref - 2_882_058) * (0.9 - 0.8)
+    assert list(history.x) == [0, 1, 2] and list(history.y) == pytest.approx([first, both, both])
+    (axes,) = callbacks.parallel(source, versions(source), "params", "top5").data
+    columns = {d.label: list(d.values) for d in axes.dimensions}
+    assert columns["params"] == [727_626, 2_882_058] and columns["top5"] == [0.8, 0.9]
 
 
 def test_select_from_the_graph_or_the_table():

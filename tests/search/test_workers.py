@@ -1,8 +1,10 @@
 """Many workers on one study (PostgreSQL and SQLite), crash safety, and storage hardening."""
 
 import multiprocessing
+import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
@@ -15,19 +17,113 @@ from sqzdse.storage import open_storage
 from sqzdse.search import threads_per_worker, worker_devices
 from tests.search.helpers import cli_process, load, run, trials_so_far, write_space
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_HOST, PG_PORT, PG_DATABASE = "127.0.0.1", 5432, "test"
+PG_USERS = ("postgres", "root")  # trust authentication: the first that connects is used
 WIDE = {"base_e": {"choices": [8, 16, 24, 32]}, "incr_e": {"choices": [0, 8, 16]},
         "pct_3x3": {"choices": [0.25, 0.5]}, "freq": 2, "sr": {"choices": [0.25, 0.5, 0.75]}}
 
 
-def _postgres_or_skip() -> None:
+def postgres_user(connect=None) -> tuple[str | None, str]:
+    """(the first of PG_USERS that connects to the test database, "") or (None, why none can).
+
+    Only "psycopg is not installed" and a failed connection are reasons; any other exception is a
+    bug and propagates.
+    """
     try:
         import psycopg
+    except ImportError as err:
+        if connect is None:
+            return None, f"psycopg is not installed ({err}); pip install -e '.[postgres]'"
+        psycopg = None
+    connect = connect or psycopg.connect
+    connection_error = (ConnectionError, *((psycopg.OperationalError,) if psycopg else ()))
+    reasons = []
+    for user in PG_USERS:
+        try:
+            connect(f"host={PG_HOST} port={PG_PORT} user={user} dbname={PG_DATABASE}",
+                    connect_timeout=3).close()
+            return user, ""
+        except connection_error as err:
+            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            reasons.append(f"user {user}: {first_line}")
+    return None, "; ".join(reasons)
 
-        psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test",
-                        connect_timeout=3).close()
-    except Exception as err:  # noqa: BLE001 - any reason the server cannot be used
-        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 (database test): {err}")
+
+def postgres_or_skip(env=None, connect=None) -> str:
+    """The libpq user to reach the test database as. Without one the test is skipped with the exact
+    reason, or fails when `CI` is "true": every machine of this project runs PostgreSQL there."""
+    env = os.environ if env is None else env
+    user, reason = postgres_user(connect)
+    if user is not None:
+        return user
+    message = (f"no PostgreSQL server usable at {PG_HOST}:{PG_PORT} (database {PG_DATABASE}, "
+               f"users {' or '.join(PG_USERS)}): {reason}")
+    if env.get("CI") == "true":
+        pytest.fail(f"{message}; CI=true, where the server must be running", pytrace=False)
+    pytest.skip(message)
+
+
+def pg_url(user: str, database: str = PG_DATABASE) -> str:
+    return f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+class FakeConnection:
+    def close(self) -> None:
+        pass
+
+
+def fake_connect(failing: dict[str, str]):
+    """A `psycopg.connect` stand-in: users in `failing` are refused with their message."""
+    def connect(conninfo: str, connect_timeout: int):
+        user = dict(part.split("=") for part in conninfo.split())["user"]
+        if user in failing:
+            raise ConnectionError(failing[user])
+        return FakeConnection()
+    return connect
+
+
+REFUSED = {user: f'connection to server at "{PG_HOST}", port {PG_PORT} failed: Connection refused'
+           for user in PG_USERS}
+
+
+@pytest.mark.parametrize("env", [{}, {"CI": "false"}, {"CI": "1"}], ids=["no-CI", "false", "1"])
+def test_postgres_missing_outside_ci_skips_with_the_reason(env):
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        postgres_or_skip(env, fake_connect(REFUSED))
+    assert str(skipped.value) == (
+        "no PostgreSQL server usable at 127.0.0.1:5432 (database test, users postgres or root): "
+        'user postgres: connection to server at "127.0.0.1", port 5432 failed: Connection '
+        'refused; user root: connection to server at "127.0.0.1", port 5432 failed: Connection '
+        "refused")
+
+
+def test_postgres_missing_on_ci_fails():
+    with pytest.raises(pytest.fail.Exception) as failed:
+        postgres_or_skip({"CI": "true"}, fake_connect(REFUSED))
+    assert "Connection refused" in str(failed.value)
+    assert str(failed.value).endswith("; CI=true, where the server must be running")
+
+
+def test_postgres_user_is_the_first_that_connects():
+    assert postgres_or_skip({"CI": "true"}, fake_connect({})) == "postgres"
+    only_root = fake_connect({"postgres": 'FATAL:  role "postgres" does not exist'})
+    assert postgres_or_skip({"CI": "true"}, only_root) == "root"
+
+
+def test_postgres_check_lets_other_errors_through():
+    def broken(conninfo, connect_timeout):
+        raise TypeError("a bug, not a missing server")
+
+    with pytest.raises(TypeError, match="a bug"):
+        postgres_or_skip({}, broken)
+
+
+def test_postgres_without_psycopg_is_named(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # makes `import psycopg` raise ImportError
+    with pytest.raises(pytest.skip.Exception, match="psycopg is not installed"):
+        postgres_or_skip({})
+    with pytest.raises(pytest.fail.Exception, match="psycopg is not installed"):
+        postgres_or_skip({"CI": "true"})
 
 
 def _check_all_complete(study: optuna.Study, n: int) -> None:
@@ -42,23 +138,23 @@ def _check_all_complete(study: optuna.Study, n: int) -> None:
 
 @pytest.mark.slow
 def test_three_workers_on_postgresql_make_exactly_30_trials(tmp_path, capfd):
-    _postgres_or_skip()
+    url = pg_url(postgres_or_skip())
     name = f"pg-{uuid.uuid4().hex[:8]}"
     space = write_space(tmp_path, name=name, metaparameters=WIDE, n_trials=30)
     try:
-        code, out, err = run(capfd, "search", "--space", space, "--storage", PG_URL,
+        code, out, err = run(capfd, "search", "--space", space, "--storage", url,
                              "--workers", "3")
         assert code == 0, err
         assert "starting 3 workers" in err
         assert {f"[worker {i}]" for i in (1, 2, 3)} <= {line[:10] for line in err.splitlines()}
-        _check_all_complete(optuna.load_study(study_name=name, storage=_pg()), 30)
+        _check_all_complete(optuna.load_study(study_name=name, storage=_pg(url)), 30)
         assert out.startswith("Pareto front")
     finally:
-        optuna.delete_study(study_name=name, storage=_pg())
+        optuna.delete_study(study_name=name, storage=_pg(url))
 
 
-def _pg() -> str:
-    return PG_URL.replace("postgresql://", "postgresql+psycopg://")
+def _pg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://")
 
 
 def _open_after(url: str, barrier) -> str:
@@ -84,14 +180,15 @@ def test_processes_creating_one_new_database_at_once_all_open_it(tmp_path):
     for i in range(3):
         assert _open_at_once(f"sqlite:///{tmp_path / f'new{i}.db'}") == ["ok"] * 4
 
-    _postgres_or_skip()
+    user = postgres_or_skip()
     import psycopg
 
     name = f"sqzdse_race_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=test", autocommit=True) as admin:
+    with psycopg.connect(f"host={PG_HOST} port={PG_PORT} user={user} dbname={PG_DATABASE}",
+                         autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
         try:
-            assert _open_at_once(f"postgresql://postgres@127.0.0.1:5432/{name}") == ["ok"] * 4
+            assert _open_at_once(pg_url(user, name)) == ["ok"] * 4
         finally:
             admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
