@@ -7,8 +7,12 @@ flips drawn as batched tensor ops on whole batches, batches indexed straight fro
 (no DataLoader, no per-image Python). Evaluation runs in eval mode (BatchNorm running statistics, which is what the
 folded network computes) on the validation split after every epoch.
 
-On CUDA: bf16 autocast, channels_last, cudnn.benchmark. On the CPU the same seed gives the same
-result, also in another process with the same number of threads. A non-finite loss or running out of
+On CUDA: bf16 autocast, channels_last, AdamW's fused kernel, each epoch's crops
+and flips drawn in one batched call, and the forward and backward pass of each network captured once
+as a CUDA graph and replayed at every step (every batch then has the same size: an epoch leaves out
+its remainder of under one image per step). Small networks are bound by kernel launches on a GPU;
+see benchmarks/trainer.py. On the CPU the same seed gives the same result, also in another process
+with the same number of threads. A non-finite loss or running out of
 memory ends the run with status "failed" and a reason, never an exception, so a search records the
 trial and carries on.
 """
@@ -31,6 +35,13 @@ from sqzdse.errors import TrainingError
 from sqzdse.model import Fire, SqueezeNet, build_model
 
 TOP5_NOTE = "top-5 is 1.0 by construction: the data set has 5 or fewer classes"
+
+# Speed settings of the CUDA path; the CPU path never reads them. benchmarks/trainer.py measures each.
+CUDA_GRAPHS = True  # capture forward + backward once per run, replay it at every step
+FUSED_OPTIMIZER = True  # one fused AdamW kernel per step instead of a chain of foreach kernels
+# Timing cuDNN's algorithms for every new convolution shape pays only when a shape runs many times; a
+# search trains a new network, with new shapes, every trial, for a few dozen steps each.
+CUDNN_BENCHMARK = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,7 @@ def train_proxy(cfg: ArchConfig, data: Dataset, config: TrainConfig, *,
     device = resolve_device(config.device)
     _check_inputs(cfg, data, device)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # a trial reuses few shapes; tuning them pays at once
+        torch.backends.cudnn.benchmark = CUDNN_BENCHMARK
         torch.cuda.reset_peak_memory_stats(device)
     result = None
     try:
@@ -209,7 +220,9 @@ def _train(cfg: ArchConfig, data: Dataset, config: TrainConfig, device: torch.de
     model = build_model(cfg, batchnorm=True)
     _initialise(model, config)
     model = model.to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    fused = {"fused": True} if cuda and FUSED_OPTIMIZER else {}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
+                                  **fused)
     n = len(data.train_y)
     steps = max(1, n // config.batch_size)  # no short last batch: every batch has >= batch_size images
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -220,7 +233,26 @@ def _train(cfg: ArchConfig, data: Dataset, config: TrainConfig, device: torch.de
     pad = round(config.crop_padding * data.resolution)
     flip = config.flip and data.flip_ok
     shift, scale = _normalizer(data, device)
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda)
+    graphed = cuda and CUDA_GRAPHS
+    # Autocast's cache of bf16 weights would hold copies made during capture: off when graphed.
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda,
+                              cache_enabled=False if graphed else None)
+    size = n // steps  # the images of every step when graphed
+    if graphed:
+        forward = _Graphed(_Normalized(model, shift, scale), data.train_x[:size], autocast)
+    else:
+        def forward(images: torch.Tensor) -> torch.Tensor:
+            x = ((images.float() - shift) * scale).contiguous(memory_format=torch.channels_last)
+            return model(x)
+
+    def train_step(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        with autocast:
+            loss = F.cross_entropy(forward(images), labels, label_smoothing=config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        return loss.detach()
 
     curve, step_seconds = [], 0.0
     for epoch in range(1, config.epochs + 1):
@@ -228,17 +260,15 @@ def _train(cfg: ArchConfig, data: Dataset, config: TrainConfig, device: torch.de
         model.train()
         losses = torch.empty(steps, device=device)
         order = torch.randperm(n, generator=generator, device=device)
-        for step, idx in enumerate(order.tensor_split(steps)):
-            x = augment(data.train_x[idx], pad=pad, flip=flip, generator=generator)
-            x = ((x.float() - shift) * scale).contiguous(memory_format=torch.channels_last)
-            with autocast:
-                loss = F.cross_entropy(model(x), data.train_y[idx],
-                                       label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            losses[step] = loss.detach()
+        if graphed:  # the epoch's crops and flips in one call, then equal slices of it
+            used = order[:steps * size]
+            images = augment(data.train_x[used], pad=pad, flip=flip, generator=generator)
+            for step, (x, y) in enumerate(zip(images.split(size), data.train_y[used].split(size))):
+                losses[step] = train_step(x, y)
+        else:
+            for step, idx in enumerate(order.tensor_split(steps)):
+                x = augment(data.train_x[idx], pad=pad, flip=flip, generator=generator)
+                losses[step] = train_step(x, data.train_y[idx])
         # One check per epoch, not per step: on CUDA a per-step check would stall the queue.
         bad = torch.nonzero(~torch.isfinite(losses)).flatten().tolist()
         step_seconds += time.perf_counter() - epoch_start
@@ -257,11 +287,117 @@ def _train(cfg: ArchConfig, data: Dataset, config: TrainConfig, device: torch.de
             on_epoch(dict(entry))
 
     last = curve[-1]
+    images_trained = config.epochs * (steps * size if graphed else n)
     return TrainResult("ok", None, last["top1"], last["top5"], last["train_loss"], curve=curve,
                        train_seconds=time.perf_counter() - start,
-                       images_per_second=config.epochs * n / step_seconds,
+                       images_per_second=images_trained / step_seconds,
                        peak_memory_bytes=_peak_memory(device), device=str(device),
                        note=top5_note(data.num_classes))
+
+
+class _Normalized(torch.nn.Module):
+    """uint8 images in, logits out: the per-step normalisation inside the captured graph."""
+
+    def __init__(self, model: torch.nn.Module, shift: torch.Tensor, scale: torch.Tensor) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("shift", shift, persistent=False)
+        self.register_buffer("scale", scale, persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = ((images.float() - self.shift) * self.scale).contiguous(memory_format=torch.channels_last)
+        return self.model(x)
+
+
+class _Graphed:
+    """A module's training forward and backward pass on one batch shape, captured as CUDA graphs.
+
+    Calling it copies the batch into the captured input and replays the forward graph; autograd
+    replays the backward graph, which leaves the parameters' gradients in captured buffers (the
+    optimizer runs outside the graphs, so the learning-rate schedule works unchanged). Unlike
+    torch.cuda.make_graphed_callables this holds no reference cycle, so a run's graphs and their
+    memory are freed as soon as the run ends, not at Python's next garbage collection, and it does
+    not empty PyTorch's memory cache before each capture.
+
+    Capturing runs warm-up passes (cuDNN's algorithm choice, lazy initialisation) on `sample`; the
+    BatchNorm statistics they move are put back, so the run starts from the same network as without
+    graphs. Out of memory while capturing is raised as torch.OutOfMemoryError, as anywhere in a run.
+    """
+
+    WARMUP = 2
+
+    def __init__(self, module: torch.nn.Module, sample: torch.Tensor, autocast) -> None:
+        self.params = tuple(p for p in module.parameters() if p.requires_grad)
+        buffers = list(module.buffers())
+        saved = [b.clone() for b in buffers]
+        self.input = sample.clone()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        try:
+            with torch.cuda.stream(side):
+                for _ in range(self.WARMUP):
+                    with autocast:
+                        out = module(self.input)
+                    torch.autograd.grad(out, self.params, torch.ones_like(out), allow_unused=True)
+                del out
+                pool = torch.cuda.graph_pool_handle()
+                self.forward_graph = torch.cuda.CUDAGraph()
+                self.forward_graph.capture_begin(pool=pool)
+                try:
+                    with autocast:
+                        self.output = module(self.input)
+                finally:
+                    self.forward_graph.capture_end()
+                self.output_grad = torch.empty_like(self.output)
+                self.backward_graph = torch.cuda.CUDAGraph()
+                self.backward_graph.capture_begin(pool=pool)
+                try:
+                    self.grads = torch.autograd.grad(self.output, self.params, self.output_grad,
+                                                     allow_unused=True)
+                finally:
+                    self.backward_graph.capture_end()
+        except torch.OutOfMemoryError:
+            raise
+        except RuntimeError as err:
+            if _out_of_memory(err):
+                raise torch.OutOfMemoryError(f"out of memory while capturing a CUDA graph: "
+                                             f"{str(err).splitlines()[0]}") from err
+            raise
+        finally:
+            torch.cuda.current_stream().wait_stream(side)
+        with torch.no_grad():
+            for buffer, value in zip(buffers, saved):
+                buffer.copy_(value)
+        self.output = self.output.detach()
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return _Replay.apply(self, images, *self.params)
+
+
+class _Replay(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, graphed: _Graphed, images: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        graphed.input.copy_(images)
+        graphed.forward_graph.replay()
+        ctx.graphed = graphed
+        return graphed.output.detach()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        graphed = ctx.graphed
+        graphed.output_grad.copy_(grad)
+        graphed.backward_graph.replay()
+        return (None, None, *(g.detach() if g is not None else None for g in graphed.grads))
+
+
+def _out_of_memory(err: BaseException | None) -> bool:
+    seen = 0
+    while err is not None and seen < 8:
+        if isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower():
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
 
 
 @torch.no_grad()
