@@ -33,8 +33,9 @@ _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "epochs", "dataset", "da
 @click.option("--train-per-class", type=int, help="Training images per class (the proxy knob).")
 @click.option("--val-per-class", type=int, help="Validation images per class.")
 @click.option("--batch-size", type=int, help="Training batch size.")
-@click.option("--workers", type=int, default=1, show_default=True,
-              help="Worker processes on this machine sharing the study.")
+@click.option("--workers", default="auto", show_default=True,
+              help="Worker processes on this machine sharing the study: a number, or auto (one on "
+                   "the CPU, sqzdse.workers.WORKERS_PER_GPU per GPU).")
 @click.option("--heartbeat-interval", type=int, default=10, show_default=True,
               help="Seconds between a running trial's heartbeats.")
 @click.option("--grace-period", type=int, default=60, show_default=True,
@@ -43,7 +44,7 @@ _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "epochs", "dataset", "da
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; the Pareto table only.")
 @click.option("--worker-id", type=int, hidden=True)
 def search(space_name: str, storage: str | None, study_name: str | None, quiet: bool,
-           workers: int, worker_id: int | None, **overrides) -> None:
+           workers: str, worker_id: int | None, **overrides) -> None:
     """Search a space: each trial builds a network, trains a proxy and records the results."""
     import optuna
 
@@ -57,12 +58,16 @@ def search(space_name: str, storage: str | None, study_name: str | None, quiet: 
 
     heartbeat = overrides.pop("heartbeat_interval")
     grace = overrides.pop("grace_period")
-    if workers < 1:
-        raise SqzdseError(f"--workers must be >= 1, got {workers}")
     if heartbeat < 1 or grace <= heartbeat:
         raise SqzdseError(f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
                           "which must be >= 1 second")
     space = load_space(space_name).with_overrides(**_given(overrides))
+    if worker_id is None:
+        from sqzdse.workers import resolve_workers
+
+        workers = resolve_workers(workers, space.training.device)
+    else:
+        workers = 1
     study_name = check_study_name(space.name if study_name is None else study_name)
     setup = make_setup(space)
     storage_url = storage or default_storage(space.name)
