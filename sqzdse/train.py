@@ -7,8 +7,12 @@ flips drawn as batched tensor ops on whole batches, batches indexed straight fro
 (no DataLoader, no per-image Python). Evaluation runs in eval mode (BatchNorm running statistics, which is what the
 folded network computes) on the validation split after every epoch.
 
-On CUDA: bf16 autocast, channels_last, cudnn.benchmark. On the CPU the same seed gives the same
-result, also in another process with the same number of threads. A non-finite loss or running out of
+On CUDA: bf16 autocast, channels_last, AdamW's fused kernel, each epoch's crops
+and flips drawn in one batched call, and the forward and backward pass of each network captured once
+as a CUDA graph and replayed at every step (every batch then has the same size: an epoch leaves out
+its remainder of under one image per step). Small networks are bound by kernel launches on a GPU;
+see benchmarks/trainer.py. On the CPU the same seed gives the same result, also in another process
+with the same number of threads. A non-finite loss or running out of
 memory ends the run with status "failed" and a reason, never an exception, so a search records the
 trial and carries on.
 """
@@ -34,6 +38,13 @@ from sqzdse.model import Fire, SqueezeNet, build_model
 from sqzdse.records import Epoch
 
 TOP5_NOTE = "top-5 is 1.0 by construction: the data set has 5 or fewer classes"
+
+# Speed settings of the CUDA path; the CPU path never reads them. benchmarks/trainer.py measures each.
+CUDA_GRAPHS = True  # capture forward + backward once per run, replay it at every step
+FUSED_OPTIMIZER = True  # one fused AdamW kernel per step instead of a chain of foreach kernels
+# Timing cuDNN's algorithms for every new convolution shape pays only when a shape runs many times; a
+# search trains a new network, with new shapes, every trial, for a few dozen steps each.
+CUDNN_BENCHMARK = False
 
 
 @dataclass(frozen=True)
@@ -157,7 +168,7 @@ def train_proxy(arch: ArchConfig, data: Dataset, config: TrainConfig, *,
     device = resolve_device(config.device)
     _check_inputs(arch, data, device)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # a trial reuses few shapes; tuning them pays at once
+        torch.backends.cudnn.benchmark = CUDNN_BENCHMARK
         torch.cuda.reset_peak_memory_stats(device)
     result = None
     try:
@@ -203,10 +214,12 @@ class _Run:
     """One training run's state: the network, its optimiser and schedule, and its random draws."""
 
     model: SqueezeNet
+    forward: Callable[[torch.Tensor], torch.Tensor]  # uint8 images -> logits, in training mode
     optimizer: torch.optim.Optimizer
     schedule: torch.optim.lr_scheduler.LRScheduler
     generator: torch.Generator
     steps: int  # optimiser steps per epoch
+    batch: int | None  # images in every step when the steps replay a CUDA graph; else None
     pad: int  # random-crop padding in pixels
     flip: bool
     shift: torch.Tensor
@@ -215,22 +228,42 @@ class _Run:
 
 
 def _start(arch: ArchConfig, data: Dataset, config: TrainConfig, device: torch.device) -> _Run:
+    cuda = device.type == "cuda"
     # Weights are drawn on the CPU so a seed gives the same initial network on every device.
     model = build_model(arch, batchnorm=True)
     _initialise(model, config)
     model = model.to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    fused = {"fused": True} if cuda and FUSED_OPTIMIZER else {}
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay, **fused)
     steps = max(1, len(data.train_y) // config.batch_size)  # no short last batch
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * steps,
         pct_start=config.warmup_fraction, div_factor=config.initial_lr_divisor,
         final_div_factor=config.final_lr_divisor)
     shift, scale = _normalizer(data, device)
-    return _Run(model, optimizer, schedule, torch.Generator(device=device).manual_seed(config.seed),
-                steps, pad=round(config.crop_padding * data.resolution),
-                flip=config.flip and data.flip_ok, shift=shift, scale=scale,
-                autocast=torch.autocast(device_type=device.type, dtype=torch.bfloat16,
-                                        enabled=device.type == "cuda"))
+    graphed = cuda and CUDA_GRAPHS
+    # Autocast's cache of bf16 weights would hold copies made during capture: off when graphed.
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda,
+                              cache_enabled=False if graphed else None)
+    batch = len(data.train_y) // steps if graphed else None
+    normalized = _Normalized(model, shift, scale)
+    forward = _Graphed(normalized, data.train_x[:batch], autocast) if graphed else normalized
+    return _Run(model, forward, optimizer, schedule,
+                torch.Generator(device=device).manual_seed(config.seed), steps, batch,
+                pad=round(config.crop_padding * data.resolution),
+                flip=config.flip and data.flip_ok, shift=shift, scale=scale, autocast=autocast)
+
+
+def _step(run: _Run, images: torch.Tensor, labels: torch.Tensor,
+          config: TrainConfig) -> torch.Tensor:
+    with run.autocast:
+        loss = F.cross_entropy(run.forward(images), labels, label_smoothing=config.label_smoothing)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    run.schedule.step()
+    return loss.detach()
 
 
 def _train_epoch(run: _Run, data: Dataset, config: TrainConfig) -> torch.Tensor:
@@ -238,17 +271,16 @@ def _train_epoch(run: _Run, data: Dataset, config: TrainConfig) -> torch.Tensor:
     run.model.train()
     losses = torch.empty(run.steps, device=data.device)
     order = torch.randperm(len(data.train_y), generator=run.generator, device=data.device)
+    if run.batch is not None:  # graphed: the epoch's crops and flips in one call, equal slices
+        used = order[:run.steps * run.batch]
+        images = augment(data.train_x[used], pad=run.pad, flip=run.flip, generator=run.generator)
+        for step, (x, y) in enumerate(zip(images.split(run.batch),
+                                          data.train_y[used].split(run.batch))):
+            losses[step] = _step(run, x, y, config)
+        return losses
     for step, idx in enumerate(order.tensor_split(run.steps)):
         x = augment(data.train_x[idx], pad=run.pad, flip=run.flip, generator=run.generator)
-        x = ((x.float() - run.shift) * run.scale).contiguous(memory_format=torch.channels_last)
-        with run.autocast:
-            loss = F.cross_entropy(run.model(x), data.train_y[idx],
-                                   label_smoothing=config.label_smoothing)
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        run.optimizer.step()
-        run.schedule.step()
-        losses[step] = loss.detach()
+        losses[step] = _step(run, x, data.train_y[idx], config)
     return losses
 
 
@@ -275,10 +307,116 @@ def _train(arch: ArchConfig, data: Dataset, config: TrainConfig, device: torch.d
         if on_epoch is not None:
             on_epoch(curve[-1])
     last = curve[-1]
+    trained = run.steps * run.batch if run.batch is not None else len(data.train_y)
     return done("ok", None, last.top1, last.top5, last.train_loss, curve=curve,
                 train_seconds=time.perf_counter() - start,
-                images_per_second=config.epochs * len(data.train_y) / step_seconds,
+                images_per_second=config.epochs * trained / step_seconds,
                 peak_memory_bytes=_peak_memory(device))
+
+
+class _Normalized(torch.nn.Module):
+    """uint8 images in, logits out: the per-step normalisation inside the captured graph."""
+
+    def __init__(self, model: torch.nn.Module, shift: torch.Tensor, scale: torch.Tensor) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("shift", shift, persistent=False)
+        self.register_buffer("scale", scale, persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = ((images.float() - self.shift) * self.scale).contiguous(memory_format=torch.channels_last)
+        return self.model(x)
+
+
+class _Graphed:
+    """A module's training forward and backward pass on one batch shape, captured as CUDA graphs.
+
+    Calling it copies the batch into the captured input and replays the forward graph; autograd
+    replays the backward graph, which leaves the parameters' gradients in captured buffers (the
+    optimizer runs outside the graphs, so the learning-rate schedule works unchanged). Unlike
+    torch.cuda.make_graphed_callables this holds no reference cycle, so a run's graphs and their
+    memory are freed as soon as the run ends, not at Python's next garbage collection, and it does
+    not empty PyTorch's memory cache before each capture.
+
+    Capturing runs warm-up passes (cuDNN's algorithm choice, lazy initialisation) on `sample`; the
+    BatchNorm statistics they move are put back, so the run starts from the same network as without
+    graphs. Out of memory while capturing is raised as torch.OutOfMemoryError, as anywhere in a run.
+    """
+
+    WARMUP = 2
+
+    def __init__(self, module: torch.nn.Module, sample: torch.Tensor, autocast) -> None:
+        self.params = tuple(p for p in module.parameters() if p.requires_grad)
+        buffers = list(module.buffers())
+        saved = [b.clone() for b in buffers]
+        self.input = sample.clone()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        try:
+            with torch.cuda.stream(side):
+                for _ in range(self.WARMUP):
+                    with autocast:
+                        out = module(self.input)
+                    torch.autograd.grad(out, self.params, torch.ones_like(out), allow_unused=True)
+                del out
+                pool = torch.cuda.graph_pool_handle()
+                self.forward_graph = torch.cuda.CUDAGraph()
+                self.forward_graph.capture_begin(pool=pool)
+                try:
+                    with autocast:
+                        self.output = module(self.input)
+                finally:
+                    self.forward_graph.capture_end()
+                self.output_grad = torch.empty_like(self.output)
+                self.backward_graph = torch.cuda.CUDAGraph()
+                self.backward_graph.capture_begin(pool=pool)
+                try:
+                    self.grads = torch.autograd.grad(self.output, self.params, self.output_grad,
+                                                     allow_unused=True)
+                finally:
+                    self.backward_graph.capture_end()
+        except torch.OutOfMemoryError:
+            raise
+        except RuntimeError as err:
+            if _out_of_memory(err):
+                raise torch.OutOfMemoryError(f"out of memory while capturing a CUDA graph: "
+                                             f"{str(err).splitlines()[0]}") from err
+            raise
+        finally:
+            torch.cuda.current_stream().wait_stream(side)
+        with torch.no_grad():
+            for buffer, value in zip(buffers, saved):
+                buffer.copy_(value)
+        self.output = self.output.detach()
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return _Replay.apply(self, images, *self.params)
+
+
+class _Replay(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, graphed: _Graphed, images: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        graphed.input.copy_(images)
+        graphed.forward_graph.replay()
+        ctx.graphed = graphed
+        return graphed.output.detach()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        graphed = ctx.graphed
+        graphed.output_grad.copy_(grad)
+        graphed.backward_graph.replay()
+        return (None, None, *(g.detach() if g is not None else None for g in graphed.grads))
+
+
+def _out_of_memory(err: BaseException | None) -> bool:
+    seen = 0
+    while err is not None and seen < 8:
+        if isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower():
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
 
 
 @torch.no_grad()

@@ -17,6 +17,7 @@ from sqzdse.search import (
     Objective,
     make_setup,
     open_study,
+    resolve_workers,
     run_search,
     run_workers,
     worker_devices,
@@ -52,8 +53,9 @@ _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "train_seed", "epochs", 
 @click.option("--train-per-class", type=int, help="Training images per class (the proxy knob).")
 @click.option("--val-per-class", type=int, help="Validation images per class.")
 @click.option("--batch-size", type=int, help="Training batch size.")
-@click.option("--workers", type=int, default=1, show_default=True,
-              help="Worker processes on this machine sharing the study.")
+@click.option("--workers", default="auto", show_default=True,
+              help="Worker processes on this machine sharing the study: a number, or auto (one on "
+                   "the CPU, 8 per GPU: sqzdse.search.WORKERS_PER_GPU, measured on an H100).")
 @click.option("--max-failures", type=click.IntRange(min=1), default=DEFAULT_MAX_FAILURES,
               show_default=True,
               help="Stop (exit 1) after this many failed trials in a row, naming their reasons.")
@@ -65,7 +67,7 @@ _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "train_seed", "epochs", 
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; the Pareto table only.")
 @click.option("--worker-id", type=int, hidden=True)
 def search(space_name: str, storage: str | None, study_name: str | None, quiet: bool,
-           workers: int, worker_id: int | None, max_failures: int, **overrides) -> None:
+           workers: str, worker_id: int | None, max_failures: int, **overrides) -> None:
     """Search a space: each trial builds a network, trains a proxy and records the results."""
     import optuna
 
@@ -75,12 +77,11 @@ def search(space_name: str, storage: str | None, study_name: str | None, quiet: 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     heartbeat = overrides.pop("heartbeat_interval")
     grace = overrides.pop("grace_period")
-    if workers < 1:
-        raise SqzdseError(f"--workers must be >= 1, got {workers}")
     if heartbeat < 1 or grace <= heartbeat:
         raise SqzdseError(f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
                           "which must be >= 1 second")
     space = load_space(space_name).with_overrides(**_given(overrides))
+    workers = 1 if worker_id is not None else resolve_workers(workers, space.training.device)
     storage_url = storage or storage_for_space(space.name)
     study_name = check_study_name(space.name if study_name is None else study_name)
     setup = make_setup(space)

@@ -27,10 +27,16 @@ from sqzdse.search._setup import (
     open_study,
     sampler_seed,
 )
-from sqzdse.search._workers import run_workers, threads_per_worker, worker_devices
+from sqzdse.search._workers import (
+    WORKERS_PER_GPU,
+    resolve_workers,
+    run_workers,
+    threads_per_worker,
+    worker_devices,
+)
 
 __all__ = [
-    "DEFAULT_MAX_FAILURES", "FINISHED", "Interrupts", "UNDER_WAY", "Objective", "Progress", "SearchSetup", "SurplusTrial", "TrialFailed",
-    "check_runnable", "constraint_violations", "count_states", "make_setup", "open_study", "over_budget",
+    "DEFAULT_MAX_FAILURES", "FINISHED", "Interrupts", "UNDER_WAY", "WORKERS_PER_GPU", "Objective", "Progress", "SearchSetup", "SurplusTrial", "TrialFailed",
+    "check_runnable", "constraint_violations", "count_states", "make_setup", "open_study", "over_budget", "resolve_workers",
     "run_search", "run_workers", "sampler_seed", "software_versions", "threads_per_worker", "worker_devices",
 ]

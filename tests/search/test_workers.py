@@ -295,3 +295,31 @@ def test_study_names_with_path_characters_write_nothing(tmp_path, capsys, monkey
         code, _, err = run(capsys, "search", "--space", write_space(tmp_path), "--study", name)
         assert code == 2 and f"study name {name!r} is not allowed" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]
+
+
+def test_workers_auto_is_one_on_the_cpu_and_workers_per_gpu_on_each_gpu(monkeypatch):
+    import torch
+
+    from sqzdse.errors import SqzdseError
+    from sqzdse.search import WORKERS_PER_GPU, resolve_workers
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert [resolve_workers("auto", d) for d in ("auto", "cpu", "cuda", "cuda:1")] == [1, 1, 1, 1]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_workers("auto", "cpu") == 1
+    assert resolve_workers("AUTO", "auto") == resolve_workers("auto", "cuda") == 2 * WORKERS_PER_GPU
+    assert resolve_workers("auto", "cuda:1") == WORKERS_PER_GPU
+    assert resolve_workers("3", "cuda") == resolve_workers(3, "cpu") == 3
+    for bad in ("0", "-2", "many", "1.5"):
+        with pytest.raises(SqzdseError, match="--workers must be"):
+            resolve_workers(bad, "cpu")
+    # auto workers spread over the GPUs as an explicit count does
+    assert worker_devices("cuda", resolve_workers("auto", "cuda")).count("cuda:1") == WORKERS_PER_GPU
+
+
+def test_workers_flag_is_checked(tmp_path, capfd):
+    space = write_space(tmp_path)
+    code, _, err = run(capfd, "search", "--space", space, "--storage", f"sqlite:///{tmp_path}/x.db",
+                       "--workers", "0")
+    assert code != 0 and "--workers must be >= 1 or auto, got 0" in err
