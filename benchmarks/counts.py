@@ -14,12 +14,20 @@ from sqzdse.arch import ArchConfig, resolve
 
 
 def configs(n: int) -> list[dict]:
-    grid = itertools.cycle(itertools.product(
-        (16, 32, 64, 128, 256), (0, 16, 64, 128), (0.0, 0.25, 0.5, 0.75, 1.0), (1, 2, 3, 4),
-        (0.125, 0.25, 0.5, 0.75, 1.0), ("none", "simple", "complex")))
+    grid = itertools.cycle(
+        itertools.product(
+            (16, 32, 64, 128, 256),
+            (0, 16, 64, 128),
+            (0.0, 0.25, 0.5, 0.75, 1.0),
+            (1, 2, 3, 4),
+            (0.125, 0.25, 0.5, 0.75, 1.0),
+            ("none", "simple", "complex"),
+        )
+    )
     return [
         dict(zip(("base_e", "incr_e", "pct_3x3", "freq", "sr", "bypass"), values))
-        for values, _ in zip(grid, range(n))]
+        for values, _ in zip(grid, range(n))
+    ]
 
 
 def main() -> None:
@@ -37,7 +45,9 @@ def main() -> None:
     counting = time.perf_counter() - start
 
     print(f"{n} configurations, {len(set(totals))} distinct (params, MACs) pairs")
-    print(f"construct + validate: {n / construct:,.0f} configs/s ({construct * 1e6 / n:.1f} us each)")
+    print(
+        f"construct + validate: {n / construct:,.0f} configs/s ({construct * 1e6 / n:.1f} us each)"
+    )
     print(f"resolve + count:      {n / counting:,.0f} counts/s ({counting * 1e6 / n:.1f} us each)")
 
 

@@ -19,7 +19,6 @@ import argparse
 import math
 import random
 import statistics
-import sys
 import tempfile
 import time
 import warnings
@@ -28,16 +27,20 @@ from pathlib import Path
 import optuna
 import plotly.io as pio
 
-
 from sqzdse.dashboard import figures
 from sqzdse.dashboard.source import StudySource
 from sqzdse.records import DEFAULT_ACCURACY, DEFAULT_COST, analytic_metrics
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 
 STUDY = "bench"
-CHOICES = {"base_e": [32, 64, 96, 128], "incr_e": [32, 64, 96, 128],
-           "pct_3x3": [k / 8 for k in range(1, 8)], "freq": [1, 2, 3, 4],
-           "sr": [0.125, 0.25, 0.5, 0.75], "bypass": ["none", "simple", "complex"]}
+CHOICES = {
+    "base_e": [32, 64, 96, 128],
+    "incr_e": [32, 64, 96, 128],
+    "pct_3x3": [k / 8 for k in range(1, 8)],
+    "freq": [1, 2, 3, 4],
+    "sr": [0.125, 0.25, 0.5, 0.75],
+    "bypass": ["none", "simple", "complex"],
+}
 
 
 def make_study(path: Path, trials: int, *, seed: int) -> None:
@@ -81,19 +84,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trials", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--db", type=Path, help="SQLite file of the study [default: made once "
-                                                "under the system's temporary folder]")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="SQLite file of the study [default: made once under the system's temporary folder]",
+    )
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-    db = args.db or Path(tempfile.gettempdir()) / "sqzdse-bench" / \
-        f"dashboard-{args.trials}-seed{args.seed}.db"
+    db = (
+        args.db
+        or Path(tempfile.gettempdir())
+        / "sqzdse-bench"
+        / f"dashboard-{args.trials}-seed{args.seed}.db"
+    )
 
     if db.exists():
         print(f"study: {db} (made by an earlier run; delete it to make it again)")
     else:
-        print(f"making {args.trials} trials with sqzdse.testing in {db} (once; later runs "
-              "reuse it) ...", flush=True)
+        print(
+            f"making {args.trials} trials with sqzdse.testing in {db} (once; later runs "
+            "reuse it) ...",
+            flush=True,
+        )
         start = time.perf_counter()
         make_study(db, args.trials, seed=args.seed)
         print(f"  made in {time.perf_counter() - start:.1f} s")
@@ -105,34 +118,43 @@ def main(argv: list[str] | None = None) -> None:
     load_warm, _ = median_time(lambda: (source.version(STUDY), source.load(STUDY)), args.repeat)
     datas = [data]
     x, y = DEFAULT_COST, DEFAULT_ACCURACY
-    info_s, info = median_time(lambda: figures.pareto_info(datas, x=x, y=y, color="bypass"),
-                               args.repeat)
+    info_s, info = median_time(
+        lambda: figures.pareto_info(datas, x=x, y=y, color="bypass"), args.repeat
+    )
     figure_s, fig = median_time(lambda: figures.pareto_figure(info), args.repeat)
     json_s, _ = median_time(lambda: pio.to_json(fig, validate=False), args.repeat)
-    continuous_s, _ = median_time(lambda: figures.pareto_figure(
-        figures.pareto_info(datas, x=x, y=y, color="sr")), args.repeat)
+    continuous_s, _ = median_time(
+        lambda: figures.pareto_figure(figures.pareto_info(datas, x=x, y=y, color="sr")), args.repeat
+    )
     others = {
         "hypervolume (info + figure)": lambda: figures.hypervolume_figure(
-            figures.hypervolume_info(datas, x=x, y=y)),
+            figures.hypervolume_info(datas, x=x, y=y)
+        ),
         "parallel coordinates (info + figure)": lambda: figures.parallel_figure(
-            figures.parallel_info(data, x=x, y=y)),
+            figures.parallel_info(data, x=x, y=y)
+        ),
         "trial table rows": lambda: figures.trial_table_rows(datas, x=x, y=y),
     }
-    other_times = {name: median_time(func, max(1, args.repeat // 2))[0]
-                   for name, func in others.items()}
+    other_times = {
+        name: median_time(func, max(1, args.repeat // 2))[0] for name, func in others.items()
+    }
 
     main_total = info_s + figure_s
-    print(f"\nstudy: {len(data.frame)} trials, {len(info.points)} plotted, "
-          f"{int(info.points['on_front'].sum())} on the front of {y} vs {x}; "
-          f"median of {args.repeat} runs, seconds")
+    print(
+        f"\nstudy: {len(data.frame)} trials, {len(info.points)} plotted, "
+        f"{int(info.points['on_front'].sum())} on the front of {y} vs {x}; "
+        f"median of {args.repeat} runs, seconds"
+    )
     print("load (server side, from SQLite, read-only)")
     print(f"  cold: open + read every trial + trials frame     {load_cold:8.3f}")
     print(f"  live refresh, nothing changed                    {load_warm:8.3f}")
     print("main figure (server side)")
     print(f"  pareto_info (front, hover texts, references)     {info_s:8.3f}")
     print(f"  pareto_figure (go.Figure)                        {figure_s:8.3f}")
-    print(f"  = main figure                                    {main_total:8.3f}   "
-          f"goal < 1 s: {'met' if main_total < 1 else 'NOT met'}")
+    print(
+        f"  = main figure                                    {main_total:8.3f}   "
+        f"goal < 1 s: {'met' if main_total < 1 else 'NOT met'}"
+    )
     print(f"  JSON encoding sent by Dash                       {json_s:8.3f}")
     print(f"  main figure coloured by sr (info + figure)       {continuous_s:8.3f}")
     print("other views, for reference")

@@ -1,7 +1,7 @@
 """The proxy trainer against two hand-written loops, in one process, on the same networks and data.
 
-    python benchmarks/trainer.py [--epochs 3] [--repeats 5] [--threads N] [--device cpu]
-    python benchmarks/trainer.py --device cuda [--networks v1.0 small tiny] [--variants ...] [--profile]
+    python benchmarks/trainer.py [--epochs 3] [--repeats 5] [--threads N] [--device cpu] python
+    benchmarks/trainer.py --device cuda [--networks v1.0 small tiny] [--variants ...] [--profile]
 
 Every loop trains on the digits training split (1,437 images, 10 classes, 32x32) from seed 0 for the
 same number of epochs and is measured on the same validation split:
@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import sqzdse.train as train_module
 from sqzdse.arch import preset
-from sqzdse.data import DataSpec, Dataset, load_dataset
+from sqzdse.data import Dataset, DataSpec, load_dataset
 from sqzdse.model import build_model
 from sqzdse.train import TrainConfig, resolve_device, train_proxy
 
@@ -101,7 +101,9 @@ def batchnorm_loop(cfg, data: Dataset, epochs: int) -> float:
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=5e-4)
     n = len(data.train_y)
     steps = (n + BATCH - 1) // BATCH
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=epochs * steps)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=3e-3, total_steps=epochs * steps
+    )
     for _ in range(epochs):
         model.train()
         order = torch.randperm(n, device=data.device)
@@ -134,6 +136,7 @@ def project_trainer(settings: dict | None = None, fields: dict | None = None):
         if result.status != "ok":
             raise SystemExit(f"sqzdse trainer failed: {result.reason}")
         return result.top1
+
     return run
 
 
@@ -155,7 +158,7 @@ def measure(loops: dict, cfg, data: Dataset, epochs: int, repeats: int, fresh: b
         offset += 1
         return dataclasses.replace(cfg, base_e=cfg.base_e + offset) if fresh else cfg
 
-    for name, loop in loops.items():  # warm-up: CUDA context, cuDNN handles, lazy modules
+    for loop in loops.values():  # warm-up: CUDA context, cuDNN handles, lazy modules
         loop(network(), data, epochs)
     for _ in range(repeats):
         for name, loop in loops.items():
@@ -169,37 +172,53 @@ def measure(loops: dict, cfg, data: Dataset, epochs: int, repeats: int, fresh: b
             stats[name]["seconds"].append(time.perf_counter() - start)
             stats[name]["params"].append(sum(p.numel() for p in build_model(net).parameters()))
             if device.type == "cuda":
-                stats[name]["peak"] = max(stats[name]["peak"], torch.cuda.max_memory_allocated(device))
+                stats[name]["peak"] = max(
+                    stats[name]["peak"], torch.cuda.max_memory_allocated(device)
+                )
     return stats
 
 
 def report(network: str, stats: dict, images: int, device: torch.device) -> None:
-    print(f"\n{network}: {'loop':<15} {'top-1':>6} {'images/s':>9} {'s/trial':>8} {'median':>7} "
-          f"{'trials/h':>9} {'peak MiB':>9}   all runs (s)")
+    print(
+        f"\n{network}: {'loop':<15} {'top-1':>6} {'images/s':>9} {'s/trial':>8} {'median':>7} "
+        f"{'trials/h':>9} {'peak MiB':>9}   all runs (s)"
+    )
     for name, s in stats.items():
         best, median = min(s["seconds"]), statistics.median(s["seconds"])
         peak = f"{s['peak'] / 2**20:>9.1f}" if device.type == "cuda" else f"{'-':>9}"
         runs = ", ".join(f"{x:.3f}" for x in s["seconds"])
-        print(f"{'':{len(network) + 2}}{name:<15} {statistics.median(s['top1']):>6.3f} "
-              f"{images / median:>9.0f} {best:>8.3f} {median:>7.3f} {3600 / median:>9.0f} {peak}   "
-              f"{runs}")
+        print(
+            f"{'':{len(network) + 2}}{name:<15} {statistics.median(s['top1']):>6.3f} "
+            f"{images / median:>9.0f} {best:>8.3f} {median:>7.3f} {3600 / median:>9.0f} {peak}   "
+            f"{runs}"
+        )
     med = {name: statistics.median(s["seconds"]) for name, s in stats.items()}
     if "plain" in med and "sqzdse" in med:
-        print(f"{'':{len(network) + 2}}trials/hour sqzdse / plain: {med['plain'] / med['sqzdse']:.2f}x "
-              f"(median), {min(stats['plain']['seconds']) / min(stats['sqzdse']['seconds']):.2f}x "
-              f"(fastest); goal on a GPU >= 10x")
+        print(
+            f"{'':{len(network) + 2}}trials/hour sqzdse / plain: "
+            f"{med['plain'] / med['sqzdse']:.2f}x "
+            f"(median), {min(stats['plain']['seconds']) / min(stats['sqzdse']['seconds']):.2f}x "
+            f"(fastest); goal on a GPU >= 10x"
+        )
     if "bn" in med and "sqzdse" in med:
         print(f"{'':{len(network) + 2}}time sqzdse / bn: {med['sqzdse'] / med['bn']:.2f} (median)")
     if "before" in med and "sqzdse" in med:
-        print(f"{'':{len(network) + 2}}trials/hour sqzdse / before (the trainer before this change): "
-              f"{med['before'] / med['sqzdse']:.2f}x (median)")
+        print(
+            f"{'':{len(network) + 2}}trials/hour sqzdse / before (the trainer before this change): "
+            f"{med['before'] / med['sqzdse']:.2f}x (median)"
+        )
 
 
 # ---------------------------------------------------------------------------- profile
 
 
-PHASES = {"build_model": "build + init", "_initialise": "build + init", "_Graphed": "graph capture",
-          "augment": "augmentation", "evaluate": "evaluation"}
+PHASES = {
+    "build_model": "build + init",
+    "_initialise": "build + init",
+    "_Graphed": "graph capture",
+    "augment": "augmentation",
+    "evaluate": "evaluation",
+}
 
 
 def phase_breakdown(cfg, data: Dataset, epochs: int, settings: dict) -> dict[str, float]:
@@ -217,6 +236,7 @@ def phase_breakdown(cfg, data: Dataset, epochs: int, settings: dict) -> dict[str
             finally:
                 sync(device)
                 spent[PHASES[name]] = spent.get(PHASES[name], 0.0) + time.perf_counter() - t
+
         return wrapper
 
     for name, fn in originals.items():
@@ -242,8 +262,9 @@ def graph_replay_ms(cfg, data: Dataset, replays: int = 50) -> float:
     size = n // (n // BATCH)
     shift, scale = train_module._normalizer(data, data.device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)
-    graphed = train_module._Graphed(train_module._Normalized(model, shift, scale),
-                                    data.train_x[:size], autocast)
+    graphed = train_module._Graphed(
+        train_module._Normalized(model, shift, scale), data.train_x[:size], autocast
+    )
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for timed in (False, True):
         start.record()
@@ -255,8 +276,9 @@ def graph_replay_ms(cfg, data: Dataset, replays: int = 50) -> float:
     return start.elapsed_time(end) / replays
 
 
-def profile_trial(cfg, data: Dataset, epochs: int, settings: dict, label: str,
-                  torch_profiler: bool = True) -> None:
+def profile_trial(
+    cfg, data: Dataset, epochs: int, settings: dict, label: str, torch_profiler: bool = True
+) -> None:
     from torch.profiler import ProfilerActivity, profile
 
     run = project_trainer(settings)
@@ -268,9 +290,12 @@ def profile_trial(cfg, data: Dataset, epochs: int, settings: dict, label: str,
     if data.device.type == "cuda" and train_module.CUDA_GRAPHS:
         graph_step_ms = graph_replay_ms(cfg, data)
         per_step = breakdown["train steps (forward, backward, optimizer, Python)"] / (
-            epochs * (len(data.train_y) // BATCH))
-        print(f"  GPU time of one captured forward + backward pass: {graph_step_ms:.2f} ms; one "
-              f"whole training step (timers above): {per_step * 1000:.2f} ms")
+            epochs * (len(data.train_y) // BATCH)
+        )
+        print(
+            f"  GPU time of one captured forward + backward pass: {graph_step_ms:.2f} ms; one "
+            f"whole training step (timers above): {per_step * 1000:.2f} ms"
+        )
     if not torch_profiler:
         return
     sync(data.device)
@@ -284,13 +309,21 @@ def profile_trial(cfg, data: Dataset, epochs: int, settings: dict, label: str,
     def device_self(evt) -> float:
         return getattr(evt, "self_device_time_total", getattr(evt, "self_cuda_time_total", 0))
 
-    kernel_us = sum(device_self(e) for e in events if getattr(e, "device_type", None) is not None
-                    and str(e.device_type).endswith("CUDA"))
-    launches = sum(e.count for e in events if e.key.startswith(("cudaLaunchKernel", "cuLaunchKernel")))
+    kernel_us = sum(
+        device_self(e)
+        for e in events
+        if getattr(e, "device_type", None) is not None and str(e.device_type).endswith("CUDA")
+    )
+    launches = sum(
+        e.count for e in events if e.key.startswith(("cudaLaunchKernel", "cuLaunchKernel"))
+    )
     graph_launches = sum(e.count for e in events if e.key.startswith("cudaGraphLaunch"))
-    print(f"  under the profiler: wall {wall * 1000:.1f} ms, GPU kernel time {kernel_us / 1000:.1f} ms "
-          f"({kernel_us / 1e6 / wall:.1%} of wall), {launches} kernel launches, {graph_launches} "
-          f"graph launches")
+    print(
+        f"  under the profiler: wall {wall * 1000:.1f} ms, "
+        f"GPU kernel time {kernel_us / 1000:.1f} ms "
+        f"({kernel_us / 1e6 / wall:.1%} of wall), {launches} kernel launches, {graph_launches} "
+        f"graph launches"
+    )
     print(events.table(sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=48))
     print(events.table(sort_by="self_device_time_total", row_limit=8, max_name_column_width=48))
 
@@ -301,18 +334,32 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved runs of each loop")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    parser.add_argument("--networks", nargs="+", choices=list(NETWORKS),
-                        help="default: v1.0 on the CPU, every network on CUDA")
-    parser.add_argument("--loops", nargs="+", choices=["plain", "bn", "sqzdse"],
-                        default=["plain", "bn", "sqzdse"])
-    parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=None,
-                        help="more train_proxy settings to time (CUDA; default there: eager)")
+    parser.add_argument(
+        "--networks",
+        nargs="+",
+        choices=list(NETWORKS),
+        help="default: v1.0 on the CPU, every network on CUDA",
+    )
+    parser.add_argument(
+        "--loops", nargs="+", choices=["plain", "bn", "sqzdse"], default=["plain", "bn", "sqzdse"]
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        choices=list(VARIANTS),
+        default=None,
+        help="more train_proxy settings to time (CUDA; default there: eager)",
+    )
     parser.add_argument("--profile", action="store_true", help="profile one trial of each network")
     parser.add_argument("--profile-only", action="store_true", help="profile, time nothing else")
-    parser.add_argument("--no-torch-profiler", action="store_true",
-                        help="with --profile: the phase timers only")
-    parser.add_argument("--same-network", action="store_true",
-                        help="time one network over and over (default: a new network every run)")
+    parser.add_argument(
+        "--no-torch-profiler", action="store_true", help="with --profile: the phase timers only"
+    )
+    parser.add_argument(
+        "--same-network",
+        action="store_true",
+        help="time one network over and over (default: a new network every run)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -323,10 +370,13 @@ def main() -> None:
     data = load_dataset(DataSpec(name="digits", resolution=32), device=device)
     n = len(data.train_y)
     where = torch.cuda.get_device_name(device) if cuda else "CPU"
-    print(f"digits 32x32: {n} training / {len(data.val_y)} validation images, {args.epochs} epochs, "
-          f"seed {SEED}, {device} ({where}), torch {torch.__version__}, {torch.get_num_threads()} CPU "
-          f"threads, {args.repeats} interleaved repeats after a warm-up run, "
-          f"{'the same network' if args.same_network else 'a new network'} every run")
+    print(
+        f"digits 32x32: {n} training / {len(data.val_y)} validation images, {args.epochs} epochs, "
+        f"seed {SEED}, {device} ({where}), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads, {args.repeats} interleaved repeats after a "
+        "warm-up run, "
+        f"{'the same network' if args.same_network else 'a new network'} every run"
+    )
     builders = {"plain": plain_loop, "bn": batchnorm_loop, "sqzdse": project_trainer()}
     loops = {name: builders[name] for name in args.loops}
     for name in variants:
@@ -336,16 +386,28 @@ def main() -> None:
         cfg = preset("v1.0", num_classes=data.num_classes, resolution=32, **NETWORKS[network])
         stats = measure(loops, cfg, data, args.epochs, args.repeats, fresh=not args.same_network)
         params = sorted(p for s in stats.values() for p in s["params"])
-        report(f"{network} ({params[0]:,}-{params[-1]:,} params)" if params else network, stats,
-               args.epochs * n, device)
+        report(
+            f"{network} ({params[0]:,}-{params[-1]:,} params)" if params else network,
+            stats,
+            args.epochs * n,
+            device,
+        )
     if args.profile or args.profile_only:
         for network in networks:
             cfg = preset("v1.0", num_classes=data.num_classes, resolution=32, **NETWORKS[network])
-            profile_trial(cfg, data, args.epochs, {}, f"{network}, sqzdse",
-                          not args.no_torch_profiler)
+            profile_trial(
+                cfg, data, args.epochs, {}, f"{network}, sqzdse", not args.no_torch_profiler
+            )
             if cuda:
-                profile_trial(cfg, data, args.epochs, VARIANTS["before"][0], f"{network}, before",
-                              not args.no_torch_profiler)
+                profile_trial(
+                    cfg,
+                    data,
+                    args.epochs,
+                    VARIANTS["before"][0],
+                    f"{network}, before",
+                    not args.no_torch_profiler,
+                )
+
 
 if __name__ == "__main__":
     main()

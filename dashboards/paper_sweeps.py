@@ -9,11 +9,11 @@ re-reads the studies on every load.
 
 Per sweep, two panels over the swept value: the proxy accuracy of this project's studies (top-1 and
 top-5, each trial and the mean), with the paper's ImageNet top-5 figures as reference marks; and the
-cost, exact and analytic, of the same design at the paper's scale (v1.0 stem, 1000 classes, 224x224):
-model size at 32 bits for SR, pct_3x3 and bypass, multiply-accumulates for pooling, which leaves the
-parameters unchanged. Sizes are in units of 2^20 bytes, the paper's "MB" (v1.0: 1,248,424 x 4
-bytes = 4.76 x 2^20, the paper's 4.8 MB). The figure functions are pure: a trials DataFrame in, a
-Figure out.
+cost, exact and analytic, of the same design at the paper's scale (v1.0 stem, 1000 classes,
+224x224): model size at 32 bits for SR, pct_3x3 and bypass, multiply-accumulates for pooling, which
+leaves the parameters unchanged. Sizes are in units of 2^20 bytes, the paper's "MB" (v1.0: 1,248,424
+x 4 bytes = 4.76 x 2^20, the paper's 4.8 MB). The figure functions are pure: a trials DataFrame in,
+a Figure out.
 """
 
 from __future__ import annotations
@@ -52,18 +52,46 @@ class Sweep:
     categorical: bool = False
 
 
-SWEEPS: dict[str, Sweep] = {s.study: s for s in (
-    Sweep("paper_sr", "sr", "Squeeze ratio (paper figure 3a)", "squeeze ratio SR", "size",
-          paper_top5=((0.125, 80.3), (0.75, 86.0), (1.0, 86.0)),
-          paper_cost=((0.125, 4.8), (0.75, 19.0))),
-    Sweep("paper_pct", "pct_3x3", "Share of 3x3 filters (paper figure 3b)", "pct_3x3", "size",
-          paper_top5=((0.01, 76.0), (0.5, 85.6), (0.99, 85.6))),
-    Sweep("paper_bypass", "bypass", "Bypass connections (paper table 3)", "bypass", "size",
-          paper_top5=(("none", 80.3), ("simple", 82.5), ("complex", 82.0)),
-          paper_cost=(("none", 4.8), ("simple", 4.8), ("complex", 7.7)), categorical=True),
-    Sweep("paper_pooling", "pool_after", "Pooling positions (the paper's \"downsample late\")",
-          "max-pools after (later to the right)", "macs", categorical=True),
-)}
+SWEEPS: dict[str, Sweep] = {
+    s.study: s
+    for s in (
+        Sweep(
+            "paper_sr",
+            "sr",
+            "Squeeze ratio (paper figure 3a)",
+            "squeeze ratio SR",
+            "size",
+            paper_top5=((0.125, 80.3), (0.75, 86.0), (1.0, 86.0)),
+            paper_cost=((0.125, 4.8), (0.75, 19.0)),
+        ),
+        Sweep(
+            "paper_pct",
+            "pct_3x3",
+            "Share of 3x3 filters (paper figure 3b)",
+            "pct_3x3",
+            "size",
+            paper_top5=((0.01, 76.0), (0.5, 85.6), (0.99, 85.6)),
+        ),
+        Sweep(
+            "paper_bypass",
+            "bypass",
+            "Bypass connections (paper table 3)",
+            "bypass",
+            "size",
+            paper_top5=(("none", 80.3), ("simple", 82.5), ("complex", 82.0)),
+            paper_cost=(("none", 4.8), ("simple", 4.8), ("complex", 7.7)),
+            categorical=True,
+        ),
+        Sweep(
+            "paper_pooling",
+            "pool_after",
+            'Pooling positions (the paper\'s "downsample late")',
+            "max-pools after (later to the right)",
+            "macs",
+            categorical=True,
+        ),
+    )
+}
 
 
 def paper_scale(df: pd.DataFrame) -> pd.DataFrame:
@@ -86,10 +114,17 @@ def _paper_config(row) -> ArchConfig | None:
     if pd.isna(row.bypass):
         return None
     try:
-        return ArchConfig(base_e=int(row.base_e), incr_e=int(row.incr_e), pct_3x3=float(row.pct_3x3),
-                          freq=int(row.freq), sr=float(row.sr), num_modules=int(row.num_modules),
-                          pool_after=tuple(n for n in row.pool_after.split(",") if n),
-                          bypass=row.bypass, **PAPER_SCALE)
+        return ArchConfig(
+            base_e=int(row.base_e),
+            incr_e=int(row.incr_e),
+            pct_3x3=float(row.pct_3x3),
+            freq=int(row.freq),
+            sr=float(row.sr),
+            num_modules=int(row.num_modules),
+            pool_after=tuple(n for n in row.pool_after.split(",") if n),
+            bypass=row.bypass,
+            **PAPER_SCALE,
+        )
     except ArchError:
         return None
 
@@ -115,16 +150,35 @@ def sweep_figure(df: pd.DataFrame, sweep: Sweep | str) -> go.Figure:
     sweep = SWEEPS[sweep] if isinstance(sweep, str) else sweep
     complete = df.loc[(df["state"] == "COMPLETE").fillna(False).astype(bool)]
     if complete.empty:
-        fig = go.Figure(layout={"title": sweep.title, "height": 220, "xaxis": {"visible": False},
-                                "yaxis": {"visible": False}})
-        fig.add_annotation(text=f"no completed trials in study {sweep.study} yet", showarrow=False,
-                           xref="paper", yref="paper", x=0.5, y=0.5)
+        fig = go.Figure(
+            layout={
+                "title": sweep.title,
+                "height": 220,
+                "xaxis": {"visible": False},
+                "yaxis": {"visible": False},
+            }
+        )
+        fig.add_annotation(
+            text=f"no completed trials in study {sweep.study} yet",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+        )
         return fig
-    cost_title = ("model size at ImageNet scale, 32-bit (2^20 bytes)" if sweep.cost == "size"
-                  else "G multiply-accumulates at 224x224, 1000 classes")
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-                        subplot_titles=("proxy accuracy (%) vs the paper's ImageNet top-5",
-                                        cost_title))
+    cost_title = (
+        "model size at ImageNet scale, 32-bit (2^20 bytes)"
+        if sweep.cost == "size"
+        else "G multiply-accumulates at 224x224, 1000 classes"
+    )
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.1,
+        subplot_titles=("proxy accuracy (%) vs the paper's ImageNet top-5", cost_title),
+    )
     fig.update_layout(title=sweep.title, height=620, legend={"orientation": "h", "y": -0.12})
     complete = paper_scale(complete)
     if sweep.categorical:
@@ -136,31 +190,73 @@ def sweep_figure(df: pd.DataFrame, sweep: Sweep | str) -> go.Figure:
         if means.empty:
             continue
         trials = complete.dropna(subset=[metric])
-        fig.add_trace(go.Scatter(x=trials[sweep.x], y=trials[metric] * 100, mode="markers",
-                                 name=f"proxy {metric} (trials)", legendgroup=metric,
-                                 marker={"color": colour, "size": 6, "opacity": 0.35},
-                                 customdata=trials["number"],
-                                 hovertemplate="trial %{customdata}: %{y:.2f}%<extra></extra>"),
-                      row=1, col=1)
-        fig.add_trace(go.Scatter(x=means.index, y=means * 100, mode="lines+markers",
-                                 name=f"proxy {metric} (mean)", legendgroup=metric,
-                                 line={"color": colour}), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=trials[sweep.x],
+                y=trials[metric] * 100,
+                mode="markers",
+                name=f"proxy {metric} (trials)",
+                legendgroup=metric,
+                marker={"color": colour, "size": 6, "opacity": 0.35},
+                customdata=trials["number"],
+                hovertemplate="trial %{customdata}: %{y:.2f}%<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=means.index,
+                y=means * 100,
+                mode="lines+markers",
+                name=f"proxy {metric} (mean)",
+                legendgroup=metric,
+                line={"color": colour},
+            ),
+            row=1,
+            col=1,
+        )
     if sweep.paper_top5:
         xs, ys = zip(*sweep.paper_top5)
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name="paper top-5 (ImageNet)",
-                                 line={"color": "black", "dash": "dot"},
-                                 marker={"symbol": "diamond-open", "size": 10}), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                name="paper top-5 (ImageNet)",
+                line={"color": "black", "dash": "dot"},
+                marker={"symbol": "diamond-open", "size": 10},
+            ),
+            row=1,
+            col=1,
+        )
 
     cost_column = "paper_size_mib" if sweep.cost == "size" else "paper_gmacs"
     cost = complete.groupby(sweep.x)[cost_column].mean().reindex(order)
-    fig.add_trace(go.Scatter(x=cost.index, y=cost, mode="lines+markers",
-                             name="this design at ImageNet scale (exact)",
-                             line={"color": "#2ca02c"}), row=2, col=1)
+    fig.add_trace(
+        go.Scatter(
+            x=cost.index,
+            y=cost,
+            mode="lines+markers",
+            name="this design at ImageNet scale (exact)",
+            line={"color": "#2ca02c"},
+        ),
+        row=2,
+        col=1,
+    )
     if sweep.paper_cost:
         xs, ys = zip(*sweep.paper_cost)
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="paper size",
-                                 marker={"symbol": "diamond-open", "size": 10, "color": "black"}),
-                      row=2, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers",
+                name="paper size",
+                marker={"symbol": "diamond-open", "size": 10, "color": "black"},
+            ),
+            row=2,
+            col=1,
+        )
     fig.update_xaxes(title_text=sweep.x_title, row=2, col=1)
     if sweep.categorical:
         fig.update_xaxes(type="category", categoryorder="array", categoryarray=order)
@@ -192,15 +288,18 @@ def pooling_figure(df: pd.DataFrame) -> go.Figure:
 # ---------------------------------------------------------------------------- the page
 
 
-def load_sweep(sweep: Sweep, *, studies_dir: str | Path = "studies",
-               storage: str | None = None) -> pd.DataFrame | str:
+def load_sweep(
+    sweep: Sweep, *, studies_dir: str | Path = "studies", storage: str | None = None
+) -> pd.DataFrame | str:
     """The sweep's trials, or a message saying why there are none and how to make them."""
     url = storage or f"sqlite:///{Path(studies_dir) / f'{sweep.study}.db'}"
     try:
         return load_trials(url, study_name=sweep.study)
     except StorageError as err:
-        return (f"{sweep.title}: no study to draw ({err}). Make it with "
-                f"`sqzdse search --space {sweep.study}.yaml`.")
+        return (
+            f"{sweep.title}: no study to draw ({err}). Make it with "
+            f"`sqzdse search --space {sweep.study}.yaml`."
+        )
 
 
 def page(*, studies_dir: str | Path = "studies", storage: str | None = None) -> html.Div:
@@ -211,14 +310,21 @@ def page(*, studies_dir: str | Path = "studies", storage: str | None = None) -> 
         if isinstance(loaded, str):
             sections.append(html.P(loaded, id=f"{sweep.study}-missing", className="missing-study"))
         else:
-            sections.append(dcc.Graph(id=f"{sweep.study}-graph", figure=sweep_figure(loaded, sweep)))
-    return html.Div([
-        html.H1("SqueezeNet paper sweeps, reproduced"),
-        html.P("Accuracy is this project's proxy (small data, short training): compare the shapes of "
-               "the curves with the paper's, not the numbers. Sizes and multiply-accumulates are "
-               "exact counts of the same designs at the paper's scale."),
-        *sections,
-    ], style={"maxWidth": "1000px", "margin": "auto", "fontFamily": "sans-serif"})
+            sections.append(
+                dcc.Graph(id=f"{sweep.study}-graph", figure=sweep_figure(loaded, sweep))
+            )
+    return html.Div(
+        [
+            html.H1("SqueezeNet paper sweeps, reproduced"),
+            html.P(
+                "Accuracy is this project's proxy (small data, short training): compare the "
+                "shapes of the curves with the paper's, not the numbers. Sizes and "
+                "multiply-accumulates are exact counts of the same designs at the paper's scale."
+            ),
+            *sections,
+        ],
+        style={"maxWidth": "1000px", "margin": "auto", "fontFamily": "sans-serif"},
+    )
 
 
 def build_app(*, studies_dir: str | Path = "studies", storage: str | None = None) -> dash.Dash:
@@ -230,13 +336,18 @@ def build_app(*, studies_dir: str | Path = "studies", storage: str | None = None
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--studies-dir", default="studies",
-                        help="folder holding paper_sr.db, paper_pct.db, ... (default: studies)")
+    parser.add_argument(
+        "--studies-dir",
+        default="studies",
+        help="folder holding paper_sr.db, paper_pct.db, ... (default: studies)",
+    )
     parser.add_argument("--storage", help="one storage URL holding all the paper_* studies instead")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8051)
     args = parser.parse_args(argv)
-    build_app(studies_dir=args.studies_dir, storage=args.storage).run(host=args.host, port=args.port)
+    build_app(studies_dir=args.studies_dir, storage=args.storage).run(
+        host=args.host, port=args.port
+    )
 
 
 if __name__ == "__main__":

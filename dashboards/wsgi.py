@@ -24,14 +24,17 @@ from sqzdse.dashboard import create_app
 def _settings(environ) -> tuple[str, str | None, float]:
     storage = environ.get("SQZDSE_STORAGE", "").strip()
     if not storage:
-        raise RuntimeError("dashboards/wsgi.py: set SQZDSE_STORAGE to the study storage URL, e.g. "
-                           "SQZDSE_STORAGE=sqlite:///studies/micro.db")
+        raise RuntimeError(
+            "dashboards/wsgi.py: set SQZDSE_STORAGE to the study storage URL, e.g. "
+            "SQZDSE_STORAGE=sqlite:///studies/micro.db"
+        )
     refresh = environ.get("SQZDSE_REFRESH", "5")
     try:
         seconds = float(refresh)
     except ValueError:
-        raise RuntimeError(f"dashboards/wsgi.py: SQZDSE_REFRESH must be a number of seconds, got "
-                           f"{refresh!r}") from None
+        raise RuntimeError(
+            f"dashboards/wsgi.py: SQZDSE_REFRESH must be a number of seconds, got {refresh!r}"
+        ) from None
     return storage, environ.get("SQZDSE_STUDY") or None, seconds
 
 

@@ -11,5 +11,18 @@ from sqzdse.records import METRICS, Metric, Status, StudyInfo, TrialRecord
 
 __version__ = "0.1.0"
 
-__all__ = ["METRICS", "ArchConfig", "FireSpec", "Metric", "SqzdseError", "Status", "StudyInfo",
-           "TrialRecord", "count_macs", "count_params", "preset", "resolve", "__version__"]
+__all__ = [
+    "METRICS",
+    "ArchConfig",
+    "FireSpec",
+    "Metric",
+    "SqzdseError",
+    "Status",
+    "StudyInfo",
+    "TrialRecord",
+    "count_macs",
+    "count_params",
+    "preset",
+    "resolve",
+    "__version__",
+]

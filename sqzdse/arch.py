@@ -67,7 +67,9 @@ class ArchConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ArchError(f"unknown architecture field(s) {unknown}; valid fields: {sorted(names)}")
+            raise ArchError(
+                f"unknown architecture field(s) {unknown}; valid fields: {sorted(names)}"
+            )
         return cls(**data)
 
     @property
@@ -162,14 +164,30 @@ def _validate(cfg: ArchConfig) -> None:
         if not ok:
             raise ArchError(f"`{field_name}` must be {allowed}, got {getattr(cfg, field_name)!r}")
 
-    for name in ("base_e", "incr_e", "freq", "num_modules", "num_classes", "resolution",
-                 "in_channels", "stem_filters", "stem_kernel", "stem_stride", "stem_padding"):
+    for name in (
+        "base_e",
+        "incr_e",
+        "freq",
+        "num_modules",
+        "num_classes",
+        "resolution",
+        "in_channels",
+        "stem_filters",
+        "stem_kernel",
+        "stem_stride",
+        "stem_padding",
+    ):
         value = getattr(cfg, name)
         require(isinstance(value, int) and not isinstance(value, bool), name, "an integer")
     for name in ("pct_3x3", "sr", "dropout"):
         value = getattr(cfg, name)
-        require(isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value), name, "a finite number")
+        require(
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value),
+            name,
+            "a finite number",
+        )
     require(cfg.base_e >= 1, "base_e", "a positive number of filters (>= 1)")
     require(cfg.incr_e >= 0, "incr_e", "a non-negative number of filters (>= 0)")
     require(0 <= cfg.pct_3x3 <= 1, "pct_3x3", "a fraction in [0, 1]")
@@ -190,11 +208,16 @@ def _validate(cfg: ArchConfig) -> None:
     for name in cfg.pool_after:
         if name not in valid:
             raise ArchError(
-                f"`pool_after` names unknown layer {name!r}; valid layers: {', '.join(valid)}")
-    duplicates = sorted({n for n in cfg.pool_after if cfg.pool_after.count(n) > 1}, key=_layer_index)
+                f"`pool_after` names unknown layer {name!r}; valid layers: {', '.join(valid)}"
+            )
+    duplicates = sorted(
+        {n for n in cfg.pool_after if cfg.pool_after.count(n) > 1}, key=_layer_index
+    )
     if duplicates:
-        raise ArchError(f"`pool_after` lists {', '.join(duplicates)} more than once; "
-                        "each layer can be followed by one pool")
+        raise ArchError(
+            f"`pool_after` lists {', '.join(duplicates)} more than once; "
+            "each layer can be followed by one pool"
+        )
 
 
 # ---------------------------------------------------------------------------- resolution
@@ -248,9 +271,11 @@ def _conv_row(name, in_ch, out_ch, kernel, out_size, filters, bypass="") -> Laye
 def _pool_row(name: str, channels: int, in_size: int, after: str) -> LayerRow:
     out = pool_out(in_size)
     if out < 1:
-        raise ArchError(f"the feature map vanishes at the max-pool after {after}: its input is "
-                        f"{in_size}x{in_size}, too small for a 3x3 stride-2 pool; use a larger "
-                        "`resolution` or fewer pools")
+        raise ArchError(
+            f"the feature map vanishes at the max-pool after {after}: its input is "
+            f"{in_size}x{in_size}, too small for a 3x3 stride-2 pool; use a larger "
+            "`resolution` or fewer pools"
+        )
     return LayerRow(name, "pool", channels, out, "3x3/2", 0, 0)
 
 
@@ -259,13 +284,23 @@ def resolve(cfg: ArchConfig) -> Resolved:
     pools = set(cfg.pool_after)
     size = conv_out(cfg.resolution, cfg.stem_kernel, cfg.stem_stride, cfg.stem_padding)
     if size < 1:
-        raise ArchError(f"the feature map vanishes at conv1: a {cfg.resolution}x{cfg.resolution} "
-                        f"input is smaller than its {cfg.stem_kernel}x{cfg.stem_kernel} kernel; "
-                        "use a larger `resolution`")
+        raise ArchError(
+            f"the feature map vanishes at conv1: a {cfg.resolution}x{cfg.resolution} "
+            f"input is smaller than its {cfg.stem_kernel}x{cfg.stem_kernel} kernel; "
+            "use a larger `resolution`"
+        )
     stem_size = size
     k = cfg.stem_kernel
-    rows = [_conv_row("conv1", cfg.in_channels, cfg.stem_filters, k, size,
-                      f"{cfg.stem_filters} {k}x{k}/{cfg.stem_stride}")]
+    rows = [
+        _conv_row(
+            "conv1",
+            cfg.in_channels,
+            cfg.stem_filters,
+            k,
+            size,
+            f"{cfg.stem_filters} {k}x{k}/{cfg.stem_stride}",
+        )
+    ]
     if "conv1" in pools:
         rows.append(_pool_row("maxpool1", cfg.stem_filters, size, "conv1"))
         size = rows[-1].out_size
@@ -285,8 +320,18 @@ def resolve(cfg: ArchConfig) -> Resolved:
         fires.append(spec)
         params = s * (channels + 1) + e1 * (s + 1) + e3 * (s * 9 + 1)
         macs = (s * channels + e1 * s + e3 * s * 9) * size * size
-        rows.append(LayerRow(name, "fire", out_ch, size, f"{s}/{e1}/{e3}", params, macs,
-                             shortcut if shortcut != "none" else ""))
+        rows.append(
+            LayerRow(
+                name,
+                "fire",
+                out_ch,
+                size,
+                f"{s}/{e1}/{e3}",
+                params,
+                macs,
+                shortcut if shortcut != "none" else "",
+            )
+        )
         if shortcut == "conv":
             rows.append(_conv_row(f"{name}_bypass", channels, out_ch, 1, size, f"{out_ch} 1x1"))
         if spec.pool_after:
@@ -313,11 +358,19 @@ def count_macs(cfg: ArchConfig) -> int:
 
 def layer_table(cfg: ArchConfig) -> list[dict]:
     """The layer table as plain data (what `sqzdse count --json` prints): one dict per layer."""
-    return [{"name": row.name, "kind": row.kind,
-             "output_shape": [row.out_channels, row.out_size, row.out_size],
-             "filters": row.filters, "params": row.params, "macs": row.macs,
-             "activations": row.activations, "bypass": row.bypass}
-            for row in resolve(cfg).layers]
+    return [
+        {
+            "name": row.name,
+            "kind": row.kind,
+            "output_shape": [row.out_channels, row.out_size, row.out_size],
+            "filters": row.filters,
+            "params": row.params,
+            "macs": row.macs,
+            "activations": row.activations,
+            "bypass": row.bypass,
+        }
+        for row in resolve(cfg).layers
+    ]
 
 
 def model_size_bytes(params: int, bits: int = 32) -> int:

@@ -1,4 +1,4 @@
-"""Take a study elsewhere: its trials to CSV / Parquet / JSON, or the whole study to another storage.
+"""Take a study elsewhere: its trials to CSV / Parquet / JSON, or the whole study to a storage.
 
 Files hold one row per trial with exactly the columns EXPORT_COLUMNS (the typed columns of
 `sqzdse.records.TRIAL_COLUMNS`, which also gives each one's dtype and meaning), and read back with
@@ -7,8 +7,8 @@ Files hold one row per trial with exactly the columns EXPORT_COLUMNS (the typed 
   times as ISO 8601.
 - Parquet: the pandas dtypes are kept as they are.
 - JSON: a list of objects, one per trial; missing values are null; times ISO 8601.
-A file is written to a temporary name in the target folder and renamed into place, so a failed export
-never leaves a half-written file.
+A file is written to a temporary name in the target folder and renamed into place, so a failed
+export never leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -37,8 +37,14 @@ from sqzdse.storage import (
     study_names,
 )
 
-__all__ = ["EXPORT_COLUMNS", "ExportResult", "copy_study", "default_export_path", "export_study",
-           "write_trials"]
+__all__ = [
+    "EXPORT_COLUMNS",
+    "ExportResult",
+    "copy_study",
+    "default_export_path",
+    "export_study",
+    "write_trials",
+]
 
 EXPORT_COLUMNS: tuple[str, ...] = tuple(column.name for column in TRIAL_COLUMNS)
 
@@ -51,11 +57,13 @@ def default_export_path(study_name: str, fmt: str) -> Path:
 
 def _check_format(fmt: str) -> None:
     if fmt not in FILE_FORMATS:
-        raise StorageError(f"unknown export format {fmt!r}; valid formats: {', '.join(FILE_FORMATS)}")
+        raise StorageError(
+            f"unknown export format {fmt!r}; valid formats: {', '.join(FILE_FORMATS)}"
+        )
 
 
 def write_trials(frame: pd.DataFrame, *, path: str | os.PathLike, fmt: str) -> Path:
-    """Write a trials DataFrame (EXPORT_COLUMNS) to `path` as `fmt`, atomically; returns the path."""
+    """Write a trials DataFrame (EXPORT_COLUMNS) to `path` as `fmt`, atomically; return `path`."""
     _check_format(fmt)
     missing = [name for name in EXPORT_COLUMNS if name not in frame.columns]
     if missing:
@@ -63,7 +71,9 @@ def write_trials(frame: pd.DataFrame, *, path: str | os.PathLike, fmt: str) -> P
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        )
         os.close(handle)
     except OSError as err:
         raise StorageError(f"cannot write {path}: {err.strerror or err}") from None
@@ -87,8 +97,10 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_json(frame: pd.DataFrame, path: Path) -> None:
-    rows = [{name: _json_value(value) for name, value in row.items()}
-            for row in frame.to_dict(orient="records")]
+    rows = [
+        {name: _json_value(value) for name, value in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
     path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
 
 
@@ -115,8 +127,14 @@ class ExportResult:
     front_size: int
 
 
-def export_study(*, storage: str, study_name: str | None = None, fmt: str = "csv",
-                 path: str | os.PathLike | None = None, pareto_only: bool = False) -> ExportResult:
+def export_study(
+    *,
+    storage: str,
+    study_name: str | None = None,
+    fmt: str = "csv",
+    path: str | os.PathLike | None = None,
+    pareto_only: bool = False,
+) -> ExportResult:
     """Write one study's trials to a file (default `studies/<study>.<fmt>`).
 
     `pareto_only` keeps the trials on the front of the study's own objectives.
@@ -128,12 +146,21 @@ def export_study(*, storage: str, study_name: str | None = None, fmt: str = "csv
         frame = frame.loc[frame["pareto"]].reset_index(drop=True)
     target = Path(path) if path is not None else default_export_path(study.study_name, fmt)
     write_trials(frame, path=target, fmt=fmt)
-    return ExportResult(path=target, study_name=study.study_name, rows=len(frame),
-                        front_size=int(frame["pareto"].sum()))
+    return ExportResult(
+        path=target,
+        study_name=study.study_name,
+        rows=len(frame),
+        front_size=int(frame["pareto"].sum()),
+    )
 
 
-def copy_study(*, storage: str, study_name: str | None = None, to_storage: str,
-               to_study_name: str | None = None) -> str:
+def copy_study(
+    *,
+    storage: str,
+    study_name: str | None = None,
+    to_storage: str,
+    to_study_name: str | None = None,
+) -> str:
     """Copy a whole study (trials, attributes, metric names) into another storage with Optuna's
     `copy_study`, so it opens there with plain `optuna.load_study`. Returns the name of the copy.
 
@@ -146,14 +173,19 @@ def copy_study(*, storage: str, study_name: str | None = None, to_storage: str,
     target = open_storage(to_storage, mode="write")
     shown = describe_storage(to_storage)
     if name in study_names(target):
-        raise StorageError(f"{shown} already holds a study named {name!r}; it is not overwritten: "
-                           "copy under another name (--to-study NAME) or to another storage")
+        raise StorageError(
+            f"{shown} already holds a study named {name!r}; it is not overwritten: "
+            "copy under another name (--to-study NAME) or to another storage"
+        )
     try:
-        optuna.copy_study(from_study_name=study.study_name, from_storage=source,
-                          to_storage=target, to_study_name=name)
+        optuna.copy_study(
+            from_study_name=study.study_name,
+            from_storage=source,
+            to_storage=target,
+            to_study_name=name,
+        )
     except (optuna.exceptions.OptunaError, sqlalchemy.exc.SQLAlchemyError, ValueError) as err:
         with contextlib.suppress(Exception):
             optuna.delete_study(study_name=name, storage=target)
         raise StorageError(f"copying {study.study_name!r} to {shown} failed: {err}") from None
     return name
-

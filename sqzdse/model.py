@@ -17,8 +17,17 @@ from sqzdse.arch import POOL_KERNEL, POOL_STRIDE, ArchConfig, FireSpec, resolve
 class ConvAct(nn.Module):
     """Convolution (with bias), optional training-time BatchNorm, optional ReLU."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, *, stride: int = 1, padding: int = 0,
-                 batchnorm: bool = False, relu: bool = True) -> None:
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel: int,
+        *,
+        stride: int = 1,
+        padding: int = 0,
+        batchnorm: bool = False,
+        relu: bool = True,
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=padding, bias=True)
         self.bn = nn.BatchNorm2d(out_ch) if batchnorm else None
@@ -41,12 +50,18 @@ class Fire(nn.Module):
     def __init__(self, spec: FireSpec, *, batchnorm: bool = False) -> None:
         super().__init__()
         self.squeeze = ConvAct(spec.in_channels, spec.s1x1, 1, batchnorm=batchnorm)
-        self.expand1x1 = ConvAct(spec.s1x1, spec.e1x1, 1, batchnorm=batchnorm) if spec.e1x1 else None
-        self.expand3x3 = (ConvAct(spec.s1x1, spec.e3x3, 3, padding=1, batchnorm=batchnorm)
-                          if spec.e3x3 else None)
+        self.expand1x1 = (
+            ConvAct(spec.s1x1, spec.e1x1, 1, batchnorm=batchnorm) if spec.e1x1 else None
+        )
+        self.expand3x3 = (
+            ConvAct(spec.s1x1, spec.e3x3, 3, padding=1, batchnorm=batchnorm) if spec.e3x3 else None
+        )
         self.shortcut = spec.shortcut
-        self.bypass = (ConvAct(spec.in_channels, spec.out_channels, 1, batchnorm=batchnorm,
-                               relu=False) if spec.shortcut == "conv" else None)
+        self.bypass = (
+            ConvAct(spec.in_channels, spec.out_channels, 1, batchnorm=batchnorm, relu=False)
+            if spec.shortcut == "conv"
+            else None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.squeeze(x)
@@ -65,9 +80,16 @@ class SqueezeNet(nn.Module):
         self.config = cfg
         self.batchnorm = batchnorm
         resolved = resolve(cfg)
-        layers: list[nn.Module] = [ConvAct(cfg.in_channels, cfg.stem_filters, cfg.stem_kernel,
-                                           stride=cfg.stem_stride, padding=cfg.stem_padding,
-                                           batchnorm=batchnorm)]
+        layers: list[nn.Module] = [
+            ConvAct(
+                cfg.in_channels,
+                cfg.stem_filters,
+                cfg.stem_kernel,
+                stride=cfg.stem_stride,
+                padding=cfg.stem_padding,
+                batchnorm=batchnorm,
+            )
+        ]
         if "conv1" in cfg.pool_after:
             layers.append(_pool())
         for spec in resolved.fires:
@@ -77,8 +99,12 @@ class SqueezeNet(nn.Module):
         self.features = nn.Sequential(*layers)
         last = resolved.fires[-1].out_channels
         # The classifier has no BatchNorm: it would fix the scale of the logits.
-        self.classifier = nn.Sequential(nn.Dropout(cfg.dropout), ConvAct(last, cfg.num_classes, 1),
-                                        nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.classifier = nn.Sequential(
+            nn.Dropout(cfg.dropout),
+            ConvAct(last, cfg.num_classes, 1),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

@@ -33,10 +33,31 @@ from sqzdse.arch import ArchConfig, Resolved, model_size_bytes, resolve
 from sqzdse.errors import ArchError
 
 __all__ = [
-    "ARCH_COLUMNS", "COLUMN_NAMES", "DEFAULT_ACCURACY", "DEFAULT_COST", "DESIGN_COLUMNS",
-    "FEW_CLASSES", "FEW_CLASSES_ACCURACY", "METRICS", "METRIC_ORDER", "TRAIN_SECONDS", "OBJECTIVE_NAMES", "TRIAL_COLUMNS",
-    "Column", "Epoch", "Kind", "Metric", "Role", "Source", "Status", "StudyInfo", "TrialRecord",
-    "analytic_metrics", "format_value", "metric", "metrics_of",
+    "ARCH_COLUMNS",
+    "COLUMN_NAMES",
+    "DEFAULT_ACCURACY",
+    "DEFAULT_COST",
+    "DESIGN_COLUMNS",
+    "FEW_CLASSES",
+    "FEW_CLASSES_ACCURACY",
+    "METRICS",
+    "METRIC_ORDER",
+    "TRAIN_SECONDS",
+    "OBJECTIVE_NAMES",
+    "TRIAL_COLUMNS",
+    "Column",
+    "Epoch",
+    "Kind",
+    "Metric",
+    "Role",
+    "Source",
+    "Status",
+    "StudyInfo",
+    "TrialRecord",
+    "analytic_metrics",
+    "format_value",
+    "metric",
+    "metrics_of",
 ]
 
 
@@ -103,36 +124,120 @@ def _size(bits: int) -> Callable[[Resolved], int]:
 
 
 _TABLE = (
-    Metric("top1", "maximize", "top-1 accuracy", "top-1",
-           "top-1 accuracy, a fraction of the validation images; NaN unless trained",
-           Source.TRAINED, Role.ACCURACY, Kind.FRACTION, "float64"),
-    Metric("top5", "maximize", "top-5 accuracy", "top-5",
-           "top-5 accuracy, a fraction of the validation images; NaN unless trained",
-           Source.TRAINED, Role.ACCURACY, Kind.FRACTION, "float64"),
-    Metric("params", "minimize", "parameters", "params", "parameters of the deployable network",
-           Source.ANALYTIC, Role.COST, Kind.COUNT, "Int64", compute=lambda r: r.params),
-    Metric("macs", "minimize", "multiply-accumulates per image", "MACs",
-           "multiply-accumulates per image", Source.ANALYTIC, Role.COST, Kind.COUNT, "Int64",
-           per_image=True, compute=lambda r: r.macs),
-    Metric("size_bytes_32bit", "minimize", "size in bytes (32-bit weights)", "bytes (32-bit)",
-           "bytes at 32 bits per parameter", Source.ANALYTIC, Role.COST, Kind.COUNT, "Int64",
-           compute=_size(32)),
-    Metric("size_bytes_8bit", "minimize", "size in bytes (8-bit weights)", "bytes (8-bit)",
-           "bytes at 8 bits per parameter", Source.ANALYTIC, Role.COST, Kind.COUNT, "Int64",
-           compute=_size(8)),
-    Metric("train_loss", "minimize", "final training loss", "loss", "final training loss",
-           Source.TRAINED, Role.RUN, Kind.NUMBER, "float64", objective=False),
-    Metric("train_seconds", "minimize", "training seconds", "train s", "seconds of proxy training",
-           Source.TRAINED, Role.RUN, Kind.NUMBER, "float64"),
-    Metric("images_per_second", "maximize", "images per second", "images/s",
-           "training throughput in images per second", Source.TRAINED, Role.RUN, Kind.NUMBER,
-           "float64", objective=False),
+    Metric(
+        "top1",
+        "maximize",
+        "top-1 accuracy",
+        "top-1",
+        "top-1 accuracy, a fraction of the validation images; NaN unless trained",
+        Source.TRAINED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+    ),
+    Metric(
+        "top5",
+        "maximize",
+        "top-5 accuracy",
+        "top-5",
+        "top-5 accuracy, a fraction of the validation images; NaN unless trained",
+        Source.TRAINED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+    ),
+    Metric(
+        "params",
+        "minimize",
+        "parameters",
+        "params",
+        "parameters of the deployable network",
+        Source.ANALYTIC,
+        Role.COST,
+        Kind.COUNT,
+        "Int64",
+        compute=lambda r: r.params,
+    ),
+    Metric(
+        "macs",
+        "minimize",
+        "multiply-accumulates per image",
+        "MACs",
+        "multiply-accumulates per image",
+        Source.ANALYTIC,
+        Role.COST,
+        Kind.COUNT,
+        "Int64",
+        per_image=True,
+        compute=lambda r: r.macs,
+    ),
+    Metric(
+        "size_bytes_32bit",
+        "minimize",
+        "size in bytes (32-bit weights)",
+        "bytes (32-bit)",
+        "bytes at 32 bits per parameter",
+        Source.ANALYTIC,
+        Role.COST,
+        Kind.COUNT,
+        "Int64",
+        compute=_size(32),
+    ),
+    Metric(
+        "size_bytes_8bit",
+        "minimize",
+        "size in bytes (8-bit weights)",
+        "bytes (8-bit)",
+        "bytes at 8 bits per parameter",
+        Source.ANALYTIC,
+        Role.COST,
+        Kind.COUNT,
+        "Int64",
+        compute=_size(8),
+    ),
+    Metric(
+        "train_loss",
+        "minimize",
+        "final training loss",
+        "loss",
+        "final training loss",
+        Source.TRAINED,
+        Role.RUN,
+        Kind.NUMBER,
+        "float64",
+        objective=False,
+    ),
+    Metric(
+        "train_seconds",
+        "minimize",
+        "training seconds",
+        "train s",
+        "seconds of proxy training",
+        Source.TRAINED,
+        Role.RUN,
+        Kind.NUMBER,
+        "float64",
+    ),
+    Metric(
+        "images_per_second",
+        "maximize",
+        "images per second",
+        "images/s",
+        "training throughput in images per second",
+        Source.TRAINED,
+        Role.RUN,
+        Kind.NUMBER,
+        "float64",
+        objective=False,
+    ),
 )
 METRICS: dict[str, Metric] = {m.name: m for m in _TABLE}
 OBJECTIVE_NAMES: tuple[str, ...] = tuple(m.name for m in _TABLE if m.objective)
-# Columns, tables and detail panels list metrics by source: what is exact, then what training measured.
-METRIC_ORDER: tuple[str, ...] = tuple(m.name for source in Source for m in _TABLE
-                                      if m.source is source)
+# Columns, tables and detail panels list metrics by source: what is exact, then what training
+# measured.
+METRIC_ORDER: tuple[str, ...] = tuple(
+    m.name for source in Source for m in _TABLE if m.source is source
+)
 DEFAULT_COST = "params"  # the cost objective and dashboard axis unless a study says otherwise
 DEFAULT_ACCURACY = "top5"  # the paper's measure ...
 FEW_CLASSES_ACCURACY = "top1"  # ... but with few classes top-5 is near 1.0 for every network
@@ -150,8 +255,11 @@ def metric(name: str) -> Metric:
 
 def metrics_of(*, source: Source | None = None, role: Role | None = None) -> tuple[str, ...]:
     """Names of the metrics from `source` and/or in `role`, in table order."""
-    return tuple(m.name for m in _TABLE
-                 if (source is None or m.source is source) and (role is None or m.role is role))
+    return tuple(
+        m.name
+        for m in _TABLE
+        if (source is None or m.source is source) and (role is None or m.role is role)
+    )
 
 
 def format_value(name: str, value: Any, *, missing: str = "n/a") -> str:
@@ -210,7 +318,8 @@ _TRAINING_ATTRS = (*metrics_of(source=Source.TRAINED), _CURVE, _DEVICE, _VERSION
 class TrialRecord:
     """Everything sqzdse knows about one trial.
 
-    `number`, `state`, `values` and the times are Optuna's and are filled only when read from a stored trial.
+    `number`, `state`, `values` and the times are Optuna's, filled only when read from a stored
+    trial.
     `arch` is None while a trial has not recorded it yet, or when its stored architecture is not
     valid for this version (then `arch_error` says why).
     """
@@ -241,9 +350,13 @@ class TrialRecord:
         attrs.update({name: value for name, value in self.metrics.items() if value is not None})
         if self.curve:
             attrs[_CURVE] = [e.to_dict() for e in self.curve]
-        optional = {_STATUS: None if self.status is None else str(self.status),
-                    _REASON: self.failure_reason, _REUSED_FROM: self.reused_from,
-                    _DEVICE: self.device, _VERSIONS: self.versions}
+        optional = {
+            _STATUS: None if self.status is None else str(self.status),
+            _REASON: self.failure_reason,
+            _REUSED_FROM: self.reused_from,
+            _DEVICE: self.device,
+            _VERSIONS: self.versions,
+        }
         attrs.update({key: value for key, value in optional.items() if value is not None})
         return attrs
 
@@ -260,9 +373,13 @@ class TrialRecord:
         """This record with the training result of `earlier`, which trained the same network."""
         trained = metrics_of(source=Source.TRAINED)
         return self.replace(
-            status=Status.REUSED, reused_from=earlier.number, curve=earlier.curve,
-            device=earlier.device, versions=earlier.versions,
-            metrics={**self.metrics, **{k: v for k, v in earlier.metrics.items() if k in trained}})
+            status=Status.REUSED,
+            reused_from=earlier.number,
+            curve=earlier.curve,
+            device=earlier.device,
+            versions=earlier.versions,
+            metrics={**self.metrics, **{k: v for k, v in earlier.metrics.items() if k in trained}},
+        )
 
     @classmethod
     def from_trial(cls, trial, objective_names: Sequence[str] = ()) -> TrialRecord:
@@ -275,29 +392,45 @@ class TrialRecord:
         curve = attrs.get(_CURVE)
         status = attrs.get(_STATUS)
         return cls(
-            arch=arch, arch_error=error,
+            arch=arch,
+            arch_error=error,
             status=Status(status) if status in Status._value2member_map_ else None,
             metrics={name: value for name, value in metrics.items() if value is not None},
-            curve=tuple(e for e in map(Epoch.from_dict, curve if isinstance(curve, list) else ())
-                        if isinstance(e, Epoch)),
-            failure_reason=attrs.get(_REASON), reused_from=attrs.get(_REUSED_FROM),
-            device=attrs.get(_DEVICE), versions=attrs.get(_VERSIONS), number=trial.number,
-            state=trial.state.name, values=tuple(trial.values) if trial.values else None,
+            curve=tuple(
+                e
+                for e in map(Epoch.from_dict, curve if isinstance(curve, list) else ())
+                if isinstance(e, Epoch)
+            ),
+            failure_reason=attrs.get(_REASON),
+            reused_from=attrs.get(_REUSED_FROM),
+            device=attrs.get(_DEVICE),
+            versions=attrs.get(_VERSIONS),
+            number=trial.number,
+            state=trial.state.name,
+            values=tuple(trial.values) if trial.values else None,
             datetime_start=trial.datetime_start,
-            datetime_complete=trial.datetime_complete)
+            datetime_complete=trial.datetime_complete,
+        )
 
     def row(self) -> dict[str, Any]:
         """The trial's row of the trials DataFrame: every column of TRIAL_COLUMNS but `pareto`."""
         arch = self.arch
-        row: dict[str, Any] = {"number": self.number, "state": self.state,
-                               "status": None if self.status is None else str(self.status)}
+        row: dict[str, Any] = {
+            "number": self.number,
+            "state": self.state,
+            "status": None if self.status is None else str(self.status),
+        }
         for name in ARCH_COLUMNS:
             row[name] = None if arch is None else getattr(arch, name)
         if arch is not None:
             row["pool_after"] = ",".join(arch.pool_after)
         row.update({name: self.metrics.get(name) for name in METRICS})
-        row.update(failure_reason=self.failure_reason, reused_from=self.reused_from,
-                   datetime_start=self.datetime_start, datetime_complete=self.datetime_complete)
+        row.update(
+            failure_reason=self.failure_reason,
+            reused_from=self.reused_from,
+            datetime_start=self.datetime_start,
+            datetime_complete=self.datetime_complete,
+        )
         return row
 
 
@@ -336,8 +469,10 @@ _ARCH_MEANINGS = {
     "freq": ("Int64", "Fire modules between increments of the expand filters"),
     "sr": ("float64", "squeeze ratio: squeeze filters / expand filters"),
     "num_modules": ("Int64", "number of Fire modules"),
-    "pool_after": ("string",
-                   "layers followed by a max-pool, comma-joined in network order ('' for none)"),
+    "pool_after": (
+        "string",
+        "layers followed by a max-pool, comma-joined in network order ('' for none)",
+    ),
     "bypass": ("string", "bypass type: none, simple or complex"),
     "num_classes": ("Int64", "classifier outputs"),
     "resolution": ("Int64", "input height = width in pixels"),
@@ -349,15 +484,19 @@ DESIGN_COLUMNS: tuple[str, ...] = ARCH_COLUMNS[:8]
 TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("number", "int64", "trial number in the study, from 0"),
     Column("state", "string", "Optuna trial state: COMPLETE, PRUNED, FAIL, RUNNING or WAITING"),
-    Column("status", "string",
-           "sqzdse status: ok, reused, failed or infeasible; missing while running"),
+    Column(
+        "status", "string", "sqzdse status: ok, reused, failed or infeasible; missing while running"
+    ),
     *(Column(name, dtype, meaning) for name, (dtype, meaning) in _ARCH_MEANINGS.items()),
     *(Column(name, METRICS[name].dtype, METRICS[name].meaning) for name in METRIC_ORDER),
     Column("pareto", "bool", "on the Pareto front of the study's own objectives"),
     Column("failure_reason", "string", "why the trial failed or was infeasible; missing otherwise"),
     Column("reused_from", "Int64", "number of the trial whose training result this trial reused"),
-    Column("datetime_start", "datetime64[us]",
-           "when the trial started (local time, as Optuna stores it)"),
+    Column(
+        "datetime_start",
+        "datetime64[us]",
+        "when the trial started (local time, as Optuna stores it)",
+    ),
     Column("datetime_complete", "datetime64[us]", "when the trial finished; NaT while running"),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in TRIAL_COLUMNS)
@@ -396,16 +535,23 @@ class StudyInfo:
         """The attributes a study holds; those it lacks (or holds malformed) are left at None."""
         attrs = study.user_attrs
         objectives = attrs.get("objectives")
-        pairs = tuple(tuple(p) for p in objectives if isinstance(p, (list, tuple)) and len(p) == 2) \
-            if isinstance(objectives, list) else ()
+        pairs = (
+            tuple(tuple(p) for p in objectives if isinstance(p, (list, tuple)) and len(p) == 2)
+            if isinstance(objectives, list)
+            else ()
+        )
         num_classes = attrs.get("num_classes")
         space = attrs.get("space")
-        return cls(space_hash=attrs.get("space_hash"),
-                   space=space if isinstance(space, dict) else None,
-                   objectives=pairs, dataset=attrs.get("dataset"),
-                   num_classes=num_classes if isinstance(num_classes, int)
-                   and not isinstance(num_classes, bool) else None,
-                   accuracy_note=str(attrs.get("accuracy_note") or ""))
+        return cls(
+            space_hash=attrs.get("space_hash"),
+            space=space if isinstance(space, dict) else None,
+            objectives=pairs,
+            dataset=attrs.get("dataset"),
+            num_classes=num_classes
+            if isinstance(num_classes, int) and not isinstance(num_classes, bool)
+            else None,
+            accuracy_note=str(attrs.get("accuracy_note") or ""),
+        )
 
     @property
     def training(self) -> Mapping[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqzdse.errors import SpaceError
 
@@ -17,14 +18,27 @@ def register_sampler(name: str, optuna_class: str, options: dict[str, Any]) -> N
     SAMPLERS[name] = (optuna_class, options)
 
 
-_GA = {"population_size": int, "mutation_prob": (int, float), "crossover_prob": (int, float),
-       "swapping_prob": (int, float)}
+_GA = {
+    "population_size": int,
+    "mutation_prob": (int, float),
+    "crossover_prob": (int, float),
+    "swapping_prob": (int, float),
+}
 register_sampler("nsga2", "NSGAIISampler", _GA)
 register_sampler("nsga3", "NSGAIIISampler", {**_GA, "dividing_parameter": int})
-register_sampler("tpe", "TPESampler", {"n_startup_trials": int, "n_ei_candidates": int,
-                                       "multivariate": bool, "group": bool,
-                                       "consider_endpoints": bool, "prior_weight": (int, float),
-                                       "constant_liar": bool})
+register_sampler(
+    "tpe",
+    "TPESampler",
+    {
+        "n_startup_trials": int,
+        "n_ei_candidates": int,
+        "multivariate": bool,
+        "group": bool,
+        "consider_endpoints": bool,
+        "prior_weight": (int, float),
+        "constant_liar": bool,
+    },
+)
 register_sampler("gp", "GPSampler", {"n_startup_trials": int, "deterministic_objective": bool})
 register_sampler("qmc", "QMCSampler", {"qmc_type": str, "scramble": bool})
 register_sampler("random", "RandomSampler", {})
@@ -32,32 +46,39 @@ register_sampler("grid", "GridSampler", {})
 register_sampler("bruteforce", "BruteForceSampler", {"avoid_premature_stop": bool})
 
 
-def check_sampler(name: Any, options: dict[str, Any], *, path: str = "sampler",
-                  name_path: str | None = None) -> None:
+def check_sampler(
+    name: Any, options: dict[str, Any], *, path: str = "sampler", name_path: str | None = None
+) -> None:
     """SpaceError unless `name` is a multi-objective sampler and `options` fit it."""
     valid = ", ".join(SAMPLERS)
     name_path = name_path or f"{path}.name"
     if name in SINGLE_OBJECTIVE_ONLY:
-        raise SpaceError(f"{name_path}: {name} ({SINGLE_OBJECTIVE_ONLY[name]}) cannot handle several "
-                         f"objectives; samplers that can: {valid}")
+        raise SpaceError(
+            f"{name_path}: {name} ({SINGLE_OBJECTIVE_ONLY[name]}) cannot handle several "
+            f"objectives; samplers that can: {valid}"
+        )
     if name not in SAMPLERS:
         raise SpaceError(f"{name_path}: unknown sampler {name!r}; valid: {valid}")
     allowed = SAMPLERS[name][1]
     for key, value in options.items():
         if key not in allowed:
             hint = ", ".join(allowed) if allowed else "none"
-            raise SpaceError(f"{path}.{key}: not an option of the {name} sampler; its options: {hint}")
+            raise SpaceError(
+                f"{path}.{key}: not an option of the {name} sampler; its options: {hint}"
+            )
         expected = allowed[key]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            type_names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple)
-                                                          else (expected,)))
+            type_names = " or ".join(
+                t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,))
+            )
             raise SpaceError(f"{path}.{key}: expected {type_names}, got {value!r}")
     if name == "qmc" and options.get("qmc_type", "sobol") not in ("sobol", "halton"):
         raise SpaceError(f"{path}.qmc_type: expected sobol or halton, got {options['qmc_type']!r}")
 
 
-def make_sampler(name: str, *, seed: int, options: dict[str, Any],
-                 grid: Callable[[], dict[str, list]]):
+def make_sampler(
+    name: str, *, seed: int, options: dict[str, Any], grid: Callable[[], dict[str, list]]
+):
     """A configured, seeded Optuna sampler. `grid` gives every searched parameter's values, for the
     grid sampler (it is only called for that one)."""
     import optuna

@@ -1,4 +1,4 @@
-"""Search spaces: the YAML schema, validated once at the boundary, and `suggest()` for Optuna trials.
+"""Search spaces: the YAML schema, validated once at the boundary, and `suggest()` for trials.
 
 A space file (see search_spaces/*.yaml) has these top-level keys, all optional but `metaparameters`:
 
@@ -24,18 +24,30 @@ from typing import Any
 
 import yaml
 
+from sqzdse import records
 from sqzdse.arch import BYPASS_TYPES, ArchConfig, preset
 from sqzdse.devices import DEVICES, is_device_spec
 from sqzdse.errors import ArchError, SpaceError
-from sqzdse import records
 from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
 
 MAX_SPACE_BYTES = 1_000_000
 METAPARAMETERS = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
 INT_METAPARAMETERS = ("base_e", "incr_e", "freq")
 SPACES_DIR = "search_spaces"
-TOP_LEVEL_KEYS = ("name", "description", "metaparameters", "pooling", "bypass", "network",
-                  "objectives", "constraints", "sampler", "training", "n_trials", "timeout")
+TOP_LEVEL_KEYS = (
+    "name",
+    "description",
+    "metaparameters",
+    "pooling",
+    "bypass",
+    "network",
+    "objectives",
+    "constraints",
+    "sampler",
+    "training",
+    "n_trials",
+    "timeout",
+)
 CONSTRAINT_METRICS = metrics_of(source=Source.ANALYTIC)  # known before training: budgets
 
 
@@ -65,7 +77,9 @@ class Param:
         if self.kind == "choices":
             return trial.suggest_categorical(self.name, list(self.choices))
         if self.kind == "int":
-            return trial.suggest_int(self.name, self.low, self.high, step=self.step or 1, log=self.log)
+            return trial.suggest_int(
+                self.name, self.low, self.high, step=self.step or 1, log=self.log
+            )
         return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
 
     def values(self) -> list:
@@ -77,9 +91,11 @@ class Param:
         if self.kind == "int":
             return list(range(self.low, self.high + 1, self.step or 1))
         if self.step is None:
-            raise SpaceError(f"metaparameters.{self.name}: a continuous range ({self.low} to "
-                             f"{self.high}); grid and brute-force samplers need a `step` or "
-                             "`choices`")
+            raise SpaceError(
+                f"metaparameters.{self.name}: a continuous range ({self.low} to "
+                f"{self.high}); grid and brute-force samplers need a `step` or "
+                "`choices`"
+            )
         n = math.floor((self.high - self.low) / self.step + 1e-9)
         return [round(self.low + i * self.step, 12) for i in range(n + 1)]
 
@@ -111,8 +127,10 @@ def _parse_param(node: Any, path: str, *, integer: bool) -> Param:
     _check_keys(node, path, ("low", "high", "step", "log"))
     for key in ("low", "high"):
         if key not in node:
-            raise SpaceError(f"{path}: a range needs `low` and `high` (or give `choices`: [...] or "
-                             f"a fixed value); got {node!r}")
+            raise SpaceError(
+                f"{path}: a range needs `low` and `high` (or give `choices`: [...] or "
+                f"a fixed value); got {node!r}"
+            )
         _check_number(node[key], f"{path}.{key}", integer=integer)
     low, high, step, log = node["low"], node["high"], node.get("step"), node.get("log", False)
     if low > high:
@@ -137,7 +155,9 @@ def _parse_choice_param(node: Any, path: str, allowed: tuple[str, ...]) -> Param
         _check_keys(node, path, ("choices",))
         choices = node.get("choices")
         if not isinstance(choices, list) or not choices:
-            raise SpaceError(f"{path}.choices: expected a non-empty list of {options}, got {choices!r}")
+            raise SpaceError(
+                f"{path}.choices: expected a non-empty list of {options}, got {choices!r}"
+            )
         for i, c in enumerate(choices):
             if c not in allowed:
                 raise SpaceError(f"{path}.choices[{i}]: expected {options}, got {c!r}")
@@ -167,7 +187,9 @@ class Pooling:
 
     def combinations(self) -> list[str]:
         """Every choice of module pools, as comma-joined names in layer order."""
-        return [",".join(c) for k in self.count.values() for c in itertools.combinations(self.among, k)]
+        return [
+            ",".join(c) for k in self.count.values() for c in itertools.combinations(self.among, k)
+        ]
 
     def suggest(self, trial) -> tuple[str, ...]:
         if self.fixed is not None:
@@ -183,7 +205,7 @@ class Pooling:
         if self.fixed is not None:
             return self.fixed
         k = max(self.count.values())
-        return (("conv1",) if self.conv1 != "false" else ()) + self.among[len(self.among) - k:]
+        return (("conv1",) if self.conv1 != "false" else ()) + self.among[len(self.among) - k :]
 
 
 @dataclass(frozen=True)
@@ -205,17 +227,23 @@ class Training:
         """The data set these settings train on (`sqzdse.data.DataSpec`)."""
         from sqzdse.data import DataSpec
 
-        return DataSpec(name=self.dataset, root=self.data_root, resolution=self.resolution,
-                        train_per_class=self.train_per_class, val_per_class=self.val_per_class,
-                        seed=self.seed)
+        return DataSpec(
+            name=self.dataset,
+            root=self.data_root,
+            resolution=self.resolution,
+            train_per_class=self.train_per_class,
+            val_per_class=self.val_per_class,
+            seed=self.seed,
+        )
 
     def train_config(self, *, device: str | None = None):
         """The trainer's settings (`sqzdse.train.TrainConfig`), on `device` (default: this one)."""
         from sqzdse.train import TrainConfig
 
         optional = {"batch_size": self.batch_size} if self.batch_size is not None else {}
-        return TrainConfig(epochs=self.epochs, seed=self.seed, device=device or self.device,
-                           **optional)
+        return TrainConfig(
+            epochs=self.epochs, seed=self.seed, device=device or self.device, **optional
+        )
 
 
 @dataclass(frozen=True)
@@ -235,7 +263,9 @@ class SearchSpace:
     metaparameters: dict[str, Param]
     pooling: Pooling = Pooling()
     bypass: Param = Param("bypass", "fixed", value="none")
-    network: dict[str, Any] = field(default_factory=dict)  # ArchConfig fields: stem, modules, dropout
+    network: dict[str, Any] = field(
+        default_factory=dict
+    )  # ArchConfig fields: stem, modules, dropout
     objectives: tuple[str, ...] | None = None  # None: "auto", decided from the data set
     constraints: dict[str, float] = field(default_factory=dict)
     sampler: SamplerSpec = SamplerSpec()
@@ -246,11 +276,16 @@ class SearchSpace:
     path: str | None = None
 
     def base_config(self, num_classes: int) -> ArchConfig:
-        return preset("v1.0", num_classes=num_classes, resolution=self.training.resolution,
-                      pool_after=self.pooling.max_pools(), **self.network)
+        return preset(
+            "v1.0",
+            num_classes=num_classes,
+            resolution=self.training.resolution,
+            pool_after=self.pooling.max_pools(),
+            **self.network,
+        )
 
     def suggest(self, trial, *, num_classes: int) -> ArchConfig:
-        """The architecture for an Optuna trial: searched dimensions are suggested in a fixed order."""
+        """A trial's architecture; the searched dimensions are suggested in a fixed order."""
         values = {name: p.suggest(trial) for name, p in self.metaparameters.items()}
         pools = self.pooling.suggest(trial)
         bypass = self.bypass.suggest(trial)
@@ -275,24 +310,30 @@ class SearchSpace:
             return (records.FEW_CLASSES_ACCURACY, records.DEFAULT_COST), (
                 f"accuracy objective: top-1, because the data set has {num_classes} classes and "
                 "top-5 is then near 1.0 for most networks; set `objectives: [top5, params]` to "
-                "force top-5")
+                "force top-5"
+            )
         return (records.DEFAULT_ACCURACY, records.DEFAULT_COST), ""
 
     def with_overrides(self, **overrides) -> SearchSpace:
         """Apply CLI overrides: training fields (`train_seed` is the training seed), the sampler's
         name and `seed`, n_trials, timeout. Checked like the file's own values."""
-        training = {k: v for k, v in overrides.items()
-                    if k in Training.__dataclass_fields__ and k != "seed" and v is not None}
+        training = {
+            k: v
+            for k, v in overrides.items()
+            if k in Training.__dataclass_fields__ and k != "seed" and v is not None
+        }
         if overrides.get("train_seed") is not None:
             training["seed"] = overrides["train_seed"]
         space = dataclasses.replace(self, training=dataclasses.replace(self.training, **training))
         if overrides.get("sampler") is not None:
             options = () if overrides["sampler"] != self.sampler.name else self.sampler.options
-            space = dataclasses.replace(space, sampler=SamplerSpec(overrides["sampler"],
-                                                                   self.sampler.seed, options))
+            space = dataclasses.replace(
+                space, sampler=SamplerSpec(overrides["sampler"], self.sampler.seed, options)
+            )
         if overrides.get("seed") is not None:
-            space = dataclasses.replace(space, sampler=dataclasses.replace(
-                space.sampler, seed=overrides["seed"]))
+            space = dataclasses.replace(
+                space, sampler=dataclasses.replace(space.sampler, seed=overrides["seed"])
+            )
         for key in ("n_trials", "timeout"):
             if overrides.get(key) is not None:
                 space = dataclasses.replace(space, **{key: overrides[key]})
@@ -325,8 +366,10 @@ class _SafeLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise SpaceError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are "
-                             "not allowed in search spaces; write the value out")
+            raise SpaceError(
+                f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are "
+                "not allowed in search spaces; write the value out"
+            )
         return super().compose_node(parent, index)
 
 
@@ -344,8 +387,10 @@ def find_space(name_or_path: str) -> Path:
                 if looked[-1].is_file():
                     return looked[-1]
     shipped = sorted(p.name for p in shipped_spaces())
-    raise SpaceError(f"search space {name_or_path!r} not found (looked at "
-                     f"{', '.join(str(p) for p in looked)}); shipped spaces: {', '.join(shipped)}")
+    raise SpaceError(
+        f"search space {name_or_path!r} not found (looked at "
+        f"{', '.join(str(p) for p in looked)}); shipped spaces: {', '.join(shipped)}"
+    )
 
 
 def shipped_spaces() -> list[Path]:
@@ -359,8 +404,10 @@ def shipped_spaces() -> list[Path]:
 def load_space(name_or_path: str) -> SearchSpace:
     path = find_space(name_or_path)
     if path.stat().st_size > MAX_SPACE_BYTES:
-        raise SpaceError(f"{path}: {path.stat().st_size:,} bytes is too large for a search space "
-                         f"(at most {MAX_SPACE_BYTES:,})")
+        raise SpaceError(
+            f"{path}: {path.stat().st_size:,} bytes is too large for a search space "
+            f"(at most {MAX_SPACE_BYTES:,})"
+        )
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
@@ -388,17 +435,27 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
         raise SpaceError(f"expected a mapping of settings at the top level, got {_kind(data)}")
     _check_keys(data, "", TOP_LEVEL_KEYS)
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_." for c in name) \
-            or name.startswith("."):
-        raise SpaceError(f"name: expected letters, digits, '-', '_' or '.' (not leading), got {name!r}")
+    if (
+        not isinstance(name, str)
+        or not name
+        or not all(c.isalnum() or c in "-_." for c in name)
+        or name.startswith(".")
+    ):
+        raise SpaceError(
+            f"name: expected letters, digits, '-', '_' or '.' (not leading), got {name!r}"
+        )
 
     metas = data.get("metaparameters")
     if not isinstance(metas, dict) or not metas:
-        raise SpaceError("metaparameters: expected a mapping of some of "
-                         f"{', '.join(METAPARAMETERS)}, got {metas!r}")
+        raise SpaceError(
+            "metaparameters: expected a mapping of some of "
+            f"{', '.join(METAPARAMETERS)}, got {metas!r}"
+        )
     _check_keys(metas, "metaparameters", METAPARAMETERS)
-    params = {key: _parse_param(node, f"metaparameters.{key}", integer=key in INT_METAPARAMETERS)
-              for key, node in metas.items()}
+    params = {
+        key: _parse_param(node, f"metaparameters.{key}", integer=key in INT_METAPARAMETERS)
+        for key, node in metas.items()
+    }
 
     network = _parse_network(data.get("network", {}))
     num_modules = network.get("num_modules", 8)
@@ -418,10 +475,21 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
     if not isinstance(description, str):
         raise SpaceError(f"description: expected text, got {description!r}")
 
-    space = SearchSpace(name=name, metaparameters=params, pooling=pooling, bypass=bypass,
-                        network=network, objectives=objectives, constraints=constraints,
-                        sampler=sampler, training=training, n_trials=n_trials, timeout=timeout,
-                        description=description, path=path)
+    space = SearchSpace(
+        name=name,
+        metaparameters=params,
+        pooling=pooling,
+        bypass=bypass,
+        network=network,
+        objectives=objectives,
+        constraints=constraints,
+        sampler=sampler,
+        training=training,
+        n_trials=n_trials,
+        timeout=timeout,
+        description=description,
+        path=path,
+    )
     _check_architectures(space)
     _check_sampler_settings(space)
     return space
@@ -436,15 +504,19 @@ def _parse_network(node: Any) -> dict:
         if node["preset"] not in ("v1.0", "v1.1"):
             raise SpaceError(f"network.preset: expected v1.0 or v1.1, got {node['preset']!r}")
         base = preset(node["preset"])
-        out.update(stem_filters=base.stem_filters, stem_kernel=base.stem_kernel,
-                   stem_stride=base.stem_stride)
+        out.update(
+            stem_filters=base.stem_filters,
+            stem_kernel=base.stem_kernel,
+            stem_stride=base.stem_stride,
+        )
     if "num_modules" in node:
         _check_int(node["num_modules"], "network.num_modules", minimum=1)
         out["num_modules"] = node["num_modules"]
     stem = node.get("stem", {})
     if not isinstance(stem, dict):
-        raise SpaceError(f"network.stem: expected a mapping of filters, kernel, stride, padding, "
-                         f"got {stem!r}")
+        raise SpaceError(
+            f"network.stem: expected a mapping of filters, kernel, stride, padding, got {stem!r}"
+        )
     _check_keys(stem, "network.stem", ("filters", "kernel", "stride", "padding"))
     for key, value in stem.items():
         _check_int(value, f"network.stem.{key}", minimum=0 if key == "padding" else 1)
@@ -462,18 +534,23 @@ def _parse_pooling(node: Any, num_modules: int) -> Pooling:
     if node is None:
         return Pooling()
     if not isinstance(node, dict):
-        raise SpaceError(f"pooling: expected a mapping with `after: [...]` or `among` and `count`, "
-                         f"got {node!r}")
+        raise SpaceError(
+            f"pooling: expected a mapping with `after: [...]` or `among` and `count`, got {node!r}"
+        )
     _check_keys(node, "pooling", ("after", "among", "count", "conv1"))
     if "after" in node:
         if set(node) - {"after"}:
-            raise SpaceError("pooling: give either fixed positions (`after`) or a searched layout "
-                             "(`among`, `count`, `conv1`), not both")
+            raise SpaceError(
+                "pooling: give either fixed positions (`after`) or a searched layout "
+                "(`among`, `count`, `conv1`), not both"
+            )
         after = _layer_list(node["after"], "pooling.after", layers)
         return Pooling(fixed=tuple(after))
     if "among" not in node or "count" not in node:
-        raise SpaceError("pooling: a searched layout needs `among` (modules) and `count` "
-                         "(an integer or {low, high}); fixed positions go in `after`")
+        raise SpaceError(
+            "pooling: a searched layout needs `among` (modules) and `count` "
+            "(an integer or {low, high}); fixed positions go in `after`"
+        )
     among = _layer_list(node["among"], "pooling.among", layers[1:])
     if not among:
         raise SpaceError("pooling.among: expected at least one Fire module")
@@ -482,8 +559,10 @@ def _parse_pooling(node: Any, num_modules: int) -> Pooling:
         raise SpaceError("pooling.count: expected an integer, a list of choices or {low, high}")
     for k in count.values():
         if not 0 <= k <= len(among):
-            raise SpaceError(f"pooling.count: {k} pools cannot be placed among {len(among)} "
-                             f"modules; expected 0 to {len(among)}")
+            raise SpaceError(
+                f"pooling.count: {k} pools cannot be placed among {len(among)} "
+                f"modules; expected 0 to {len(among)}"
+            )
     conv1 = node.get("conv1", True)
     if conv1 not in (True, False, "search"):
         raise SpaceError(f"pooling.conv1: expected true, false or search, got {conv1!r}")
@@ -507,8 +586,9 @@ def _parse_objectives(node: Any) -> tuple[str, ...] | None:
         return None
     allowed = ", ".join(OBJECTIVE_NAMES)
     if not isinstance(node, list) or len(node) < 2:
-        raise SpaceError(f"objectives: expected `auto` or a list of 2 or more of {allowed}, "
-                         f"got {node!r}")
+        raise SpaceError(
+            f"objectives: expected `auto` or a list of 2 or more of {allowed}, got {node!r}"
+        )
     for i, name in enumerate(node):
         if name not in OBJECTIVE_NAMES:
             raise SpaceError(f"objectives[{i}]: unknown objective {name!r}; valid: {allowed}")
@@ -519,8 +599,10 @@ def _parse_objectives(node: Any) -> tuple[str, ...] | None:
 
 def _parse_constraints(node: Any) -> dict[str, float]:
     if not isinstance(node, dict):
-        raise SpaceError(f"constraints: expected a mapping of metric to maximum, e.g. "
-                         f"{{params: 1000000}}, got {node!r}")
+        raise SpaceError(
+            f"constraints: expected a mapping of metric to maximum, e.g. "
+            f"{{params: 1000000}}, got {node!r}"
+        )
     _check_keys(node, "constraints", CONSTRAINT_METRICS)
     for key, value in node.items():
         if not _is_number(value) or value <= 0:
@@ -532,8 +614,9 @@ def _parse_sampler(node: Any) -> SamplerSpec:
     if isinstance(node, str):
         node = {"name": node}
     if not isinstance(node, dict):
-        raise SpaceError(f"sampler: expected a name or a mapping with `name`, `seed` and options, "
-                         f"got {node!r}")
+        raise SpaceError(
+            f"sampler: expected a name or a mapping with `name`, `seed` and options, got {node!r}"
+        )
     name = node.get("name", "tpe")
     seed = node.get("seed", 0)
     _check_seed(seed, "sampler.seed")
@@ -577,11 +660,17 @@ def _check_sampler_settings(space: SearchSpace) -> None:
     if sampler.name in ("grid", "bruteforce"):
         space.searched_params()  # SpaceError naming a range without `step`
     try:
-        make_sampler(sampler.name, seed=sampler.seed, options=dict(sampler.options),
-                     grid=space.searched_params)
+        make_sampler(
+            sampler.name,
+            seed=sampler.seed,
+            options=dict(sampler.options),
+            grid=space.searched_params,
+        )
     except (ValueError, TypeError) as err:
-        raise SpaceError(f"sampler: the {sampler.name} sampler refuses these settings "
-                         f"({dict(sampler.options) or 'no options'}): {err}") from None
+        raise SpaceError(
+            f"sampler: the {sampler.name} sampler refuses these settings "
+            f"({dict(sampler.options) or 'no options'}): {err}"
+        ) from None
 
 
 def _check_architectures(space: SearchSpace) -> None:
@@ -589,7 +678,9 @@ def _check_architectures(space: SearchSpace) -> None:
     try:
         base = space.base_config(num_classes=10)
     except ArchError as err:
-        raise SpaceError(f"pooling: at training resolution {space.training.resolution}, {err}") from None
+        raise SpaceError(
+            f"pooling: at training resolution {space.training.resolution}, {err}"
+        ) from None
     for name, param in space.metaparameters.items():
         for value in param.extremes():
             try:
@@ -636,5 +727,14 @@ def _check_keys(node: dict, path: str, allowed: tuple[str, ...]) -> None:
             raise SpaceError(f"{where}: unknown key; allowed here: {', '.join(allowed)}")
 
 
-__all__ = ["SearchSpace", "Param", "Pooling", "Training", "SamplerSpec", "load_space", "parse_space",
-           "find_space", "shipped_spaces"]
+__all__ = [
+    "SearchSpace",
+    "Param",
+    "Pooling",
+    "Training",
+    "SamplerSpec",
+    "load_space",
+    "parse_space",
+    "find_space",
+    "shipped_spaces",
+]

@@ -26,8 +26,18 @@ from sqlalchemy.engine import make_url
 
 from sqzdse.errors import StorageError
 
-__all__ = ["MODES", "STUDIES_DIR", "check_study_name", "describe_storage", "load_study",
-           "open_storage", "single_storage_in", "sqlite_file", "storage_for_space", "study_names"]
+__all__ = [
+    "MODES",
+    "STUDIES_DIR",
+    "check_study_name",
+    "describe_storage",
+    "load_study",
+    "open_storage",
+    "single_storage_in",
+    "sqlite_file",
+    "storage_for_space",
+    "study_names",
+]
 
 STUDIES_DIR = Path("studies")  # where `sqzdse search` puts a study's database by default
 MODES = ("read", "write")
@@ -53,19 +63,25 @@ def single_storage_in(folder: Path = STUDIES_DIR) -> str:
     if len(found) == 1:
         return f"sqlite:///{found[0]}"
     if not found:
-        raise StorageError(f"no study database in {folder}/; pass --storage URL (e.g. "
-                           f"{EXAMPLE_URL}), or start a search first: "
-                           "sqzdse search --space micro.yaml")
+        raise StorageError(
+            f"no study database in {folder}/; pass --storage URL (e.g. "
+            f"{EXAMPLE_URL}), or start a search first: "
+            "sqzdse search --space micro.yaml"
+        )
     listed = ", ".join(str(p) for p in found)
-    raise StorageError(f"{len(found)} study databases in {folder}/ ({listed}); choose one "
-                       f"with --storage, e.g. --storage sqlite:///{found[0]}")
+    raise StorageError(
+        f"{len(found)} study databases in {folder}/ ({listed}); choose one "
+        f"with --storage, e.g. --storage sqlite:///{found[0]}"
+    )
 
 
 def check_study_name(name: str) -> str:
     """`name` when it is a safe study name (it becomes a file name on export)."""
     if not isinstance(name, str) or not STUDY_NAME.match(name):
-        raise StorageError(f"study name {name!r} is not allowed: use letters, digits, '_', '-' and "
-                           "'.', starting with a letter, digit or '_' (at most 128 characters)")
+        raise StorageError(
+            f"study name {name!r} is not allowed: use letters, digits, '_', '-' and "
+            "'.', starting with a letter, digit or '_' (at most 128 characters)"
+        )
     return name
 
 
@@ -83,8 +99,13 @@ def describe_storage(storage: str | optuna.storages.BaseStorage) -> str:
 # ---------------------------------------------------------------------------- opening
 
 
-def open_storage(url: str, *, mode: str = "read", heartbeat_interval: int | None = None,
-                 grace_period: int | None = None) -> Storage:
+def open_storage(
+    url: str,
+    *,
+    mode: str = "read",
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+) -> Storage:
     """Optuna's relational storage at `url`, for reading or for writing (see the module's doc).
 
     Heartbeats (a writer's running trials say they are alive; dead ones are failed and retried once)
@@ -98,8 +119,10 @@ def open_storage(url: str, *, mode: str = "read", heartbeat_interval: int | None
     try:
         backend = make_url(url).get_backend_name()
     except sqlalchemy.exc.ArgumentError:
-        raise StorageError(f"{url!r} is not a storage URL; expected e.g. {EXAMPLE_URL} or "
-                           "postgresql://user@host/database") from None
+        raise StorageError(
+            f"{url!r} is not a storage URL; expected e.g. {EXAMPLE_URL} or "
+            "postgresql://user@host/database"
+        ) from None
     url = _with_driver(url)
     engine_kwargs: dict = {"pool_pre_ping": True}
     if backend == "sqlite":
@@ -108,23 +131,33 @@ def open_storage(url: str, *, mode: str = "read", heartbeat_interval: int | None
     elif backend == "postgresql":
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     writing = mode == "write"
-    retry = (optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
-             if writing and heartbeat_interval else None)
+    retry = (
+        optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+        if writing and heartbeat_interval
+        else None
+    )
     for attempt in range(CREATION_ATTEMPTS):
         try:
-            return Storage(url, engine_kwargs=engine_kwargs,
-                           heartbeat_interval=heartbeat_interval if writing else None,
-                           grace_period=grace_period if writing else None,
-                           heartbeat_stale_trial_callback=retry, skip_table_creation=not writing)
+            return Storage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval if writing else None,
+                grace_period=grace_period if writing else None,
+                heartbeat_stale_trial_callback=retry,
+                skip_table_creation=not writing,
+            )
         except sqlalchemy.exc.DBAPIError as err:
             if not _lost_creation_race(err) or attempt + 1 == CREATION_ATTEMPTS:
                 raise _open_error(url, err) from None
             time.sleep(0.2)
         except ImportError as err:
-            raise StorageError(f"storage {describe_storage(url)}: a database driver is missing "
-                               f"({err}); for PostgreSQL install `pip install 'sqzdse[postgres]'`") \
-                from None
-        except Exception as err:  # SQLAlchemy and driver errors: unreachable server, bad URL, bad file
+            raise StorageError(
+                f"storage {describe_storage(url)}: a database driver is missing "
+                f"({err}); for PostgreSQL install `pip install 'sqzdse[postgres]'`"
+            ) from None
+        except (
+            Exception
+        ) as err:  # SQLAlchemy and driver errors: unreachable server, bad URL, bad file
             raise _open_error(url, err) from None
 
 
@@ -155,8 +188,9 @@ def _sqlite_connection(path: Path, *, mode: str) -> dict:
     if mode == "write":
         return {"connect_args": {"timeout": timeout}}
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
-    return {"creator": lambda: sqlite3.connect(uri, uri=True, timeout=timeout,
-                                               check_same_thread=False)}
+    return {
+        "creator": lambda: sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+    }
 
 
 def sqlite_file(url: str, *, mode: str = "read") -> Path:
@@ -164,14 +198,17 @@ def sqlite_file(url: str, *, mode: str = "read") -> Path:
     missing, an error for reading, a writable folder for writing."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
-        raise StorageError(f"storage {url!r} names no database file; give an SQLite file, e.g. "
-                           f"{EXAMPLE_URL}")
+        raise StorageError(
+            f"storage {url!r} names no database file; give an SQLite file, e.g. {EXAMPLE_URL}"
+        )
     path = Path(database)
     if path.exists():
         _check_sqlite_file(path, url)
     elif mode == "read":
-        raise StorageError(f"no study database at {path} (from {url}: no such file); check the "
-                           "path, or run `sqzdse search --space micro.yaml` to create one")
+        raise StorageError(
+            f"no study database at {path} (from {url}: no such file); check the "
+            "path, or run `sqzdse search --space micro.yaml` to create one"
+        )
     else:
         _check_writable_folder(path.parent, url)
     return path
@@ -183,27 +220,33 @@ def _check_sqlite_file(path: Path, url: str) -> None:
     with path.open("rb") as f:
         header = f.read(len(SQLITE_HEADER))
     if header and header != SQLITE_HEADER:
-        raise StorageError(f"storage {url}: {path} is not an SQLite database (corrupt or another "
-                           "kind of file); move it away or give another --storage")
+        raise StorageError(
+            f"storage {url}: {path} is not an SQLite database (corrupt or another "
+            "kind of file); move it away or give another --storage"
+        )
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
             con.execute("PRAGMA schema_version").fetchone()
             if con.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("quick_check failed")
     except sqlite3.DatabaseError as err:
-        raise StorageError(f"storage {url}: {path} is damaged ({err}); restore it from a "
-                           "copy or give another --storage") from None
+        raise StorageError(
+            f"storage {url}: {path} is damaged ({err}); restore it from a "
+            "copy or give another --storage"
+        ) from None
 
 
 def _check_writable_folder(folder: Path, url: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise StorageError(f"storage {url}: cannot create folder {folder} ({err.strerror})") \
-            from None
+        raise StorageError(
+            f"storage {url}: cannot create folder {folder} ({err.strerror})"
+        ) from None
     if not os.access(folder, os.W_OK):
-        raise StorageError(f"storage {url}: folder {folder} is not writable; give a writable "
-                           "--storage")
+        raise StorageError(
+            f"storage {url}: folder {folder} is not writable; give a writable --storage"
+        )
 
 
 def reason(err: BaseException) -> str:
@@ -217,8 +260,10 @@ def reason(err: BaseException) -> str:
     if "no such table" in text:
         return "it is not an Optuna storage (it has no Optuna tables)"
     if "readonly" in text:
-        return ("it is not a complete Optuna storage (its version tables are missing) and readers "
-                "never write; open it once with `sqzdse search`")
+        return (
+            "it is not a complete Optuna storage (its version tables are missing) and readers "
+            "never write; open it once with `sqzdse search`"
+        )
     if "file is not a database" in text:
         return "it is not an SQLite database"
     wrapped = next((c for c in causes if getattr(c, "orig", None) is not None), causes[0])
@@ -239,8 +284,9 @@ def study_names(storage: str | optuna.storages.BaseStorage) -> list[str]:
         raise StorageError(f"cannot read {describe_storage(storage)}: {reason(err)}") from None
 
 
-def load_study(storage: str | optuna.storages.BaseStorage, *,
-               study_name: str | None = None) -> optuna.Study:
+def load_study(
+    storage: str | optuna.storages.BaseStorage, *, study_name: str | None = None
+) -> optuna.Study:
     """Load one study for reading. `study_name` may be left out when the storage holds one study.
 
     Raises StorageError when the storage holds no study, several studies and no name was given, or
@@ -254,8 +300,9 @@ def load_study(storage: str | optuna.storages.BaseStorage, *,
         if not names:
             raise StorageError(f"{shown} holds no study yet; run `sqzdse search` to create one")
         if len(names) > 1:
-            raise StorageError(f"{shown} holds {len(names)} studies; choose one (--study NAME): "
-                               f"{', '.join(names)}")
+            raise StorageError(
+                f"{shown} holds {len(names)} studies; choose one (--study NAME): {', '.join(names)}"
+            )
         study_name = names[0]
     elif study_name not in names:
         present = ", ".join(names) if names else "none"

@@ -2,10 +2,10 @@
 
 Recipe (every number lives in TrainConfig): the network with training-time BatchNorm, its classifier
 initialised as in the paper with the bias starting positive and bypassed Fire modules starting as
-their bypass, AdamW on a one-cycle schedule, label smoothing, random crops with padding and horizontal
-flips drawn as batched tensor ops on whole batches, batches indexed straight from the uint8 tensors
-(no DataLoader, no per-image Python). Evaluation runs in eval mode (BatchNorm running statistics, which is what the
-folded network computes) on the validation split after every epoch.
+their bypass, AdamW on a one-cycle schedule, label smoothing, random crops with padding and
+horizontal flips drawn as batched tensor ops on whole batches, batches indexed straight from the
+uint8 tensors (no DataLoader, no per-image Python). Evaluation runs in eval mode (BatchNorm running
+statistics, which is what the folded network computes) on the validation split after every epoch.
 
 On CUDA: bf16 autocast, channels_last, AdamW's fused kernel, each epoch's crops
 and flips drawn in one batched call, and the forward and backward pass of each network captured once
@@ -39,11 +39,12 @@ from sqzdse.records import Epoch
 
 TOP5_NOTE = "top-5 is 1.0 by construction: the data set has 5 or fewer classes"
 
-# Speed settings of the CUDA path; the CPU path never reads them. benchmarks/trainer.py measures each.
+# Speed settings of the CUDA path; the CPU path never reads them. benchmarks/trainer.py measures
+# each.
 CUDA_GRAPHS = True  # capture forward + backward once per run, replay it at every step
 FUSED_OPTIMIZER = True  # one fused AdamW kernel per step instead of a chain of foreach kernels
-# Timing cuDNN's algorithms for every new convolution shape pays only when a shape runs many times; a
-# search trains a new network, with new shapes, every trial, for a few dozen steps each.
+# Timing cuDNN's algorithms for every new convolution shape pays only when a shape runs many times;
+# a search trains a new network, with new shapes, every trial, for a few dozen steps each.
 CUDNN_BENCHMARK = False
 
 
@@ -56,22 +57,23 @@ class TrainConfig:
     lr: float = 3e-3  # peak AdamW learning rate, reached at the end of the warmup
     weight_decay: float = 5e-4  # AdamW decoupled weight decay, per unit of learning rate per step
     label_smoothing: float = 0.1  # probability mass spread uniformly over the classes in the loss
-    classifier_bias: float = 0.5  # initial bias of the classifier convolution (logit units), see below
-    classifier_std: float = 0.01  # initial weights of the classifier: normal, as in the paper's model
+    classifier_bias: float = 0.5  # initial bias of the classifier (logit units), see below
+    classifier_std: float = 0.01  # classifier weights: normal, as in the paper's model
     warmup_fraction: float = 0.3  # share of all steps spent rising to `lr` (one-cycle)
     initial_lr_divisor: float = 25.0  # the schedule starts at lr / this
     final_lr_divisor: float = 1e4  # and ends at lr / (initial_lr_divisor * this)
-    crop_padding: float = 0.03125  # random-crop padding as a fraction of the image side (1 px at 32)
+    crop_padding: float = 0.03125  # random-crop padding, a fraction of the side (1 px at 32)
     flip: bool = True  # random horizontal flips, where the data set allows them (Dataset.flip_ok)
     eval_batch_size: int = 1024  # images per evaluation forward pass (memory only, not results)
     seed: int = 0  # initial weights, batch order, augmentation, dropout
     device: str = "auto"  # auto | cpu | cuda | cuda:N
 
-    # Why `classifier_bias`: SqueezeNet puts a ReLU after its classifier, so a class whose output starts
-    # (or is pushed) below zero for every image gets no gradient and is never predicted; a few epochs
-    # cannot revive it. Measured on digits, v1.0, 3 epochs, seeds 0-7, before `classifier_std` was
-    # added: top-1 0.76-0.96 (mean 0.88) with PyTorch's default initialisation, 0.94-0.96 (mean 0.95)
-    # with the bias starting at +0.5. See `_initialise` for networks with a bypass.
+    # Why `classifier_bias`: SqueezeNet puts a ReLU after its classifier, so a class whose output
+    # starts (or is pushed) below zero for every image gets no gradient and is never predicted; a
+    # few epochs cannot revive it. Measured on digits, v1.0, 3 epochs, seeds 0-7, before
+    # `classifier_std` was added: top-1 0.76-0.96 (mean 0.88) with PyTorch's default initialisation,
+    # 0.94-0.96 (mean 0.95) with the bias starting at +0.5. See `_initialise` for networks with a
+    # bypass.
 
     def __post_init__(self) -> None:
         def require(ok: bool, name: str, allowed: str) -> None:
@@ -84,28 +86,49 @@ class TrainConfig:
 
         def is_number(name: str) -> bool:
             value = getattr(self, name)
-            return (isinstance(value, (int, float)) and not isinstance(value, bool)
-                    and math.isfinite(value))
+            return (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            )
 
         for name in ("epochs", "eval_batch_size"):
             require(is_int(name) and getattr(self, name) >= 1, name, "an integer >= 1")
-        require(is_int("batch_size") and self.batch_size >= 2, "batch_size",
-                "an integer >= 2 (BatchNorm needs two images per batch)")
+        require(
+            is_int("batch_size") and self.batch_size >= 2,
+            "batch_size",
+            "an integer >= 2 (BatchNorm needs two images per batch)",
+        )
         require(is_int("seed") and self.seed >= 0, "seed", "an integer >= 0")
         require(is_number("lr") and self.lr > 0, "lr", "a finite number > 0")
-        require(is_number("weight_decay") and self.weight_decay >= 0, "weight_decay",
-                "a finite number >= 0")
-        require(is_number("label_smoothing") and 0 <= self.label_smoothing < 1, "label_smoothing",
-                "a fraction in [0, 1)")
-        require(is_number("warmup_fraction") and 0 < self.warmup_fraction < 1, "warmup_fraction",
-                "a fraction in (0, 1)")
+        require(
+            is_number("weight_decay") and self.weight_decay >= 0,
+            "weight_decay",
+            "a finite number >= 0",
+        )
+        require(
+            is_number("label_smoothing") and 0 <= self.label_smoothing < 1,
+            "label_smoothing",
+            "a fraction in [0, 1)",
+        )
+        require(
+            is_number("warmup_fraction") and 0 < self.warmup_fraction < 1,
+            "warmup_fraction",
+            "a fraction in (0, 1)",
+        )
         require(is_number("classifier_bias"), "classifier_bias", "a finite number")
-        require(is_number("classifier_std") and self.classifier_std > 0, "classifier_std",
-                "a finite number > 0")
+        require(
+            is_number("classifier_std") and self.classifier_std > 0,
+            "classifier_std",
+            "a finite number > 0",
+        )
         for name in ("initial_lr_divisor", "final_lr_divisor"):
             require(is_number(name) and getattr(self, name) >= 1, name, "a finite number >= 1")
-        require(is_number("crop_padding") and 0 <= self.crop_padding < 1, "crop_padding",
-                "a fraction of the image side in [0, 1)")
+        require(
+            is_number("crop_padding") and 0 <= self.crop_padding < 1,
+            "crop_padding",
+            "a fraction of the image side in [0, 1)",
+        )
         require(isinstance(self.flip, bool), "flip", "True or False")
         require(is_device_spec(self.device), "device", DEVICES)
 
@@ -123,9 +146,11 @@ class TrainResult:
     top5: float | None  # validation top-5 (see `note`); None when failed
     train_loss: float | None  # mean label-smoothed cross-entropy over the last epoch's steps
     curve: list[Epoch] = field(default_factory=list)  # one entry per epoch
-    train_seconds: float = 0.0  # wall-clock seconds of the whole run: steps and per-epoch evaluation
+    # wall-clock seconds of the whole run: steps and per-epoch evaluation
+    train_seconds: float = 0.0
     images_per_second: float | None = None  # training images per second of training-step time
-    peak_memory_bytes: int | None = None  # peak CUDA memory allocated (data set included); None on CPU
+    # peak CUDA memory allocated (data set included); None on CPU
+    peak_memory_bytes: int | None = None
     device: str = "cpu"
     note: str | None = None  # e.g. TOP5_NOTE
 
@@ -134,7 +159,7 @@ class TrainResult:
 
 
 def resolve_device(spec: str) -> torch.device:
-    """`auto` (CUDA when available, else the CPU), `cpu`, `cuda` or `cuda:N`, as a concrete device."""
+    """`auto` (CUDA when there is one, else the CPU), `cpu`, `cuda` or `cuda:N`, as a device."""
     if not is_device_spec(spec):
         raise TrainingError(f"`device` must be {DEVICES}, got {spec!r}")
     if spec == "auto":
@@ -143,13 +168,17 @@ def resolve_device(spec: str) -> torch.device:
     if device.type == "cpu":
         return device
     if not torch.cuda.is_available():
-        raise TrainingError(f"device {spec!r} was asked for, but CUDA is not available to this PyTorch "
-                            f"({torch.__version__}); use --device cpu or auto")
+        raise TrainingError(
+            f"device {spec!r} was asked for, but CUDA is not available to this PyTorch "
+            f"({torch.__version__}); use --device cpu or auto"
+        )
     count = torch.cuda.device_count()
     index = torch.cuda.current_device() if device.index is None else device.index
     if index >= count:
-        raise TrainingError(f"device {spec!r} does not exist: this machine has {count} CUDA "
-                            f"device(s), cuda:0..cuda:{count - 1}")
+        raise TrainingError(
+            f"device {spec!r} does not exist: this machine has {count} CUDA "
+            f"device(s), cuda:0..cuda:{count - 1}"
+        )
     return torch.device("cuda", index)
 
 
@@ -157,13 +186,19 @@ def top5_note(num_classes: int) -> str | None:
     return TOP5_NOTE if num_classes <= 5 else None
 
 
-def train_proxy(arch: ArchConfig, data: Dataset, config: TrainConfig, *,
-                on_epoch: Callable[[Epoch], None] | None = None) -> TrainResult:
+def train_proxy(
+    arch: ArchConfig,
+    data: Dataset,
+    config: TrainConfig,
+    *,
+    on_epoch: Callable[[Epoch], None] | None = None,
+) -> TrainResult:
     """Train the network `arch` on `data` as `config` says and measure it on the validation split.
 
-    `data` must already be on the training device (`load_dataset(spec, device=resolve_device(...))`).
-    `on_epoch` receives each Epoch of the curve as it is measured (progress output). Returns status "failed"
-    with the reason, instead of raising, on a non-finite loss or when memory runs out.
+    `data` must already be on the training device
+    (`load_dataset(spec, device=resolve_device(...))`). `on_epoch` receives each Epoch of the curve
+    as it is measured (progress output). Returns status "failed" with the reason, instead of
+    raising, on a non-finite loss or when memory runs out.
     """
     device = resolve_device(config.device)
     _check_inputs(arch, data, device)
@@ -181,8 +216,16 @@ def train_proxy(arch: ArchConfig, data: Dataset, config: TrainConfig, *,
     # Outside the except block the traceback, and the frames holding the model, are gone.
     if result is None:
         _release_memory(device)
-        return TrainResult("failed", reason, None, None, None, device=str(device),
-                           peak_memory_bytes=_peak_memory(device), note=top5_note(data.num_classes))
+        return TrainResult(
+            "failed",
+            reason,
+            None,
+            None,
+            None,
+            device=str(device),
+            peak_memory_bytes=_peak_memory(device),
+            note=top5_note(data.num_classes),
+        )
     if result.status != "ok":
         _release_memory(device)
     return result
@@ -190,21 +233,31 @@ def train_proxy(arch: ArchConfig, data: Dataset, config: TrainConfig, *,
 
 def _check_inputs(arch: ArchConfig, data: Dataset, device: torch.device) -> None:
     if arch.num_classes != data.num_classes:
-        raise TrainingError(f"the network has num_classes={arch.num_classes} but the {data.name} data "
-                            f"set has {data.num_classes} classes; build the ArchConfig with "
-                            f"num_classes={data.num_classes}")
+        raise TrainingError(
+            f"the network has num_classes={arch.num_classes} but the {data.name} data "
+            f"set has {data.num_classes} classes; build the ArchConfig with "
+            f"num_classes={data.num_classes}"
+        )
     if arch.resolution != data.resolution:
-        raise TrainingError(f"the network has resolution={arch.resolution} but the {data.name} images "
-                            f"are {data.resolution}x{data.resolution}; use one resolution for both")
+        raise TrainingError(
+            f"the network has resolution={arch.resolution} but the {data.name} images "
+            f"are {data.resolution}x{data.resolution}; use one resolution for both"
+        )
     if arch.in_channels != data.train_x.shape[1]:
-        raise TrainingError(f"the network has in_channels={arch.in_channels} but the images have "
-                            f"{data.train_x.shape[1]} channels")
+        raise TrainingError(
+            f"the network has in_channels={arch.in_channels} but the images have "
+            f"{data.train_x.shape[1]} channels"
+        )
     if data.device != device:
-        raise TrainingError(f"the data set is on {data.device} but training runs on {device}; load it "
-                            f"with load_dataset(spec, device=resolve_device({str(device)!r}))")
+        raise TrainingError(
+            f"the data set is on {data.device} but training runs on {device}; load it "
+            f"with load_dataset(spec, device=resolve_device({str(device)!r}))"
+        )
     if len(data.train_y) < 2:
-        raise TrainingError(f"the {data.name} training split has {len(data.train_y)} image(s); "
-                            "BatchNorm needs at least 2")
+        raise TrainingError(
+            f"the {data.name} training split has {len(data.train_y)} image(s); "
+            "BatchNorm needs at least 2"
+        )
     if len(data.val_y) < 1:
         raise TrainingError(f"the {data.name} validation split is empty")
 
@@ -234,29 +287,49 @@ def _start(arch: ArchConfig, data: Dataset, config: TrainConfig, device: torch.d
     _initialise(model, config)
     model = model.to(device, memory_format=torch.channels_last)
     fused = {"fused": True} if cuda and FUSED_OPTIMIZER else {}
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
-                                  weight_decay=config.weight_decay, **fused)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **fused
+    )
     steps = max(1, len(data.train_y) // config.batch_size)  # no short last batch
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=config.epochs * steps,
-        pct_start=config.warmup_fraction, div_factor=config.initial_lr_divisor,
-        final_div_factor=config.final_lr_divisor)
+        optimizer,
+        max_lr=config.lr,
+        total_steps=config.epochs * steps,
+        pct_start=config.warmup_fraction,
+        div_factor=config.initial_lr_divisor,
+        final_div_factor=config.final_lr_divisor,
+    )
     shift, scale = _normalizer(data, device)
     graphed = cuda and CUDA_GRAPHS
     # Autocast's cache of bf16 weights would hold copies made during capture: off when graphed.
-    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda,
-                              cache_enabled=False if graphed else None)
+    autocast = torch.autocast(
+        device_type=device.type,
+        dtype=torch.bfloat16,
+        enabled=cuda,
+        cache_enabled=False if graphed else None,
+    )
     batch = len(data.train_y) // steps if graphed else None
     normalized = _Normalized(model, shift, scale)
     forward = _Graphed(normalized, data.train_x[:batch], autocast) if graphed else normalized
-    return _Run(model, forward, optimizer, schedule,
-                torch.Generator(device=device).manual_seed(config.seed), steps, batch,
-                pad=round(config.crop_padding * data.resolution),
-                flip=config.flip and data.flip_ok, shift=shift, scale=scale, autocast=autocast)
+    return _Run(
+        model,
+        forward,
+        optimizer,
+        schedule,
+        torch.Generator(device=device).manual_seed(config.seed),
+        steps,
+        batch,
+        pad=round(config.crop_padding * data.resolution),
+        flip=config.flip and data.flip_ok,
+        shift=shift,
+        scale=scale,
+        autocast=autocast,
+    )
 
 
-def _step(run: _Run, images: torch.Tensor, labels: torch.Tensor,
-          config: TrainConfig) -> torch.Tensor:
+def _step(
+    run: _Run, images: torch.Tensor, labels: torch.Tensor, config: TrainConfig
+) -> torch.Tensor:
     with run.autocast:
         loss = F.cross_entropy(run.forward(images), labels, label_smoothing=config.label_smoothing)
     run.optimizer.zero_grad(set_to_none=True)
@@ -272,10 +345,11 @@ def _train_epoch(run: _Run, data: Dataset, config: TrainConfig) -> torch.Tensor:
     losses = torch.empty(run.steps, device=data.device)
     order = torch.randperm(len(data.train_y), generator=run.generator, device=data.device)
     if run.batch is not None:  # graphed: the epoch's crops and flips in one call, equal slices
-        used = order[:run.steps * run.batch]
+        used = order[: run.steps * run.batch]
         images = augment(data.train_x[used], pad=run.pad, flip=run.flip, generator=run.generator)
-        for step, (x, y) in enumerate(zip(images.split(run.batch),
-                                          data.train_y[used].split(run.batch))):
+        for step, (x, y) in enumerate(
+            zip(images.split(run.batch), data.train_y[used].split(run.batch))
+        ):
             losses[step] = _step(run, x, y, config)
         return losses
     for step, idx in enumerate(order.tensor_split(run.steps)):
@@ -284,8 +358,13 @@ def _train_epoch(run: _Run, data: Dataset, config: TrainConfig) -> torch.Tensor:
     return losses
 
 
-def _train(arch: ArchConfig, data: Dataset, config: TrainConfig, device: torch.device,
-           on_epoch: Callable[[Epoch], None] | None) -> TrainResult:
+def _train(
+    arch: ArchConfig,
+    data: Dataset,
+    config: TrainConfig,
+    device: torch.device,
+    on_epoch: Callable[[Epoch], None] | None,
+) -> TrainResult:
     start = time.perf_counter()
     run = _start(arch, data, config, device)
     done = functools.partial(TrainResult, device=str(device), note=top5_note(data.num_classes))
@@ -297,21 +376,49 @@ def _train(arch: ArchConfig, data: Dataset, config: TrainConfig, device: torch.d
         bad = torch.nonzero(~torch.isfinite(losses)).flatten().tolist()
         step_seconds += time.perf_counter() - epoch_start
         if bad:
-            return done("failed", f"non-finite loss at epoch {epoch} step {bad[0] + 1}", None, None,
-                        None, curve=curve, train_seconds=time.perf_counter() - start,
-                        peak_memory_bytes=_peak_memory(device))
-        top1, top5 = evaluate(run.model, data.val_x, data.val_y, shift=run.shift, scale=run.scale,
-                              batch_size=config.eval_batch_size, autocast=run.autocast)
-        curve.append(Epoch(epoch=epoch, train_loss=losses.mean().item(), top1=top1, top5=top5,
-                           seconds=time.perf_counter() - start))
+            return done(
+                "failed",
+                f"non-finite loss at epoch {epoch} step {bad[0] + 1}",
+                None,
+                None,
+                None,
+                curve=curve,
+                train_seconds=time.perf_counter() - start,
+                peak_memory_bytes=_peak_memory(device),
+            )
+        top1, top5 = evaluate(
+            run.model,
+            data.val_x,
+            data.val_y,
+            shift=run.shift,
+            scale=run.scale,
+            batch_size=config.eval_batch_size,
+            autocast=run.autocast,
+        )
+        curve.append(
+            Epoch(
+                epoch=epoch,
+                train_loss=losses.mean().item(),
+                top1=top1,
+                top5=top5,
+                seconds=time.perf_counter() - start,
+            )
+        )
         if on_epoch is not None:
             on_epoch(curve[-1])
     last = curve[-1]
     trained = run.steps * run.batch if run.batch is not None else len(data.train_y)
-    return done("ok", None, last.top1, last.top5, last.train_loss, curve=curve,
-                train_seconds=time.perf_counter() - start,
-                images_per_second=config.epochs * trained / step_seconds,
-                peak_memory_bytes=_peak_memory(device))
+    return done(
+        "ok",
+        None,
+        last.top1,
+        last.top5,
+        last.train_loss,
+        curve=curve,
+        train_seconds=time.perf_counter() - start,
+        images_per_second=config.epochs * trained / step_seconds,
+        peak_memory_bytes=_peak_memory(device),
+    )
 
 
 class _Normalized(torch.nn.Module):
@@ -324,7 +431,9 @@ class _Normalized(torch.nn.Module):
         self.register_buffer("scale", scale, persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = ((images.float() - self.shift) * self.scale).contiguous(memory_format=torch.channels_last)
+        x = ((images.float() - self.shift) * self.scale).contiguous(
+            memory_format=torch.channels_last
+        )
         return self.model(x)
 
 
@@ -371,16 +480,18 @@ class _Graphed:
                 self.backward_graph = torch.cuda.CUDAGraph()
                 self.backward_graph.capture_begin(pool=pool)
                 try:
-                    self.grads = torch.autograd.grad(self.output, self.params, self.output_grad,
-                                                     allow_unused=True)
+                    self.grads = torch.autograd.grad(
+                        self.output, self.params, self.output_grad, allow_unused=True
+                    )
                 finally:
                     self.backward_graph.capture_end()
         except torch.OutOfMemoryError:
             raise
         except RuntimeError as err:
             if _out_of_memory(err):
-                raise torch.OutOfMemoryError(f"out of memory while capturing a CUDA graph: "
-                                             f"{str(err).splitlines()[0]}") from err
+                raise torch.OutOfMemoryError(
+                    f"out of memory while capturing a CUDA graph: {str(err).splitlines()[0]}"
+                ) from err
             raise
         finally:
             torch.cuda.current_stream().wait_stream(side)
@@ -395,7 +506,9 @@ class _Graphed:
 
 class _Replay(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, graphed: _Graphed, images: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx, graphed: _Graphed, images: torch.Tensor, *params: torch.Tensor
+    ) -> torch.Tensor:
         graphed.input.copy_(images)
         graphed.forward_graph.replay()
         ctx.graphed = graphed
@@ -424,8 +537,8 @@ def _initialise(model: SqueezeNet, config: TrainConfig) -> None:
     """The paper's classifier initialisation, and Fire modules with a bypass starting as the bypass.
 
     Without both, bypass networks lose whole classes to the classifier's ReLU: their features are
-    sums over several modules, so default-initialised logits start far from zero. Measured on digits,
-    v1.0 at 32 px, 3 epochs, top-1 of none / simple / complex bypass: PyTorch's default init
+    sums over several modules, so default-initialised logits start far from zero. Measured on
+    digits, v1.0 at 32 px, 3 epochs, top-1 of none / simple / complex bypass: PyTorch's default init
     0.95-0.96 / 0.35-0.48 / 0.67-0.77 (seeds 0-1); this init 0.955-0.972 / 0.925-0.983 / 0.967-0.972
     (seeds 0-3).
     """
@@ -472,9 +585,17 @@ def augment(x: torch.Tensor, *, pad: int, flip: bool, generator: torch.Generator
 
 
 @torch.inference_mode()
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, shift: torch.Tensor,
-             scale: torch.Tensor, batch_size: int, autocast) -> tuple[float, float]:
-    """(top-1, top-5) fractions of `x` (uint8 images) in eval mode; top-5 means top-min(5, classes)."""
+def evaluate(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    shift: torch.Tensor,
+    scale: torch.Tensor,
+    batch_size: int,
+    autocast,
+) -> tuple[float, float]:
+    """(top-1, top-5) fractions of `x` (uint8 images) in eval mode; top-5 is top-min(5, classes)."""
     model.eval()
     hits1 = torch.zeros((), dtype=torch.int64, device=x.device)
     hits5 = torch.zeros((), dtype=torch.int64, device=x.device)
@@ -499,5 +620,13 @@ def _release_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
-__all__ = ["TOP5_NOTE", "TrainConfig", "TrainResult", "augment", "evaluate", "resolve_device",
-           "top5_note", "train_proxy"]
+__all__ = [
+    "TOP5_NOTE",
+    "TrainConfig",
+    "TrainResult",
+    "augment",
+    "evaluate",
+    "resolve_device",
+    "top5_note",
+    "train_proxy",
+]

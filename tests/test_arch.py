@@ -2,17 +2,39 @@
 
 import pytest
 
-from sqzdse.arch import (ArchConfig, count_macs, count_params, fire_filters, model_size_bytes,
-                         pool_out, preset, resolve)
+from sqzdse.arch import (
+    ArchConfig,
+    count_macs,
+    count_params,
+    fire_filters,
+    model_size_bytes,
+    pool_out,
+    preset,
+    resolve,
+)
 from sqzdse.errors import ArchError
 
 TABLE_1 = {  # paper Table 1, SqueezeNet v1.0 at 1000 classes
-    "conv1": 14_208, "fire2": 11_920, "fire3": 12_432, "fire4": 45_344, "fire5": 49_440,
-    "fire6": 104_880, "fire7": 111_024, "fire8": 188_992, "fire9": 197_184, "conv10": 513_000,
+    "conv1": 14_208,
+    "fire2": 11_920,
+    "fire3": 12_432,
+    "fire4": 45_344,
+    "fire5": 49_440,
+    "fire6": 104_880,
+    "fire7": 111_024,
+    "fire8": 188_992,
+    "fire9": 197_184,
+    "conv10": 513_000,
 }
 TABLE_1_FILTERS = {
-    "fire2": "16/64/64", "fire3": "16/64/64", "fire4": "32/128/128", "fire5": "32/128/128",
-    "fire6": "48/192/192", "fire7": "48/192/192", "fire8": "64/256/256", "fire9": "64/256/256",
+    "fire2": "16/64/64",
+    "fire3": "16/64/64",
+    "fire4": "32/128/128",
+    "fire5": "32/128/128",
+    "fire6": "48/192/192",
+    "fire7": "48/192/192",
+    "fire8": "64/256/256",
+    "fire9": "64/256/256",
 }
 
 
@@ -26,16 +48,34 @@ def test_table_1_rows(layer):
 
 def test_table_1_layer_order_and_pools():
     names = [r.name for r in resolve(preset("v1.0")).layers]
-    assert names == ["conv1", "maxpool1", "fire2", "fire3", "fire4", "maxpool4", "fire5", "fire6",
-                     "fire7", "fire8", "maxpool8", "fire9", "dropout", "conv10", "avgpool"]
+    assert names == [
+        "conv1",
+        "maxpool1",
+        "fire2",
+        "fire3",
+        "fire4",
+        "maxpool4",
+        "fire5",
+        "fire6",
+        "fire7",
+        "fire8",
+        "maxpool8",
+        "fire9",
+        "dropout",
+        "conv10",
+        "avgpool",
+    ]
 
 
-@pytest.mark.parametrize(("cfg", "expected"), [
-    (preset("v1.0"), 1_248_424),
-    (preset("v1.1"), 1_235_496),
-    (preset("v1.0", bypass="simple"), 1_248_424),
-    (preset("v1.0", bypass="complex"), 1_589_672),
-])
+@pytest.mark.parametrize(
+    ("cfg", "expected"),
+    [
+        (preset("v1.0"), 1_248_424),
+        (preset("v1.1"), 1_235_496),
+        (preset("v1.0", bypass="simple"), 1_248_424),
+        (preset("v1.0", bypass="complex"), 1_589_672),
+    ],
+)
 def test_total_params(cfg, expected):
     assert count_params(cfg) == expected
 
@@ -46,7 +86,12 @@ def test_bypass_placement_v1_0():
     assert "conv" not in simple.values()
     complex_ = {f.name: f.shortcut for f in resolve(preset("v1.0", bypass="complex")).fires}
     assert [n for n, b in complex_.items() if b == "conv"] == ["fire2", "fire4", "fire6", "fire8"]
-    assert [n for n, b in complex_.items() if b == "identity"] == ["fire3", "fire5", "fire7", "fire9"]
+    assert [n for n, b in complex_.items() if b == "identity"] == [
+        "fire3",
+        "fire5",
+        "fire7",
+        "fire9",
+    ]
 
 
 @pytest.mark.parametrize(("name", "gmacs"), [("v1.0", 0.819), ("v1.1", 0.349)])
@@ -101,27 +146,42 @@ def test_config_round_trips_through_dict():
     assert ArchConfig.from_dict(cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"base_e": 0}, "`base_e` must be a positive number of filters (>= 1), got 0"),
-    ({"incr_e": -1}, "`incr_e` must be a non-negative number of filters (>= 0), got -1"),
-    ({"stem_filters": -4}, "`stem_filters` must be a positive number of filters (>= 1), got -4"),
-    ({"pct_3x3": 1.5}, "`pct_3x3` must be a fraction in [0, 1], got 1.5"),
-    ({"pct_3x3": -0.1}, "`pct_3x3` must be a fraction in [0, 1], got -0.1"),
-    ({"sr": 0.0}, "`sr` must be a squeeze ratio > 0, got 0.0"),
-    ({"sr": -0.5}, "`sr` must be a squeeze ratio > 0, got -0.5"),
-    ({"freq": 0}, "`freq` must be an integer >= 1, got 0"),
-    ({"freq": 1.5}, "`freq` must be an integer, got 1.5"),
-    ({"bypass": "full"}, "`bypass` must be one of none, simple, complex, got 'full'"),
-    ({"num_classes": 0}, "`num_classes` must be an integer >= 1, got 0"),
-    ({"pool_after": ("conv1", "fire10")},
-     "`pool_after` names unknown layer 'fire10'; valid layers: conv1, fire2, fire3, fire4, fire5, "
-     "fire6, fire7, fire8, fire9"),
-    ({"pool_after": ("conv1", "fire4", "fire4")},
-     "`pool_after` lists fire4 more than once; each layer can be followed by one pool"),
-    ({"resolution": 5}, "the feature map vanishes at conv1: a 5x5 input is smaller than its 7x7 kernel"),
-    ({"resolution": 32, "pool_after": ("conv1", "fire2", "fire3", "fire4")},
-     "the feature map vanishes at the max-pool after fire4: its input is 1x1"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"base_e": 0}, "`base_e` must be a positive number of filters (>= 1), got 0"),
+        ({"incr_e": -1}, "`incr_e` must be a non-negative number of filters (>= 0), got -1"),
+        (
+            {"stem_filters": -4},
+            "`stem_filters` must be a positive number of filters (>= 1), got -4",
+        ),
+        ({"pct_3x3": 1.5}, "`pct_3x3` must be a fraction in [0, 1], got 1.5"),
+        ({"pct_3x3": -0.1}, "`pct_3x3` must be a fraction in [0, 1], got -0.1"),
+        ({"sr": 0.0}, "`sr` must be a squeeze ratio > 0, got 0.0"),
+        ({"sr": -0.5}, "`sr` must be a squeeze ratio > 0, got -0.5"),
+        ({"freq": 0}, "`freq` must be an integer >= 1, got 0"),
+        ({"freq": 1.5}, "`freq` must be an integer, got 1.5"),
+        ({"bypass": "full"}, "`bypass` must be one of none, simple, complex, got 'full'"),
+        ({"num_classes": 0}, "`num_classes` must be an integer >= 1, got 0"),
+        (
+            {"pool_after": ("conv1", "fire10")},
+            "`pool_after` names unknown layer 'fire10'; valid layers: conv1, fire2, fire3, fire4, "
+            "fire5, fire6, fire7, fire8, fire9",
+        ),
+        (
+            {"pool_after": ("conv1", "fire4", "fire4")},
+            "`pool_after` lists fire4 more than once; each layer can be followed by one pool",
+        ),
+        (
+            {"resolution": 5},
+            "the feature map vanishes at conv1: a 5x5 input is smaller than its 7x7 kernel",
+        ),
+        (
+            {"resolution": 32, "pool_after": ("conv1", "fire2", "fire3", "fire4")},
+            "the feature map vanishes at the max-pool after fire4: its input is 1x1",
+        ),
+    ],
+)
 def test_bad_configs_name_the_field_and_value(changes, message):
     with pytest.raises(ArchError) as err:
         preset("v1.0", **changes)
@@ -146,5 +206,6 @@ def test_unknown_preset():
 def test_arch_imports_no_torch():
     import subprocess
     import sys
+
     code = "import sys, sqzdse.arch; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -26,9 +26,10 @@ from sqzdse.data import DataSpec, load_dataset
 from sqzdse.train import TrainConfig, train_proxy
 from tests.search.helpers import load, run, write_space
 
-pytestmark = [pytest.mark.cuda,
-              pytest.mark.skipif(not torch.cuda.is_available(),
-                                 reason="no CUDA device on this machine")]
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine"),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 CAP_BYTES = 1 << 30  # the GPU memory the out-of-memory tests allow themselves
@@ -64,14 +65,22 @@ def test_bf16_autocast_and_channels_last_on_cuda(monkeypatch, graphs):
     def recording_build(cfg, **kwargs):
         model = build(cfg, **kwargs)
         model.features[0].conv.register_forward_hook(
-            lambda m, args, out: seen.append((args[0].dtype, args[0].is_contiguous(
-                memory_format=torch.channels_last), out.dtype, m.weight.dtype)))
+            lambda m, args, out: seen.append(
+                (
+                    args[0].dtype,
+                    args[0].is_contiguous(memory_format=torch.channels_last),
+                    out.dtype,
+                    m.weight.dtype,
+                )
+            )
+        )
         return model
 
     monkeypatch.setattr(train_module, "build_model", recording_build)
     cfg = preset("v1.0", num_classes=10, resolution=32, base_e=16, incr_e=16)
-    result = train_proxy(cfg, cuda_data(train_per_class=40, val_per_class=10),
-                         TrainConfig(epochs=2, device="cuda"))
+    result = train_proxy(
+        cfg, cuda_data(train_per_class=40, val_per_class=10), TrainConfig(epochs=2, device="cuda")
+    )
     assert result.status == "ok", result.reason
     assert seen and all(s == (torch.float32, True, torch.bfloat16, torch.float32) for s in seen)
 
@@ -79,8 +88,9 @@ def test_bf16_autocast_and_channels_last_on_cuda(monkeypatch, graphs):
 def test_search_of_a_tiny_space_on_cuda(tmp_path, capfd):
     space = write_space(tmp_path, n_trials=3)
     db = tmp_path / "tiny.db"
-    code, out, err = run(capfd, "search", "--space", space, "--storage", f"sqlite:///{db}",
-                         "--device", "cuda")
+    code, out, err = run(
+        capfd, "search", "--space", space, "--storage", f"sqlite:///{db}", "--device", "cuda"
+    )
     assert code == 0, err
     trials = [t for t in load(db).trials if t.user_attrs.get("status") == "ok"]
     assert trials and all(t.user_attrs["device"].startswith("cuda") for t in trials)
@@ -88,10 +98,18 @@ def test_search_of_a_tiny_space_on_cuda(tmp_path, capfd):
 
 
 def _child(script: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=240)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 def _fraction() -> float:
@@ -121,8 +139,9 @@ OOM_THEN_SMALL = """
 
 
 def test_real_out_of_memory_fails_the_run_frees_memory_and_the_next_run_trains():
-    proc = _child(OOM_THEN_SMALL, str(_fraction()), json.dumps(HUGE), json.dumps(SMALL),
-                  json.dumps(NET))
+    proc = _child(
+        OOM_THEN_SMALL, str(_fraction()), json.dumps(HUGE), json.dumps(SMALL), json.dumps(NET)
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.splitlines()[-1])
     failed, ok = report["failed"], report["ok"]
@@ -143,20 +162,36 @@ SEARCH_UNDER_A_CAP = """
 
 def test_real_out_of_memory_in_a_search_is_a_failed_trial_and_the_search_goes_on(tmp_path):
     space = tmp_path / "oom.yaml"
-    space.write_text(yaml.safe_dump({
-        "name": "oom",
-        "metaparameters": {**{k: v for k, v in SMALL.items() if k != "base_e"},
-                           "base_e": {"choices": [SMALL["base_e"], HUGE["base_e"]]}},
-        "network": {"preset": "v1.1", "stem": {"filters": NET["stem_filters"]}},
-        "pooling": {"after": list(NET["pool_after"])},
-        "sampler": {"name": "grid", "seed": 0},
-        "training": {"resolution": 32, "epochs": 1, "batch_size": 1024, "device": "cuda"},
-        "n_trials": 2,  # both grid points are tried, failed or not
-    }))
+    space.write_text(
+        yaml.safe_dump(
+            {
+                "name": "oom",
+                "metaparameters": {
+                    **{k: v for k, v in SMALL.items() if k != "base_e"},
+                    "base_e": {"choices": [SMALL["base_e"], HUGE["base_e"]]},
+                },
+                "network": {"preset": "v1.1", "stem": {"filters": NET["stem_filters"]}},
+                "pooling": {"after": list(NET["pool_after"])},
+                "sampler": {"name": "grid", "seed": 0},
+                "training": {"resolution": 32, "epochs": 1, "batch_size": 1024, "device": "cuda"},
+                "n_trials": 2,  # both grid points are tried, failed or not
+            }
+        )
+    )
     db = tmp_path / "oom.db"
-    proc = _child(SEARCH_UNDER_A_CAP, str(_fraction()), "search", "--space", str(space),
-                  "--storage", f"sqlite:///{db}", "--timeout", "180",
-                  "--workers", "1")  # the cap holds in this process only
+    proc = _child(
+        SEARCH_UNDER_A_CAP,
+        str(_fraction()),
+        "search",
+        "--space",
+        str(space),
+        "--storage",
+        f"sqlite:///{db}",
+        "--timeout",
+        "180",
+        "--workers",
+        "1",
+    )  # the cap holds in this process only
     assert proc.returncode == 0, proc.stderr
     trials = load(db, "oom").trials
     by_width = {}

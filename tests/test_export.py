@@ -15,8 +15,8 @@ from sqzdse.analysis import TRIAL_COLUMNS, load_trials, trials_frame
 from sqzdse.cli import main
 from sqzdse.cli.export import FORMATS
 from sqzdse.errors import StorageError
-from tests.search.helpers import write_space
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
+from tests.search.helpers import write_space
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -34,9 +34,12 @@ def source(tmp_path_factory) -> str:
     add_trial(study, status="infeasible", arch=small_arch(sr=1.0, bypass="simple"))
     add_trial(study, state="RUNNING")
     # A trial whose architecture was never resolved: every architecture column is missing.
-    study.add_trial(optuna.trial.create_trial(
-        state=optuna.trial.TrialState.FAIL,
-        user_attrs={"status": "failed", "failure_reason": "NA"}))
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=optuna.trial.TrialState.FAIL,
+            user_attrs={"status": "failed", "failure_reason": "NA"},
+        )
+    )
     return url
 
 
@@ -51,16 +54,40 @@ def run(capsys, *args) -> tuple[int, str, str]:
 
 def test_export_columns_by_name():
     assert exporting.EXPORT_COLUMNS == (
-        "number", "state", "status", "base_e", "incr_e", "pct_3x3", "freq", "sr", "num_modules",
-        "pool_after", "bypass", "num_classes", "resolution", "params", "macs", "size_bytes_32bit",
-        "size_bytes_8bit", "top1", "top5", "train_loss", "train_seconds", "images_per_second",
-        "pareto", "failure_reason", "reused_from", "datetime_start", "datetime_complete")
+        "number",
+        "state",
+        "status",
+        "base_e",
+        "incr_e",
+        "pct_3x3",
+        "freq",
+        "sr",
+        "num_modules",
+        "pool_after",
+        "bypass",
+        "num_classes",
+        "resolution",
+        "params",
+        "macs",
+        "size_bytes_32bit",
+        "size_bytes_8bit",
+        "top1",
+        "top5",
+        "train_loss",
+        "train_seconds",
+        "images_per_second",
+        "pareto",
+        "failure_reason",
+        "reused_from",
+        "datetime_start",
+        "datetime_complete",
+    )
 
 
 def test_readme_documents_every_export_column():
     text = README.read_text()
-    section = text[text.index("## Export and analysis"):]
-    section = section[:section.index("\n## ", 1)]
+    section = text[text.index("## Export and analysis") :]
+    section = section[: section.index("\n## ", 1)]
     rows = re.findall(r"^\| `(\w+)` \| (\S+) \| (.*) \|$", section, flags=re.M)
     assert rows == [(c.name, c.dtype, c.meaning) for c in TRIAL_COLUMNS]
 
@@ -89,8 +116,11 @@ def test_round_trip_keeps_values_and_types(source, tmp_path, fmt):
 
 def test_round_trip_of_a_searched_study(tmp_path, capsys):
     # All metaparameters fixed: trial 0 trains (a few seconds), trial 1 reuses its result.
-    space = write_space(tmp_path, metaparameters={"base_e": 8, "incr_e": 0, "pct_3x3": 0.5,
-                                                  "freq": 2, "sr": 0.25}, n_trials=2)
+    space = write_space(
+        tmp_path,
+        metaparameters={"base_e": 8, "incr_e": 0, "pct_3x3": 0.5, "freq": 2, "sr": 0.25},
+        n_trials=2,
+    )
     url = sqlite_url(tmp_path / "searched.db")
     assert run(capsys, "search", "--space", space, "--storage", url, "--quiet")[0] == 0
     expected = load_trials(url)
@@ -169,11 +199,14 @@ def test_copy_opens_in_plain_optuna(source, tmp_path):
 def test_copy_refuses_to_overwrite(source, tmp_path):
     target = sqlite_url(tmp_path / "copy.db")
     exporting.copy_study(storage=source, to_storage=target)
-    with pytest.raises(StorageError, match="already holds a study named 'micro'; it is not "
-                                           "overwritten"):
+    with pytest.raises(
+        StorageError, match="already holds a study named 'micro'; it is not overwritten"
+    ):
         exporting.copy_study(storage=source, to_storage=target)
-    assert exporting.copy_study(storage=source, to_storage=target, to_study_name="micro-2") == \
-        "micro-2"
+    assert (
+        exporting.copy_study(storage=source, to_storage=target, to_study_name="micro-2")
+        == "micro-2"
+    )
     assert len(optuna.load_study(study_name="micro", storage=target).trials) == 8
 
 
@@ -184,15 +217,17 @@ def test_export_command_default_path(source, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "export", "--storage", source, "--format", "parquet")
     assert code == 0, err
-    assert out.strip() == ("wrote 8 trial(s) of study 'micro' (4 on the Pareto front) to "
-                           "studies/micro.parquet")
+    assert out.strip() == (
+        "wrote 8 trial(s) of study 'micro' (4 on the Pareto front) to studies/micro.parquet"
+    )
     assert len(load_trials(tmp_path / "studies" / "micro.parquet")) == 8
 
 
 def test_export_command_output_suffix_and_pareto_only(source, tmp_path, capsys):
     out_file = tmp_path / "front.json"
-    code, out, _ = run(capsys, "export", "--storage", source, "--study", "micro", "--pareto-only",
-                       "-o", out_file)
+    code, out, _ = run(
+        capsys, "export", "--storage", source, "--study", "micro", "--pareto-only", "-o", out_file
+    )
     assert code == 0 and "wrote 4 trial(s)" in out
     assert len(json.loads(out_file.read_text())) == 4
 
@@ -206,13 +241,22 @@ def test_export_command_to_storage(source, tmp_path, capsys):
     assert code == 2 and "already holds a study named 'micro'" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--format", "xlsx"], "'xlsx' is not one of 'csv', 'parquet', 'json'"),
-    (["-o", "out.txt"], "cannot tell the format from 'out.txt'"),
-    (["--format", "csv", "-o", "out.json"], "--format csv contradicts the output name 'out.json'"),
-    (["--study", "nope"], "no study named 'nope' in sqlite:///"),
-    (["--pareto-only", "--to-storage", "sqlite:///x.db"], "--pareto-only applies to file exports"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "xlsx"], "'xlsx' is not one of 'csv', 'parquet', 'json'"),
+        (["-o", "out.txt"], "cannot tell the format from 'out.txt'"),
+        (
+            ["--format", "csv", "-o", "out.json"],
+            "--format csv contradicts the output name 'out.json'",
+        ),
+        (["--study", "nope"], "no study named 'nope' in sqlite:///"),
+        (
+            ["--pareto-only", "--to-storage", "sqlite:///x.db"],
+            "--pareto-only applies to file exports",
+        ),
+    ],
+)
 def test_export_command_errors(source, tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "export", "--storage", source, *args)
@@ -241,26 +285,66 @@ def test_export_command_several_studies_need_a_name(tmp_path, capsys):
 def test_studies_command_table_and_json(source, tmp_path, capsys):
     target = sqlite_url(tmp_path / "both.db")
     exporting.copy_study(storage=source, to_storage=target)
-    other = create_study(target, study_name="accuracy-macs",
-                         objectives=(("top1", "maximize"), ("macs", "minimize"),
-                                     ("params", "minimize")))
+    other = create_study(
+        target,
+        study_name="accuracy-macs",
+        objectives=(("top1", "maximize"), ("macs", "minimize"), ("params", "minimize")),
+    )
     add_trial(other, top1=0.5, top5=0.9)
     code, out, _ = run(capsys, "studies", "--storage", target)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["study", "objectives", "trials", "complete", "pruned", "fail",
-                                "running", "waiting", "front"]
-    assert lines[2].split() == ["accuracy-macs", "top1", "max,", "macs", "min,", "params", "min",
-                                "1", "1", "0", "0", "0", "0", "1"]
-    assert lines[3].split() == ["micro", "top5", "max,", "params", "min",
-                                "8", "4", "1", "2", "1", "0", "4"]
+    assert lines[0].split() == [
+        "study",
+        "objectives",
+        "trials",
+        "complete",
+        "pruned",
+        "fail",
+        "running",
+        "waiting",
+        "front",
+    ]
+    assert lines[2].split() == [
+        "accuracy-macs",
+        "top1",
+        "max,",
+        "macs",
+        "min,",
+        "params",
+        "min",
+        "1",
+        "1",
+        "0",
+        "0",
+        "0",
+        "0",
+        "1",
+    ]
+    assert lines[3].split() == [
+        "micro",
+        "top5",
+        "max,",
+        "params",
+        "min",
+        "8",
+        "4",
+        "1",
+        "2",
+        "1",
+        "0",
+        "4",
+    ]
     code, out, _ = run(capsys, "studies", "--storage", target, "--json")
     listed = json.loads(out)
     assert [s["study"] for s in listed] == ["accuracy-macs", "micro"]
     assert listed[1] == {
-        "study": "micro", "objectives": [["top5", "maximize"], ["params", "minimize"]],
-        "trials": 8, "front_size": 4,
-        "states": {"RUNNING": 1, "COMPLETE": 4, "PRUNED": 1, "FAIL": 2, "WAITING": 0}}
+        "study": "micro",
+        "objectives": [["top5", "maximize"], ["params", "minimize"]],
+        "trials": 8,
+        "front_size": 4,
+        "states": {"RUNNING": 1, "COMPLETE": 4, "PRUNED": 1, "FAIL": 2, "WAITING": 0},
+    }
 
 
 def test_studies_command_on_an_empty_storage(tmp_path, capsys):

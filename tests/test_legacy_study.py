@@ -42,16 +42,26 @@ def test_export_is_byte_for_byte_the_same(url, tmp_path, fmt, capsys):
 
 def test_studies_overview_is_the_same(url, capsys):
     assert main(["studies", "--storage", url, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == \
-        json.loads((FIXTURE / "expected_studies.json").read_text())
+    assert json.loads(capsys.readouterr().out) == json.loads(
+        (FIXTURE / "expected_studies.json").read_text()
+    )
 
 
 def test_every_trial_reads_back_as_a_record(url):
     study = load_study(url)
     records = [TrialRecord.from_trial(t, ["top1", "params"]) for t in study.trials]
-    assert [r.status for r in records] == [Status.OK, Status.OK, Status.INFEASIBLE, Status.REUSED,
-                                           Status.OK, Status.INFEASIBLE, Status.REUSED, Status.OK,
-                                           Status.FAILED, None]
+    assert [r.status for r in records] == [
+        Status.OK,
+        Status.OK,
+        Status.INFEASIBLE,
+        Status.REUSED,
+        Status.OK,
+        Status.INFEASIBLE,
+        Status.REUSED,
+        Status.OK,
+        Status.FAILED,
+        None,
+    ]
     assert all(r.arch is not None and r.arch_error is None for r in records)
     trained = [r for r in records if r.status is Status.OK]
     assert all(len(r.curve) == 4 and r.curve[-1].top1 == r.metrics["top1"] for r in trained)
@@ -64,15 +74,19 @@ def test_dashboard_reads_the_same(url, expected):
     data = StudySource(url).load("legacy")
     assert [list(p) for p in data.objectives] == expected["objectives"]
     assert (data.num_classes, data.resolution, data.dataset, data.accuracy_note) == (
-        expected["num_classes"], expected["resolution"], expected["dataset"],
-        expected["accuracy_note"])
+        expected["num_classes"],
+        expected["resolution"],
+        expected["dataset"],
+        expected["accuracy_note"],
+    )
     assert dict(data.training) == expected["training"]
     info = figures.pareto_info([data], x="params", y="top1")
     assert figures.summary_lines(info) == expected["summary"]
     # The table gained the 8-bit size column (every objective metric is a column now).
     rows = figures.trial_table_rows([data], x="params", y="top1")
-    assert [{k: row[k] for k in old} for row, old in zip(rows, expected["table_rows"])] == \
-        expected["table_rows"]
+    assert [{k: row[k] for k in old} for row, old in zip(rows, expected["table_rows"])] == expected[
+        "table_rows"
+    ]
     for number, old in enumerate(expected["details"]):
         new = json.loads(json.dumps(dataclasses.asdict(details.trial_detail(data, number))))
         # Metric labels are the metric table's now (they were worded differently here).

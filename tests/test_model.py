@@ -11,13 +11,29 @@ from sqzdse.model import Fire, build_model, count_model_params, fold_batchnorm
 POOL_LAYOUTS = [(), ("conv1", "fire4", "fire8"), ("conv1", "fire3", "fire5"), ("fire2", "fire9")]
 GRID = [
     # module count and class count cycle with the index so every value meets every other axis
-    ArchConfig(base_e=16, incr_e=8, pct_3x3=pct, freq=freq, sr=0.25, bypass=bypass,
-               pool_after=pools, num_modules=(8, 10, 9)[i % 3], num_classes=(10, 1000)[i % 2],
-               resolution=64)
-    for i, (bypass, pct, freq, pools) in enumerate(itertools.product(
-        ("none", "simple", "complex"), (0.0, 0.5, 1.0), (1, 2, 3, 4), POOL_LAYOUTS))
-] + [preset("v1.0"), preset("v1.1"), preset("v1.0", bypass="complex"),
-     preset("v1.1", bypass="simple", num_classes=200)]
+    ArchConfig(
+        base_e=16,
+        incr_e=8,
+        pct_3x3=pct,
+        freq=freq,
+        sr=0.25,
+        bypass=bypass,
+        pool_after=pools,
+        num_modules=(8, 10, 9)[i % 3],
+        num_classes=(10, 1000)[i % 2],
+        resolution=64,
+    )
+    for i, (bypass, pct, freq, pools) in enumerate(
+        itertools.product(
+            ("none", "simple", "complex"), (0.0, 0.5, 1.0), (1, 2, 3, 4), POOL_LAYOUTS
+        )
+    )
+] + [
+    preset("v1.0"),
+    preset("v1.1"),
+    preset("v1.0", bypass="complex"),
+    preset("v1.1", bypass="simple", num_classes=200),
+]
 
 
 @pytest.mark.parametrize("batchnorm", [False, True])
@@ -35,12 +51,24 @@ def test_batchnorm_adds_two_parameters_per_normalised_channel():
     assert (count_params(cfg), with_bn) == (740_554, 746_506)
 
 
-@pytest.mark.parametrize("cfg", [
-    preset("v1.0", num_classes=10, resolution=32, bypass="complex"),
-    ArchConfig(base_e=16, incr_e=16, pct_3x3=1.0, freq=1, bypass="simple", num_classes=7,
-               resolution=48, pool_after=("fire3",)),
-    ArchConfig(base_e=24, incr_e=8, pct_3x3=0.0, num_modules=10, num_classes=5, resolution=40),
-], ids=["v1.0-complex", "all-3x3-simple", "all-1x1-10-modules"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        preset("v1.0", num_classes=10, resolution=32, bypass="complex"),
+        ArchConfig(
+            base_e=16,
+            incr_e=16,
+            pct_3x3=1.0,
+            freq=1,
+            bypass="simple",
+            num_classes=7,
+            resolution=48,
+            pool_after=("fire3",),
+        ),
+        ArchConfig(base_e=24, incr_e=8, pct_3x3=0.0, num_modules=10, num_classes=5, resolution=40),
+    ],
+    ids=["v1.0-complex", "all-3x3-simple", "all-1x1-10-modules"],
+)
 def test_folded_batchnorm_gives_equal_outputs_in_eval_mode(cfg):
     torch.manual_seed(0)
     model = build_model(cfg, batchnorm=True)
@@ -63,8 +91,9 @@ def test_folded_batchnorm_gives_equal_outputs_in_eval_mode(cfg):
     assert expected.abs().max() > 0 and rel < 1e-5
 
 
-@pytest.mark.parametrize(("name", "resolution"), [("v1.0", 224), ("v1.0", 32), ("v1.1", 64),
-                                                  ("v1.1", 17)])
+@pytest.mark.parametrize(
+    ("name", "resolution"), [("v1.0", 224), ("v1.0", 32), ("v1.1", 64), ("v1.1", 17)]
+)
 def test_forward_shapes_follow_the_analytic_sizes(name, resolution):
     cfg = preset(name, num_classes=10, resolution=resolution, bypass="complex")
     model = build_model(cfg).eval()
@@ -74,17 +103,25 @@ def test_forward_shapes_follow_the_analytic_sizes(name, resolution):
     with torch.no_grad():
         out = model(torch.zeros(2, 3, resolution, resolution))
     assert out.shape == (2, 10)
-    expected = [(r.out_channels, r.out_size) for r in resolve(cfg).layers
-                if r.kind in ("conv", "pool", "fire") and r.name != "conv10"
-                and not r.name.endswith("_bypass")]
+    expected = [
+        (r.out_channels, r.out_size)
+        for r in resolve(cfg).layers
+        if r.kind in ("conv", "pool", "fire")
+        and r.name != "conv10"
+        and not r.name.endswith("_bypass")
+    ]
     assert [(s[1], s[2]) for s in activations.values()] == expected
 
 
 # ---------------------------------------------------------------------------- MACs, measured
 
 STEM = {"stem_filters": 12, "stem_kernel": 5, "stem_stride": 3, "stem_padding": 2}
-MAC_POOLS = {"no-pools": (), "early": ("conv1", "fire2"), "v1.0": ("conv1", "fire4", "fire8"),
-             "late": ("fire8", "fire9")}
+MAC_POOLS = {
+    "no-pools": (),
+    "early": ("conv1", "fire2"),
+    "v1.0": ("conv1", "fire4", "fire8"),
+    "late": ("fire8", "fire9"),
+}
 
 
 def measured_macs(cfg: ArchConfig) -> dict[str, int]:
@@ -135,8 +172,18 @@ def table_macs(cfg: ArchConfig) -> dict[str, int]:
 @pytest.mark.parametrize("pools", list(MAC_POOLS.values()), ids=list(MAC_POOLS))
 @pytest.mark.parametrize("bypass", ["none", "simple", "complex"])
 def test_macs_equal_the_built_models_convolutions(bypass, pools, stem):
-    cfg = ArchConfig(base_e=16, incr_e=8, pct_3x3=0.5, freq=2, sr=0.25, bypass=bypass,
-                     pool_after=pools, num_classes=7, resolution=45, **stem)
+    cfg = ArchConfig(
+        base_e=16,
+        incr_e=8,
+        pct_3x3=0.5,
+        freq=2,
+        sr=0.25,
+        bypass=bypass,
+        pool_after=pools,
+        num_classes=7,
+        resolution=45,
+        **stem,
+    )
     measured = measured_macs(cfg)
     assert table_macs(cfg) == measured
     assert count_macs(cfg) == sum(measured.values())
@@ -144,16 +191,46 @@ def test_macs_equal_the_built_models_convolutions(bypass, pools, stem):
     assert bool(bypass_convs) == (bypass == "complex")  # the grid exercises bypass convolutions
 
 
-@pytest.mark.parametrize("cfg", [
-    ArchConfig(base_e=8, incr_e=4, pct_3x3=0.0, freq=1, sr=0.5, bypass="complex", num_modules=5,
-               pool_after=("fire3",), num_classes=3, resolution=23, in_channels=1,
-               stem_filters=6, stem_kernel=4, stem_stride=1, stem_padding=3),
-    ArchConfig(base_e=8, incr_e=8, pct_3x3=1.0, freq=3, sr=0.125, bypass="simple",
-               num_modules=6, pool_after=("conv1", "fire7"), num_classes=5, resolution=30,
-               stem_filters=8, stem_kernel=2, stem_stride=2),
-    preset("v1.0", bypass="complex", num_classes=10, resolution=64),
-    preset("v1.1", bypass="simple", num_classes=10, resolution=64),
-], ids=["all-1x1-one-channel", "all-3x3", "v1.0-complex", "v1.1-simple"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        ArchConfig(
+            base_e=8,
+            incr_e=4,
+            pct_3x3=0.0,
+            freq=1,
+            sr=0.5,
+            bypass="complex",
+            num_modules=5,
+            pool_after=("fire3",),
+            num_classes=3,
+            resolution=23,
+            in_channels=1,
+            stem_filters=6,
+            stem_kernel=4,
+            stem_stride=1,
+            stem_padding=3,
+        ),
+        ArchConfig(
+            base_e=8,
+            incr_e=8,
+            pct_3x3=1.0,
+            freq=3,
+            sr=0.125,
+            bypass="simple",
+            num_modules=6,
+            pool_after=("conv1", "fire7"),
+            num_classes=5,
+            resolution=30,
+            stem_filters=8,
+            stem_kernel=2,
+            stem_stride=2,
+        ),
+        preset("v1.0", bypass="complex", num_classes=10, resolution=64),
+        preset("v1.1", bypass="simple", num_classes=10, resolution=64),
+    ],
+    ids=["all-1x1-one-channel", "all-3x3", "v1.0-complex", "v1.1-simple"],
+)
 def test_macs_equal_the_built_model_at_the_edges(cfg):
     measured = measured_macs(cfg)
     assert table_macs(cfg) == measured

@@ -50,7 +50,11 @@ BUILT_COUNTS = [
 @pytest.mark.parametrize(("arch", "params", "macs"), BUILT_COUNTS, ids=["v1.0", "small", "complex"])
 def test_analytic_metrics_are_the_exact_counts(arch, params, macs):
     assert analytic_metrics(arch) == {
-        "params": params, "macs": macs, "size_bytes_32bit": 4 * params, "size_bytes_8bit": params}
+        "params": params,
+        "macs": macs,
+        "size_bytes_32bit": 4 * params,
+        "size_bytes_8bit": params,
+    }
 
 
 def test_formatting_one_way_for_every_metric():
@@ -68,10 +72,19 @@ def test_unknown_metric_names_the_valid_ones():
 
 
 def test_metrics_by_source_and_role():
-    assert metrics_of(source=Source.ANALYTIC) == ("params", "macs", "size_bytes_32bit",
-                                                  "size_bytes_8bit")
-    assert set(metrics_of(source=Source.TRAINED)) == {"top1", "top5", "train_loss",
-                                                     "train_seconds", "images_per_second"}
+    assert metrics_of(source=Source.ANALYTIC) == (
+        "params",
+        "macs",
+        "size_bytes_32bit",
+        "size_bytes_8bit",
+    )
+    assert set(metrics_of(source=Source.TRAINED)) == {
+        "top1",
+        "top5",
+        "train_loss",
+        "train_seconds",
+        "images_per_second",
+    }
 
 
 def frozen(record: TrialRecord, state=optuna.trial.TrialState.COMPLETE, values=None):
@@ -81,18 +94,34 @@ def frozen(record: TrialRecord, state=optuna.trial.TrialState.COMPLETE, values=N
 @pytest.mark.parametrize("status", list(Status))
 def test_a_record_reads_back_as_written(status):
     arch = small_arch(sr=0.25, bypass="simple")
-    curve = (Epoch(epoch=1, train_loss=2.0, top1=0.3, top5=0.8, seconds=1.5),
-             Epoch(epoch=2, train_loss=1.5, top1=0.5, top5=0.9, seconds=3.0))
-    record = TrialRecord(arch=arch, status=status, metrics={**analytic_metrics(arch), "top1": 0.5},
-                         curve=curve, failure_reason="why" if status != Status.OK else None,
-                         reused_from=3 if status is Status.REUSED else None, device="cpu",
-                         versions={"sqzdse": "0.1.0"})
-    state = optuna.trial.TrialState.FAIL if status is Status.FAILED else \
-        optuna.trial.TrialState.COMPLETE
-    back = TrialRecord.from_trial(frozen(record, state, [0.5] if state.name == "COMPLETE"
-                                         else None))
-    assert back.replace(number=None, state=None, values=None, datetime_start=None,
-                        datetime_complete=None) == record
+    curve = (
+        Epoch(epoch=1, train_loss=2.0, top1=0.3, top5=0.8, seconds=1.5),
+        Epoch(epoch=2, train_loss=1.5, top1=0.5, top5=0.9, seconds=3.0),
+    )
+    record = TrialRecord(
+        arch=arch,
+        status=status,
+        metrics={**analytic_metrics(arch), "top1": 0.5},
+        curve=curve,
+        failure_reason="why" if status != Status.OK else None,
+        reused_from=3 if status is Status.REUSED else None,
+        device="cpu",
+        versions={"sqzdse": "0.1.0"},
+    )
+    state = (
+        optuna.trial.TrialState.FAIL
+        if status is Status.FAILED
+        else optuna.trial.TrialState.COMPLETE
+    )
+    back = TrialRecord.from_trial(
+        frozen(record, state, [0.5] if state.name == "COMPLETE" else None)
+    )
+    assert (
+        back.replace(
+            number=None, state=None, values=None, datetime_start=None, datetime_complete=None
+        )
+        == record
+    )
     assert back.state == state.name
     row = back.row()
     assert row["pool_after"] == "conv1,fire3,fire5" and row["status"] == status.value
@@ -132,9 +161,15 @@ def test_write_stores_only_what_changed():
 
 def test_reusing_takes_the_training_result_and_keeps_the_costs():
     arch = small_arch()
-    earlier = TrialRecord(arch=arch, status=Status.OK, number=4, device="cuda:0",
-                          metrics={"params": 1, "top1": 0.9, "train_seconds": 2.0},
-                          curve=(Epoch(1, 0.5, 0.9, 1.0, 2.0),), versions={"torch": "x"})
+    earlier = TrialRecord(
+        arch=arch,
+        status=Status.OK,
+        number=4,
+        device="cuda:0",
+        metrics={"params": 1, "top1": 0.9, "train_seconds": 2.0},
+        curve=(Epoch(1, 0.5, 0.9, 1.0, 2.0),),
+        versions={"torch": "x"},
+    )
     mine = TrialRecord(arch=arch, metrics={"params": 1, "macs": 2}).reusing(earlier)
     assert mine.status is Status.REUSED and mine.reused_from == 4 and mine.device == "cuda:0"
     assert mine.metrics == {"params": 1, "macs": 2, "top1": 0.9, "train_seconds": 2.0}
@@ -143,9 +178,14 @@ def test_reusing_takes_the_training_result_and_keeps_the_costs():
 
 def test_study_info_round_trip(tmp_path):
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", directions=["maximize"])
-    info = StudyInfo(space_hash="abc", space={"name": "x", "training": {"resolution": 32}},
-                     objectives=(("top1", "maximize"), ("params", "minimize")), dataset="digits",
-                     num_classes=10, accuracy_note="note")
+    info = StudyInfo(
+        space_hash="abc",
+        space={"name": "x", "training": {"resolution": 32}},
+        objectives=(("top1", "maximize"), ("params", "minimize")),
+        dataset="digits",
+        num_classes=10,
+        accuracy_note="note",
+    )
     info.write(study)
     assert study.user_attrs["objectives"] == [["top1", "maximize"], ["params", "minimize"]]
     assert StudyInfo.read(study) == info and info.training == {"resolution": 32}

@@ -6,13 +6,17 @@ import optuna
 import pytest
 
 from sqzdse.errors import SpaceError
+from sqzdse.records import analytic_metrics
 from sqzdse.samplers import SAMPLERS, check_sampler, make_sampler
 from sqzdse.space import load_space
-from sqzdse.records import analytic_metrics
 
 # Options that move each sampler past its random start-up phase within a few trials.
-FAST = {"nsga2": {"population_size": 4}, "nsga3": {"population_size": 4},
-        "tpe": {"n_startup_trials": 3}, "gp": {"n_startup_trials": 3}}
+FAST = {
+    "nsga2": {"population_size": 4},
+    "nsga3": {"population_size": 4},
+    "tpe": {"n_startup_trials": 3},
+    "gp": {"n_startup_trials": 3},
+}
 
 
 def _suggested(name: str, seed: int, n_trials: int = 7) -> list[dict]:
@@ -38,8 +42,16 @@ def test_same_seed_same_trials(name):
 
 
 def test_registry_lists_the_documented_samplers():
-    assert sorted(SAMPLERS) == ["bruteforce", "gp", "grid", "nsga2", "nsga3", "qmc", "random",
-                                "tpe"]
+    assert sorted(SAMPLERS) == [
+        "bruteforce",
+        "gp",
+        "grid",
+        "nsga2",
+        "nsga3",
+        "qmc",
+        "random",
+        "tpe",
+    ]
 
 
 def test_grid_sampler_walks_the_whole_paper_grid():
@@ -50,13 +62,20 @@ def test_grid_sampler_walks_the_whole_paper_grid():
     assert sorted(t.params["bypass"] for t in study.trials) == ["complex", "none", "simple"]
 
 
-@pytest.mark.parametrize(("name", "options", "message"), [
-    ("cmaes", {}, "cmaes (CMA-ES) cannot handle several objectives; samplers that can: nsga2"),
-    ("tpe", {"population_size": 3}, "sampler.population_size: not an option of the tpe sampler"),
-    ("random", {"n_startup_trials": 3}, "its options: none"),
-    ("qmc", {"qmc_type": "lhs"}, "sampler.qmc_type: expected sobol or halton, got 'lhs'"),
-    ("gp", {"deterministic_objective": 1}, "expected bool, got 1"),
-])
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("cmaes", {}, "cmaes (CMA-ES) cannot handle several objectives; samplers that can: nsga2"),
+        (
+            "tpe",
+            {"population_size": 3},
+            "sampler.population_size: not an option of the tpe sampler",
+        ),
+        ("random", {"n_startup_trials": 3}, "its options: none"),
+        ("qmc", {"qmc_type": "lhs"}, "sampler.qmc_type: expected sobol or halton, got 'lhs'"),
+        ("gp", {"deterministic_objective": 1}, "expected bool, got 1"),
+    ],
+)
 def test_refusals(name, options, message):
     with pytest.raises(SpaceError) as err:
         check_sampler(name, options)

@@ -47,68 +47,134 @@ def _bad(data):
     return str(err.value)
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ([1, 2], "expected a mapping of settings at the top level, got a list"),
-    ({**MINIMAL, "metaparams": {}}, "metaparams: unknown key; allowed here: name, description, "
-                                    "metaparameters,"),
-    ({"metaparameters": {"width": 3}}, "metaparameters.width: unknown key; allowed here: base_e, "
-                                       "incr_e, pct_3x3, freq, sr"),
-    ({"metaparameters": {}}, "metaparameters: expected a mapping of some of base_e, incr_e"),
-    ({"metaparameters": {"base_e": 12.5}}, "metaparameters.base_e: expected an integer, got 12.5"),
-    ({"metaparameters": {"base_e": {"low": 64}}},
-     "metaparameters.base_e: a range needs `low` and `high`"),
-    ({"metaparameters": {"base_e": {"low": 128, "high": 64}}},
-     "metaparameters.base_e: `low` (128) must not exceed `high` (64)"),
-    ({"metaparameters": {"sr": {"low": 0.1, "high": 1, "stepp": 0.1}}},
-     "metaparameters.sr.stepp: unknown key; allowed here: low, high, step, log"),
-    ({"metaparameters": {"sr": {"low": 0.0, "high": 1.0}}},
-     "metaparameters.sr: 0.0 is not valid: `sr` must be a squeeze ratio > 0, got 0.0"),
-    ({"metaparameters": {"pct_3x3": {"choices": [0.5, 1.5]}}},
-     "metaparameters.pct_3x3: 1.5 is not valid: `pct_3x3` must be a fraction in [0, 1], got 1.5"),
-    ({"metaparameters": {"freq": {"choices": []}}},
-     "metaparameters.freq.choices: expected a non-empty list, got []"),
-    ({"metaparameters": {"sr": {"choices": [0.25, 0.25]}}},
-     "metaparameters.sr.choices: [0.25, 0.25] lists a value more than once"),
-    ({"metaparameters": {"sr": {"low": 0.1, "high": 1.0, "step": -0.1}}},
-     "metaparameters.sr.step: expected a number > 0, got -0.1"),
-    ({**MINIMAL, "bypass": "full"},
-     "bypass: expected one of none, simple, complex or {choices: [...]}, got 'full'"),
-    ({**MINIMAL, "bypass": {"choices": ["none", "residual"]}},
-     "bypass.choices[1]: expected one of none, simple, complex, got 'residual'"),
-    ({**MINIMAL, "pooling": {"after": ["conv1", "fire10"]}},
-     "pooling.after[1]: unknown layer 'fire10'; valid: conv1, fire2"),
-    ({**MINIMAL, "pooling": {"after": ["fire4", "fire4"]}},
-     "pooling.after: fire4 listed more than once"),
-    ({**MINIMAL, "pooling": {"among": ["fire2", "fire3"], "count": 3}},
-     "pooling.count: 3 pools cannot be placed among 2 modules; expected 0 to 2"),
-    ({**MINIMAL, "pooling": {"among": ["fire2"]}}, "pooling: a searched layout needs `among`"),
-    ({**MINIMAL, "pooling": {"after": ["conv1"], "count": 1}},
-     "pooling: give either fixed positions (`after`) or a searched layout"),
-    ({**MINIMAL, "pooling": {"among": ["fire2", "fire3", "fire4", "fire5"], "count": 4}},
-     "pooling: at training resolution 32, the feature map vanishes at the max-pool after fire4"),
-    ({**MINIMAL, "objectives": ["top5"]}, "objectives: expected `auto` or a list of 2 or more"),
-    ({**MINIMAL, "objectives": ["top5", "latency"]},
-     "objectives[1]: unknown objective 'latency'; valid: top1, top5, params, macs"),
-    ({**MINIMAL, "constraints": {"params": -5}}, "constraints.params: expected a maximum > 0, got -5"),
-    ({**MINIMAL, "constraints": {"flops": 5}},
-     "constraints.flops: unknown key; allowed here: params, macs, size_bytes_32bit, size_bytes_8bit"),
-    ({**MINIMAL, "sampler": {"name": "cmaes"}},
-     "sampler.name: cmaes (CMA-ES) cannot handle several objectives; samplers that can: nsga2, "
-     "nsga3, tpe, gp, qmc, random, grid, bruteforce"),
-    ({**MINIMAL, "sampler": {"name": "anneal"}}, "sampler.name: unknown sampler 'anneal'; valid: "),
-    ({**MINIMAL, "sampler": {"name": "nsga2", "pop_size": 10}},
-     "sampler.pop_size: not an option of the nsga2 sampler; its options: population_size, "),
-    ({**MINIMAL, "sampler": {"name": "nsga2", "population_size": "ten"}},
-     "sampler.population_size: expected int, got 'ten'"),
-    ({**MINIMAL, "training": {"epochs": 0}}, "training.epochs: expected an integer >= 1, got 0"),
-    ({**MINIMAL, "training": {"device": "tpu"}},
-     "training.device: expected auto, cpu, cuda or cuda:N, got 'tpu'"),
-    ({**MINIMAL, "training": {"lr": 0.1}}, "training.lr: unknown key; allowed here: dataset,"),
-    ({**MINIMAL, "n_trials": 0}, "n_trials: expected an integer >= 1, got 0"),
-    ({**MINIMAL, "name": "../escape"}, "name: expected letters, digits, '-', '_' or '.'"),
-    ({**MINIMAL, "network": {"stem": {"filters": 0}}},
-     "network.stem.filters: expected an integer >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([1, 2], "expected a mapping of settings at the top level, got a list"),
+        (
+            {**MINIMAL, "metaparams": {}},
+            "metaparams: unknown key; allowed here: name, description, metaparameters,",
+        ),
+        (
+            {"metaparameters": {"width": 3}},
+            "metaparameters.width: unknown key; allowed here: base_e, incr_e, pct_3x3, freq, sr",
+        ),
+        ({"metaparameters": {}}, "metaparameters: expected a mapping of some of base_e, incr_e"),
+        (
+            {"metaparameters": {"base_e": 12.5}},
+            "metaparameters.base_e: expected an integer, got 12.5",
+        ),
+        (
+            {"metaparameters": {"base_e": {"low": 64}}},
+            "metaparameters.base_e: a range needs `low` and `high`",
+        ),
+        (
+            {"metaparameters": {"base_e": {"low": 128, "high": 64}}},
+            "metaparameters.base_e: `low` (128) must not exceed `high` (64)",
+        ),
+        (
+            {"metaparameters": {"sr": {"low": 0.1, "high": 1, "stepp": 0.1}}},
+            "metaparameters.sr.stepp: unknown key; allowed here: low, high, step, log",
+        ),
+        (
+            {"metaparameters": {"sr": {"low": 0.0, "high": 1.0}}},
+            "metaparameters.sr: 0.0 is not valid: `sr` must be a squeeze ratio > 0, got 0.0",
+        ),
+        (
+            {"metaparameters": {"pct_3x3": {"choices": [0.5, 1.5]}}},
+            "metaparameters.pct_3x3: 1.5 is not valid: `pct_3x3` must be a fraction in [0, 1], "
+            "got 1.5",
+        ),
+        (
+            {"metaparameters": {"freq": {"choices": []}}},
+            "metaparameters.freq.choices: expected a non-empty list, got []",
+        ),
+        (
+            {"metaparameters": {"sr": {"choices": [0.25, 0.25]}}},
+            "metaparameters.sr.choices: [0.25, 0.25] lists a value more than once",
+        ),
+        (
+            {"metaparameters": {"sr": {"low": 0.1, "high": 1.0, "step": -0.1}}},
+            "metaparameters.sr.step: expected a number > 0, got -0.1",
+        ),
+        (
+            {**MINIMAL, "bypass": "full"},
+            "bypass: expected one of none, simple, complex or {choices: [...]}, got 'full'",
+        ),
+        (
+            {**MINIMAL, "bypass": {"choices": ["none", "residual"]}},
+            "bypass.choices[1]: expected one of none, simple, complex, got 'residual'",
+        ),
+        (
+            {**MINIMAL, "pooling": {"after": ["conv1", "fire10"]}},
+            "pooling.after[1]: unknown layer 'fire10'; valid: conv1, fire2",
+        ),
+        (
+            {**MINIMAL, "pooling": {"after": ["fire4", "fire4"]}},
+            "pooling.after: fire4 listed more than once",
+        ),
+        (
+            {**MINIMAL, "pooling": {"among": ["fire2", "fire3"], "count": 3}},
+            "pooling.count: 3 pools cannot be placed among 2 modules; expected 0 to 2",
+        ),
+        ({**MINIMAL, "pooling": {"among": ["fire2"]}}, "pooling: a searched layout needs `among`"),
+        (
+            {**MINIMAL, "pooling": {"after": ["conv1"], "count": 1}},
+            "pooling: give either fixed positions (`after`) or a searched layout",
+        ),
+        (
+            {**MINIMAL, "pooling": {"among": ["fire2", "fire3", "fire4", "fire5"], "count": 4}},
+            "pooling: at training resolution 32, the feature map vanishes at the max-pool after "
+            "fire4",
+        ),
+        ({**MINIMAL, "objectives": ["top5"]}, "objectives: expected `auto` or a list of 2 or more"),
+        (
+            {**MINIMAL, "objectives": ["top5", "latency"]},
+            "objectives[1]: unknown objective 'latency'; valid: top1, top5, params, macs",
+        ),
+        (
+            {**MINIMAL, "constraints": {"params": -5}},
+            "constraints.params: expected a maximum > 0, got -5",
+        ),
+        (
+            {**MINIMAL, "constraints": {"flops": 5}},
+            "constraints.flops: unknown key; allowed here: params, macs, size_bytes_32bit, "
+            "size_bytes_8bit",
+        ),
+        (
+            {**MINIMAL, "sampler": {"name": "cmaes"}},
+            "sampler.name: cmaes (CMA-ES) cannot handle several objectives; samplers that can: "
+            "nsga2, nsga3, tpe, gp, qmc, random, grid, bruteforce",
+        ),
+        (
+            {**MINIMAL, "sampler": {"name": "anneal"}},
+            "sampler.name: unknown sampler 'anneal'; valid: ",
+        ),
+        (
+            {**MINIMAL, "sampler": {"name": "nsga2", "pop_size": 10}},
+            "sampler.pop_size: not an option of the nsga2 sampler; its options: population_size, ",
+        ),
+        (
+            {**MINIMAL, "sampler": {"name": "nsga2", "population_size": "ten"}},
+            "sampler.population_size: expected int, got 'ten'",
+        ),
+        (
+            {**MINIMAL, "training": {"epochs": 0}},
+            "training.epochs: expected an integer >= 1, got 0",
+        ),
+        (
+            {**MINIMAL, "training": {"device": "tpu"}},
+            "training.device: expected auto, cpu, cuda or cuda:N, got 'tpu'",
+        ),
+        ({**MINIMAL, "training": {"lr": 0.1}}, "training.lr: unknown key; allowed here: dataset,"),
+        ({**MINIMAL, "n_trials": 0}, "n_trials: expected an integer >= 1, got 0"),
+        ({**MINIMAL, "name": "../escape"}, "name: expected letters, digits, '-', '_' or '.'"),
+        (
+            {**MINIMAL, "network": {"stem": {"filters": 0}}},
+            "network.stem.filters: expected an integer >= 1, got 0",
+        ),
+    ],
+)
 def test_bad_spaces_name_key_value_and_what_is_allowed(data, message):
     assert message in _bad(data)
 
@@ -118,8 +184,11 @@ def test_file_errors_name_the_file(tmp_path):
     bad_yaml.write_text("metaparameters: {sr: [0.1\n")
     with pytest.raises(SpaceError, match=r"broken.yaml: invalid YAML: .* at line 2"):
         load_space(str(bad_yaml))
-    with pytest.raises(SpaceError, match="search space 'nosuch' not found .* shipped spaces: "
-                                         "full.yaml, macro.yaml, micro.yaml"):
+    with pytest.raises(
+        SpaceError,
+        match="search space 'nosuch' not found .* shipped spaces: "
+        "full.yaml, macro.yaml, micro.yaml",
+    ):
         load_space("nosuch")
 
 
@@ -134,8 +203,10 @@ def test_python_tags_are_refused_without_running_them(tmp_path):
 
 def test_alias_bombs_are_refused(tmp_path):
     lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
-    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]"
-              for i in range(8)]
+    lines += [
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]"
+        for i in range(8)
+    ]
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text("\n".join(lines) + "\nmetaparameters: {sr: 0.5}\n")
     with pytest.raises(SpaceError, match=r"line 2: YAML aliases \(\*a\) are not allowed"):
@@ -151,8 +222,9 @@ def test_oversized_files_are_refused(tmp_path):
 
 def test_suggest_gives_architectures_inside_the_space():
     space = load_space("full")
-    study = optuna.create_study(directions=["minimize", "minimize"],
-                                sampler=optuna.samplers.RandomSampler(seed=1))
+    study = optuna.create_study(
+        directions=["minimize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=1)
+    )
     for _ in range(20):
         trial = study.ask()
         cfg = space.suggest(trial, num_classes=10)
@@ -163,16 +235,19 @@ def test_suggest_gives_architectures_inside_the_space():
 
 
 def test_fixed_space_suggests_v1_0():
-    space = parse_space({"metaparameters": {"base_e": 128, "incr_e": 128, "pct_3x3": 0.5,
-                                            "freq": 2, "sr": 0.125}})
+    space = parse_space(
+        {"metaparameters": {"base_e": 128, "incr_e": 128, "pct_3x3": 0.5, "freq": 2, "sr": 0.125}}
+    )
     trial = optuna.create_study().ask()
     assert space.suggest(trial, num_classes=1000) == preset("v1.0", resolution=32)
 
 
 def test_hash_ignores_run_settings_but_not_what_trials_measure():
     space = load_space("micro")
-    assert space.with_overrides(n_trials=99, timeout=5, device="cpu", sampler="nsga2").hash \
+    assert (
+        space.with_overrides(n_trials=99, timeout=5, device="cpu", sampler="nsga2").hash
         == space.hash
+    )
     assert space.with_overrides(epochs=5).hash != space.hash
     assert space.with_overrides(resolution=48).hash != space.hash
 
@@ -201,5 +276,6 @@ def test_training_defaults_are_the_trainers_and_the_data_sets():
     training = Training()
     assert training.train_config() == TrainConfig()
     assert training.data_spec() == DataSpec(name="digits")
-    assert Training(batch_size=32, seed=3).train_config(device="cpu") == \
-        TrainConfig(batch_size=32, seed=3, device="cpu")
+    assert Training(batch_size=32, seed=3).train_config(device="cpu") == TrainConfig(
+        batch_size=32, seed=3, device="cpu"
+    )

@@ -40,13 +40,16 @@ def test_read_mode_never_creates_and_never_writes(tmp_path):
     assert (tmp_path / "s.db").read_bytes() == before
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("", "no storage given"),
-    ("not a url", "is not a storage URL"),
-    ("sqlite://", "names no database file; give an SQLite file"),
-    ("sqlite:///:memory:", "names no database file"),
-    ("nosuchdialect://host/db", "cannot open storage nosuchdialect://host/db"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "no storage given"),
+        ("not a url", "is not a storage URL"),
+        ("sqlite://", "names no database file; give an SQLite file"),
+        ("sqlite:///:memory:", "names no database file"),
+        ("nosuchdialect://host/db", "cannot open storage nosuchdialect://host/db"),
+    ],
+)
 @pytest.mark.parametrize("mode", ["read", "write"])
 def test_bad_urls_say_what_is_wrong(url, message, mode):
     with pytest.raises(StorageError, match=message):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from sqzdse.arch import preset
-from sqzdse.data import DataSpec, Dataset, load_dataset
+from sqzdse.data import Dataset, DataSpec, load_dataset
 from sqzdse.errors import TrainingError
 from sqzdse.train import TOP5_NOTE, TrainConfig, augment, resolve_device, train_proxy
 
@@ -25,8 +25,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def small_run(**config) -> dict:
-    result = train_proxy(preset("v1.0", **SMALL), load_dataset(TINY_DATA),
-                         TrainConfig(epochs=2, batch_size=32, device="cpu", **config))
+    result = train_proxy(
+        preset("v1.0", **SMALL),
+        load_dataset(TINY_DATA),
+        TrainConfig(epochs=2, batch_size=32, device="cpu", **config),
+    )
     return result.to_dict()
 
 
@@ -41,7 +44,9 @@ def test_result_has_every_field_and_serialises():
     assert result["status"] == "ok" and result["reason"] is None and result["note"] is None
     assert [e["epoch"] for e in result["curve"]] == [1, 2]
     assert set(result["curve"][0]) == {"epoch", "train_loss", "top1", "top5", "seconds"}
-    assert result["top1"] == result["curve"][-1]["top1"] and 0 <= result["top1"] <= result["top5"] <= 1
+    assert (
+        result["top1"] == result["curve"][-1]["top1"] and 0 <= result["top1"] <= result["top5"] <= 1
+    )
     assert result["train_loss"] == result["curve"][-1]["train_loss"] and result["train_loss"] > 0
     assert result["train_seconds"] >= result["curve"][-1]["seconds"] > 0
     assert result["images_per_second"] > 0
@@ -56,10 +61,17 @@ def test_same_seed_same_result_and_another_seed_differs():
 
 
 def test_same_seed_same_result_in_another_process():
-    code = ("import json, torch; from tests.test_train import small_run; torch.set_num_threads(1); "
-            "print(json.dumps(small_run(seed=3)))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import json, torch; from tests.test_train import small_run; torch.set_num_threads(1); "
+        "print(json.dumps(small_run(seed=3)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert without_timings(json.loads(out.stdout)) == without_timings(small_run(seed=3))
 
 
@@ -89,7 +101,9 @@ def test_out_of_memory_fails_the_run_with_the_reason(monkeypatch):
     monkeypatch.setattr("sqzdse.model.SqueezeNet.forward", exhausted)
     result = small_run()
     assert result["status"] == "failed"
-    assert result["reason"] == "out of memory on cpu: CUDA out of memory. Tried to allocate 2.00 GiB"
+    assert (
+        result["reason"] == "out of memory on cpu: CUDA out of memory. Tried to allocate 2.00 GiB"
+    )
 
 
 def test_top5_is_flagged_with_five_or_fewer_classes():
@@ -104,17 +118,23 @@ def test_top5_is_flagged_with_five_or_fewer_classes():
 
 def test_mismatched_network_and_data_are_refused():
     data = load_dataset(TINY_DATA)
-    with pytest.raises(TrainingError, match=r"num_classes=1000 but the digits data set has 10 classes"):
+    with pytest.raises(
+        TrainingError, match=r"num_classes=1000 but the digits data set has 10 classes"
+    ):
         train_proxy(preset("v1.0", resolution=24), data, TrainConfig(device="cpu"))
     with pytest.raises(TrainingError, match=r"resolution=32 but the digits images are 24x24"):
         train_proxy(preset("v1.0", **{**SMALL, "resolution": 32}), data, TrainConfig(device="cpu"))
 
 
-@pytest.mark.parametrize("field, value, allowed", [
-    ("epochs", 0, "an integer >= 1"), ("lr", math.nan, "a finite number > 0"),
-    ("label_smoothing", 1.0, r"a fraction in \[0, 1\)"),
-    ("batch_size", 1, r"an integer >= 2 \(BatchNorm needs two images per batch\)"),
-])
+@pytest.mark.parametrize(
+    "field, value, allowed",
+    [
+        ("epochs", 0, "an integer >= 1"),
+        ("lr", math.nan, "a finite number > 0"),
+        ("label_smoothing", 1.0, r"a fraction in \[0, 1\)"),
+        ("batch_size", 1, r"an integer >= 2 \(BatchNorm needs two images per batch\)"),
+    ],
+)
 def test_train_config_names_a_bad_field(field, value, allowed):
     with pytest.raises(TrainingError, match=rf"`{field}` must be {allowed}, got"):
         TrainConfig(**{field: value})
@@ -123,8 +143,11 @@ def test_train_config_names_a_bad_field(field, value, allowed):
 def test_resolve_device(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == resolve_device("cpu") == torch.device("cpu")
-    with pytest.raises(TrainingError, match=r"device 'cuda:1' was asked for, but CUDA is not "
-                                            r"available .*; use --device cpu or auto"):
+    with pytest.raises(
+        TrainingError,
+        match=r"device 'cuda:1' was asked for, but CUDA is not "
+        r"available .*; use --device cpu or auto",
+    ):
         resolve_device("cuda:1")
     for bad in ("gpu", "cpu:1", "meta", ""):
         with pytest.raises(TrainingError, match=r"`device` must be auto, cpu, cuda or cuda:N"):
@@ -138,7 +161,7 @@ def test_augment_crops_and_flips_whole_batches():
     assert out.shape == x.shape and out.dtype == torch.uint8
     padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
     for image, crop in zip(padded, out):  # every output is one 4x4 window of its own padded input
-        windows = [image[:, i:i + 4, j:j + 4] for i in range(3) for j in range(3)]
+        windows = [image[:, i : i + 4, j : j + 4] for i in range(3) for j in range(3)]
         assert any(torch.equal(crop, w) for w in windows)
     many = augment(x.repeat(32, 1, 1, 1), pad=1, flip=False, generator=g)
     assert (many != x.repeat(32, 1, 1, 1)).flatten(1).any(1).float().mean() > 0.5  # most shifted

@@ -10,18 +10,6 @@
 This package never imports Dash or torch.
 """
 
-from sqzdse.analysis._fronts import (
-    DIRECTIONS,
-    default_reference,
-    effect_summary,
-    eligible_rows,
-    hypervolume,
-    hypervolume_history,
-    knee_point,
-    normalize_metrics,
-    pareto_front,
-    pareto_rank,
-)
 from sqzdse.analysis._frame import (
     FILE_FORMATS,
     StudyOverview,
@@ -35,14 +23,47 @@ from sqzdse.analysis._frame import (
     trial_records,
     trials_frame,
 )
+from sqzdse.analysis._fronts import (
+    DIRECTIONS,
+    default_reference,
+    effect_summary,
+    eligible_rows,
+    hypervolume,
+    hypervolume_history,
+    knee_point,
+    normalize_metrics,
+    pareto_front,
+    pareto_rank,
+)
 from sqzdse.records import COLUMN_NAMES, DESIGN_COLUMNS, TRIAL_COLUMNS, Column
 from sqzdse.storage import load_study, study_names
 
 __all__ = [
-    "COLUMN_NAMES", "DESIGN_COLUMNS", "DIRECTIONS", "FILE_FORMATS", "TRIAL_COLUMNS", "Column",
-    "StudyOverview", "default_reference", "effect_summary", "eligible_rows", "empty_trials_frame",
-    "file_format", "hypervolume", "hypervolume_history", "is_storage_url", "knee_point",
-    "load_study", "load_trials", "normalize_metrics", "pareto_front", "pareto_rank",
-    "read_trials_file", "study_names", "study_objectives", "study_overviews", "trial_records",
+    "COLUMN_NAMES",
+    "DESIGN_COLUMNS",
+    "DIRECTIONS",
+    "FILE_FORMATS",
+    "TRIAL_COLUMNS",
+    "Column",
+    "StudyOverview",
+    "default_reference",
+    "effect_summary",
+    "eligible_rows",
+    "empty_trials_frame",
+    "file_format",
+    "hypervolume",
+    "hypervolume_history",
+    "is_storage_url",
+    "knee_point",
+    "load_study",
+    "load_trials",
+    "normalize_metrics",
+    "pareto_front",
+    "pareto_rank",
+    "read_trials_file",
+    "study_names",
+    "study_objectives",
+    "study_overviews",
+    "trial_records",
     "trials_frame",
 ]

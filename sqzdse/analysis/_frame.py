@@ -66,10 +66,18 @@ def trials_frame(study: optuna.Study, records: Sequence[TrialRecord] | None = No
     """
     objectives = study_objectives(study)
     records = trial_records(study) if records is None else records
-    frame = pd.DataFrame([r.row() for r in records],
-                         columns=[c for c in COLUMN_NAMES if c != "pareto"])
-    values = np.array([r.values if r.state == "COMPLETE" and r.values is not None
-                       else [np.nan] * len(objectives) for r in records], dtype=float)
+    frame = pd.DataFrame(
+        [r.row() for r in records], columns=[c for c in COLUMN_NAMES if c != "pareto"]
+    )
+    values = np.array(
+        [
+            r.values
+            if r.state == "COMPLETE" and r.values is not None
+            else [np.nan] * len(objectives)
+            for r in records
+        ],
+        dtype=float,
+    )
     values = values.reshape(len(records), len(objectives))
     frame["pareto"] = _front_mask(_as_minimization(values, [d for _, d in objectives]))
     frame.attrs["study_name"] = study.study_name
@@ -102,9 +110,11 @@ def file_format(path: str | os.PathLike) -> str:
     """`csv`, `parquet` or `json` from a file name's suffix; StorageError for any other suffix."""
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in FILE_FORMATS:
-        raise StorageError(f"cannot tell the format of {os.fspath(path)!r}: expected a .csv, "
-                           ".parquet or .json file, or a storage URL such as "
-                           "sqlite:///studies/micro.db")
+        raise StorageError(
+            f"cannot tell the format of {os.fspath(path)!r}: expected a .csv, "
+            ".parquet or .json file, or a storage URL such as "
+            "sqlite:///studies/micro.db"
+        )
     return suffix
 
 
@@ -118,19 +128,25 @@ def read_trials_file(path: str | os.PathLike) -> pd.DataFrame:
         raw = _READERS[fmt](path)
         missing = [name for name in COLUMN_NAMES if name not in raw.columns]
         if missing:
-            raise StorageError(f"{path} is not a sqzdse export: it lacks the column(s) "
-                               f"{', '.join(missing)}")
+            raise StorageError(
+                f"{path} is not a sqzdse export: it lacks the column(s) {', '.join(missing)}"
+            )
         return _typed(raw)
     except (OSError, ValueError, TypeError) as err:
         raise StorageError(f"cannot read {path} as {fmt}: {err}") from None
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    # Only an empty field is missing, so a failure reason reading "NA" stays text. An empty pool_after
-    # means "no pools"; it is missing only where the whole architecture is (bypass is then missing).
+    # Only an empty field is missing, so a failure reason reading "NA" stays text. An empty
+    # pool_after means "no pools"; it is missing only where the whole architecture is (bypass is
+    # then missing).
     plain = {c.name: c.dtype for c in TRIAL_COLUMNS if not c.dtype.startswith("datetime64")}
-    raw = pd.read_csv(path, dtype=plain, keep_default_na=False,
-                      na_values={name: [""] for name in COLUMN_NAMES if name != "pool_after"})
+    raw = pd.read_csv(
+        path,
+        dtype=plain,
+        keep_default_na=False,
+        na_values={name: [""] for name in COLUMN_NAMES if name != "pool_after"},
+    )
     if {"pool_after", "bypass"} <= set(raw.columns):
         raw["pool_after"] = raw["pool_after"].mask(raw["bypass"].isna())
     return raw
@@ -153,7 +169,8 @@ def load_trials(source: str | os.PathLike, *, study_name: str | None = None) -> 
 
     `source` is a storage URL (then `study_name` picks the study and may be left out when the
     storage holds one) or the path of a file written by `sqzdse export` (`study_name` is ignored).
-    Raises StorageError with a clear message for anything that cannot be opened; never creates a file.
+    Raises StorageError with a clear message for anything that cannot be opened; never creates a
+    file.
     """
     if is_storage_url(source):
         return trials_frame(load_study(source, study_name=study_name))
@@ -180,11 +197,13 @@ def study_overviews(storage: str | optuna.storages.BaseStorage) -> list[StudyOve
         study = optuna.load_study(study_name=name, storage=storage)
         frame = trials_frame(study)
         counts = Counter(frame["state"])
-        overviews.append(StudyOverview(
-            name=name,
-            objectives=tuple(study_objectives(study)),
-            trials=len(frame),
-            states={state.name: counts.get(state.name, 0) for state in optuna.trial.TrialState},
-            front_size=int(frame["pareto"].sum()),
-        ))
+        overviews.append(
+            StudyOverview(
+                name=name,
+                objectives=tuple(study_objectives(study)),
+                trials=len(frame),
+                states={state.name: counts.get(state.name, 0) for state in optuna.trial.TrialState},
+                front_size=int(frame["pareto"].sum()),
+            )
+        )
     return overviews

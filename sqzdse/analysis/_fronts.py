@@ -38,13 +38,16 @@ def normalize_metrics(metrics: Metrics) -> list[tuple[str, str]]:
     for item in items:
         if isinstance(item, str):
             if item not in records.METRICS:
-                raise ValueError(f"`metrics` names {item!r} without a direction; give "
-                                 f"({item!r}, 'maximize' or 'minimize')")
+                raise ValueError(
+                    f"`metrics` names {item!r} without a direction; give "
+                    f"({item!r}, 'maximize' or 'minimize')"
+                )
             item = (item, records.METRICS[item].direction)
         name, direction = item
         if direction not in DIRECTIONS:
-            raise ValueError(f"direction of {name!r} must be 'maximize' or 'minimize', "
-                             f"got {direction!r}")
+            raise ValueError(
+                f"direction of {name!r} must be 'maximize' or 'minimize', got {direction!r}"
+            )
         pairs.append((name, direction))
     names = [name for name, _ in pairs]
     if not pairs:
@@ -93,8 +96,10 @@ def _require_columns(df: pd.DataFrame, names: list[str]) -> None:
     missing = [name for name in names if name not in df.columns]
     if missing:
         numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
-        raise ValueError(f"no column {', '.join(map(repr, missing))} in the trials; numeric columns: "
-                         f"{', '.join(numeric)}")
+        raise ValueError(
+            f"no column {', '.join(map(repr, missing))} in the trials; numeric columns: "
+            f"{', '.join(numeric)}"
+        )
 
 
 def _minimization_points(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> np.ndarray:
@@ -218,7 +223,7 @@ def _checked_reference(reference: Iterable[float], dimensions: int) -> np.ndarra
 
 
 def _volume(points: np.ndarray, reference: np.ndarray) -> float:
-    """Hypervolume of points to minimize; those not strictly inside the reference box add nothing."""
+    """Hypervolume of points to minimize; points outside the reference box add nothing."""
     points = points[np.all(points < reference, axis=1)]
     if points.shape[1] == 2:
         return _hypervolume_2d(points, reference)
@@ -251,8 +256,8 @@ def _hypervolume_3d(points: np.ndarray, reference: np.ndarray) -> float:
 def default_reference(df: pd.DataFrame, metrics: Metrics) -> tuple[float, ...]:
     """The reference point used when none is given.
 
-    A maximized metric: 0 (every sqzdse metric to maximize, accuracy and throughput, is >= 0, so 0 is
-    the worst possible value and the same for every study). A minimized metric: 1.1 x the largest
+    A maximized metric: 0 (every sqzdse metric to maximize, accuracy and throughput, is >= 0, so 0
+    is the worst possible value and the same for every study). A minimized metric: 1.1 x the largest
     value among the eligible rows, so the extreme points of the front still add volume. NaN where no
     row is eligible.
     """
@@ -268,8 +273,9 @@ def default_reference(df: pd.DataFrame, metrics: Metrics) -> tuple[float, ...]:
     return tuple(reference)
 
 
-def hypervolume_history(df: pd.DataFrame, metrics: Metrics, *,
-                        reference: Iterable[float] | None = None) -> pd.DataFrame:
+def hypervolume_history(
+    df: pd.DataFrame, metrics: Metrics, *, reference: Iterable[float] | None = None
+) -> pd.DataFrame:
     """Hypervolume of the trials numbered up to each trial: columns `number` and `hypervolume`.
 
     One row per row of `df`, in trial-number order; ineligible trials repeat the value before them.
@@ -283,8 +289,9 @@ def hypervolume_history(df: pd.DataFrame, metrics: Metrics, *,
     history = np.zeros(len(ordered))
     if (~np.isnan(points).any(axis=1)).any():
         reference = default_reference(df, pairs) if reference is None else reference
-        reference = _as_minimization(_checked_reference(reference, len(pairs)),
-                                     [d for _, d in pairs])
+        reference = _as_minimization(
+            _checked_reference(reference, len(pairs)), [d for _, d in pairs]
+        )
         front = np.empty((0, len(pairs)))  # the front so far, in minimization form
         volume = 0.0
         for k, point in enumerate(points):
@@ -292,8 +299,9 @@ def hypervolume_history(df: pd.DataFrame, metrics: Metrics, *,
                 front = np.vstack([front[~np.all(point <= front, axis=1)], point])
                 volume = _volume(front, reference)
             history[k] = volume
-    return pd.DataFrame({"number": ordered["number"].to_numpy(dtype=np.int64),
-                         "hypervolume": history})
+    return pd.DataFrame(
+        {"number": ordered["number"].to_numpy(dtype=np.int64), "hypervolume": history}
+    )
 
 
 # ---------------------------------------------------------------------------- knee and effects
@@ -320,8 +328,9 @@ def knee_point(df: pd.DataFrame, metrics: Metrics) -> Hashable | None:
     return on_front.index[on_front.to_numpy()][int(np.argmax(scaled.sum(axis=1)))]
 
 
-def effect_summary(df: pd.DataFrame, metric: str, *,
-                   by: Iterable[str] | None = None) -> pd.DataFrame:
+def effect_summary(
+    df: pd.DataFrame, metric: str, *, by: Iterable[str] | None = None
+) -> pd.DataFrame:
     """How `metric` varies with each searched design choice, over COMPLETE trials that have it.
 
     Long format, one row per (metaparameter, value): columns `metaparameter`, `value`, `count`,
@@ -331,23 +340,31 @@ def effect_summary(df: pd.DataFrame, metric: str, *,
     _require_columns(df, [metric])
     rows = df.loc[eligible_rows(df, [(metric, "maximize")])]
     if by is None:
-        by = [c for c in records.DESIGN_COLUMNS if c in rows.columns and rows[c].nunique(dropna=True) > 1]
+        by = [
+            c
+            for c in records.DESIGN_COLUMNS
+            if c in rows.columns and rows[c].nunique(dropna=True) > 1
+        ]
     by = list(by)
     _require_columns(df, by)
     parts = []
     for column in by:
         stats = rows.groupby(column, dropna=True, sort=True)[metric].agg(
-            ["count", "mean", "median", "min", "max"])
+            ["count", "mean", "median", "min", "max"]
+        )
         stats = stats.reset_index().rename(columns={column: "value"})
         stats["value"] = stats["value"].astype(object)
         stats.insert(0, "metaparameter", column)
         parts.append(stats)
     if not parts:
-        return pd.DataFrame({"metaparameter": pd.Series(dtype="string"),
-                             "value": pd.Series(dtype=object),
-                             "count": pd.Series(dtype="int64"),
-                             **{s: pd.Series(dtype="float64")
-                                for s in ("mean", "median", "min", "max")}})
+        return pd.DataFrame(
+            {
+                "metaparameter": pd.Series(dtype="string"),
+                "value": pd.Series(dtype=object),
+                "count": pd.Series(dtype="int64"),
+                **{s: pd.Series(dtype="float64") for s in ("mean", "median", "min", "max")},
+            }
+        )
     summary = pd.concat(parts, ignore_index=True)
     summary["metaparameter"] = summary["metaparameter"].astype("string")
     summary["count"] = summary["count"].astype("int64")

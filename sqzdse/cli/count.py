@@ -22,26 +22,42 @@ def count(as_json: bool, **kwargs) -> None:
 
 def count_report(cfg) -> dict:
     """The JSON object of `sqzdse count --json`."""
-    return {"config": cfg.to_dict(), **analytic_metrics(cfg),
-            "peak_activations": resolve(cfg).peak_activations, "layers": layer_table(cfg)}
+    return {
+        "config": cfg.to_dict(),
+        **analytic_metrics(cfg),
+        "peak_activations": resolve(cfg).peak_activations,
+        "layers": layer_table(cfg),
+    }
 
 
 def format_table(cfg) -> str:
     r = resolve(cfg)
     header = ("layer", "output", "filters (s/e1/e3)", "params", "MACs", "bypass")
-    rows = [(row.name, f"{row.out_channels}x{row.out_size}x{row.out_size}", row.filters,
-             f"{row.params:,}", f"{row.macs:,}", row.bypass) for row in r.layers]
+    rows = [
+        (
+            row.name,
+            f"{row.out_channels}x{row.out_size}x{row.out_size}",
+            row.filters,
+            f"{row.params:,}",
+            f"{row.macs:,}",
+            row.bypass,
+        )
+        for row in r.layers
+    ]
     rows.append(("total", "", "", f"{r.params:,}", f"{r.macs:,}", ""))
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     right = {3, 4}
 
     def line(cells) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     out = [line(header), rule, *(line(c) for c in rows[:-1]), rule, line(rows[-1])]
-    out.append(f"model size: {model_size_bytes(r.params, 32) / 1e6:.2f} MB at 32 bits, "
-               f"{model_size_bytes(r.params, 8) / 1e6:.2f} MB at 8 bits; "
-               f"{r.macs / 1e9:.3f} G multiply-accumulates at {cfg.resolution}x{cfg.resolution}")
+    out.append(
+        f"model size: {model_size_bytes(r.params, 32) / 1e6:.2f} MB at 32 bits, "
+        f"{model_size_bytes(r.params, 8) / 1e6:.2f} MB at 8 bits; "
+        f"{r.macs / 1e9:.3f} G multiply-accumulates at {cfg.resolution}x{cfg.resolution}"
+    )
     return "\n".join(out)

@@ -7,16 +7,27 @@ import click
 from sqzdse.arch import ArchConfig, preset
 
 _ARCH_FLAGS = [
-    click.option("--preset", "preset_name", default="v1.0", show_default=True,
-                 type=click.Choice(["v1.0", "v1.1"]), help="Reference network the flags modify."),
+    click.option(
+        "--preset",
+        "preset_name",
+        default="v1.0",
+        show_default=True,
+        type=click.Choice(["v1.0", "v1.1"]),
+        help="Reference network the flags modify.",
+    ),
     click.option("--base-e", type=int, help="Expand filters of the first Fire module."),
     click.option("--incr-e", type=int, help="Expand filters added every `freq` modules."),
-    click.option("--pct-3x3", type=float, help="Fraction of expand filters that are 3x3, in [0, 1]."),
+    click.option(
+        "--pct-3x3", type=float, help="Fraction of expand filters that are 3x3, in [0, 1]."
+    ),
     click.option("--freq", type=int, help="Modules between increments of the expand filters."),
     click.option("--sr", type=float, help="Squeeze ratio: squeeze filters / expand filters."),
     click.option("--num-modules", type=int, help="Number of Fire modules (default 8)."),
-    click.option("--pool-after", help="Comma-separated layers followed by a max-pool, "
-                                      "e.g. conv1,fire4,fire8 (an empty string for none)."),
+    click.option(
+        "--pool-after",
+        help="Comma-separated layers followed by a max-pool, "
+        "e.g. conv1,fire4,fire8 (an empty string for none).",
+    ),
     click.option("--bypass", type=click.Choice(["none", "simple", "complex"])),
     click.option("--num-classes", type=int, help="Classifier outputs (default 1000)."),
     click.option("--resolution", type=int, help="Input height = width in pixels."),
@@ -24,8 +35,12 @@ _ARCH_FLAGS = [
     click.option("--stem-kernel", type=int, help="conv1 kernel size (v1.0: 7, v1.1: 3)."),
     click.option("--stem-stride", type=int, help="conv1 stride (both presets: 2)."),
     click.option("--stem-padding", type=int, help="conv1 zero padding (both presets: 0)."),
-    click.option("--dropout", type=float, help="Dropout before the classifier, in [0, 1) "
-                                               "(both presets: 0.5); no effect on the counts."),
+    click.option(
+        "--dropout",
+        type=float,
+        help="Dropout before the classifier, in [0, 1) "
+        "(both presets: 0.5); no effect on the counts.",
+    ),
 ]
 
 
@@ -40,13 +55,29 @@ def arch_from_options(preset_name: str, **flags) -> ArchConfig:
     """The preset with every given flag applied (flags override the preset)."""
     changes = {k: v for k, v in flags.items() if v is not None}
     if "pool_after" in changes:
-        changes["pool_after"] = tuple(n.strip() for n in changes["pool_after"].split(",") if n.strip())
+        changes["pool_after"] = tuple(
+            n.strip() for n in changes["pool_after"].split(",") if n.strip()
+        )
     return preset(preset_name, **changes)
 
 
-ARCH_OPTION_NAMES = ("base_e", "incr_e", "pct_3x3", "freq", "sr", "num_modules", "pool_after",
-                     "bypass", "num_classes", "resolution", "stem_filters", "stem_kernel",
-                     "stem_stride", "stem_padding", "dropout")
+ARCH_OPTION_NAMES = (
+    "base_e",
+    "incr_e",
+    "pct_3x3",
+    "freq",
+    "sr",
+    "num_modules",
+    "pool_after",
+    "bypass",
+    "num_classes",
+    "resolution",
+    "stem_filters",
+    "stem_kernel",
+    "stem_stride",
+    "stem_padding",
+    "dropout",
+)
 
 
 def pop_arch_flags(kwargs: dict) -> ArchConfig:

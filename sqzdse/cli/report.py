@@ -29,8 +29,10 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives)
     done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     record = TrialRecord.from_trial(trial, objectives)
     status = record.status or trial.state.name.lower()
-    parts = [f"[{done:>{len(str(progress.target))}}/{progress.target}] trial {trial.number:<3} "
-             f"{status:<10}"]
+    parts = [
+        f"[{done:>{len(str(progress.target))}}/{progress.target}] trial {trial.number:<3} "
+        f"{status:<10}"
+    ]
     if trial.state == TrialState.COMPLETE:
         parts += [f"{n} {format_value(n, v)}" for n, v in zip(objectives, trial.values)]
         seconds = record.metrics.get(TRAIN_SECONDS)
@@ -43,15 +45,19 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives)
     remaining = max(progress.target - done, 0)
     eta = progress.elapsed() / max(progress.run_trials, 1) * remaining
     front = len(study.best_trials) if any(t.state == TrialState.COMPLETE for t in trials) else 0
-    return ("  ".join(parts) + f" | elapsed {_clock(progress.elapsed())}  eta {_clock(eta)}  "
-            f"front {front}")
+    return (
+        "  ".join(parts) + f" | elapsed {_clock(progress.elapsed())}  eta {_clock(eta)}  "
+        f"front {front}"
+    )
 
 
 def format_front(study: optuna.Study, objectives) -> str:
     """The Pareto-optimal trials as a table, smallest network first; a trial that reused another's
     result shares that trial's row (`8 +14`: trial 14 reused trial 8's network)."""
-    records = sorted((TrialRecord.from_trial(t, objectives) for t in study.best_trials),
-                     key=lambda r: r.metrics.get(DEFAULT_COST, 0))
+    records = sorted(
+        (TrialRecord.from_trial(t, objectives) for t in study.best_trials),
+        key=lambda r: r.metrics.get(DEFAULT_COST, 0),
+    )
     if not records:
         return "no completed trials yet: the Pareto front is empty"
     numbers = {r.number for r in records}
@@ -70,8 +76,15 @@ def format_front(study: optuna.Study, objectives) -> str:
         label = " ".join([str(r.number), *(f"+{n}" for n in repeats.get(r.number, []))])
         arch = r.arch
         design = [str(getattr(arch, k, None)) for k in DESIGN]
-        rows.append([label, *(format_value(m, r.metrics.get(m), missing="-") for m in metrics),
-                     *design, ",".join(arch.pool_after) if arch else "", str(arch and arch.bypass)])
+        rows.append(
+            [
+                label,
+                *(format_value(m, r.metrics.get(m), missing="-") for m in metrics),
+                *design,
+                ",".join(arch.pool_after) if arch else "",
+                str(arch and arch.bypass),
+            ]
+        )
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
     title = f"Pareto front ({len(records)} trials"

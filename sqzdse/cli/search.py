@@ -26,25 +26,50 @@ from sqzdse.space import MAX_SEED
 from sqzdse.storage import check_study_name, open_storage, storage_for_space
 
 # Options passed on unchanged to worker processes (`--workers K`).
-_FORWARDED = ("sampler", "n_trials", "timeout", "seed", "train_seed", "epochs", "dataset",
-              "data_root", "resolution", "train_per_class", "val_per_class", "batch_size")
+_FORWARDED = (
+    "sampler",
+    "n_trials",
+    "timeout",
+    "seed",
+    "train_seed",
+    "epochs",
+    "dataset",
+    "data_root",
+    "resolution",
+    "train_per_class",
+    "val_per_class",
+    "batch_size",
+)
 
 
 @click.command()
-@click.option("--space", "space_name", required=True,
-              help="A YAML file, or the name of a shipped space (micro, macro, full, paper_sr, ...).")
-@click.option("--storage", help="Optuna storage URL [default: sqlite:///studies/<space>.db]; "
-                                "postgresql://user@host/db lets several machines share a study.")
+@click.option(
+    "--space",
+    "space_name",
+    required=True,
+    help="A YAML file, or the name of a shipped space (micro, macro, full, paper_sr, ...).",
+)
+@click.option(
+    "--storage",
+    help="Optuna storage URL [default: sqlite:///studies/<space>.db]; "
+    "postgresql://user@host/db lets several machines share a study.",
+)
 @click.option("--study", "study_name", help="Study name [default: the space's name].")
 @click.option("--sampler", help="nsga2, nsga3, tpe, gp, qmc, random, grid or bruteforce.")
 @click.option("--n-trials", type=int, help="Finished trials the study should hold.")
 @click.option("--timeout", type=float, help="Stop starting new trials after this many seconds.")
-@click.option("--seed", type=int,
-              help="The sampler's seed (which architectures are drawn); not part of the study's "
-                   "identity, so a resumed study may take another.")
-@click.option("--train-seed", type=int,
-              help="The training seed (initial weights, batch order, augmentation, which images per "
-                   "class are kept); part of what trials measure, so it is in the study's hash.")
+@click.option(
+    "--seed",
+    type=int,
+    help="The sampler's seed (which architectures are drawn); not part of the study's "
+    "identity, so a resumed study may take another.",
+)
+@click.option(
+    "--train-seed",
+    type=int,
+    help="The training seed (initial weights, batch order, augmentation, which images per "
+    "class are kept); part of what trials measure, so it is in the study's hash.",
+)
 @click.option("--device", help=f"{DEVICES}.")
 @click.option("--epochs", type=int, help="Proxy training epochs.")
 @click.option("--dataset", help="digits, cifar10, cifar100, tiny-imagenet or folder.")
@@ -53,21 +78,47 @@ _FORWARDED = ("sampler", "n_trials", "timeout", "seed", "train_seed", "epochs", 
 @click.option("--train-per-class", type=int, help="Training images per class (the proxy knob).")
 @click.option("--val-per-class", type=int, help="Validation images per class.")
 @click.option("--batch-size", type=int, help="Training batch size.")
-@click.option("--workers", default="auto", show_default=True,
-              help="Worker processes on this machine sharing the study: a number, or auto (one on "
-                   "the CPU, 8 per GPU: sqzdse.search.WORKERS_PER_GPU, measured on an H100).")
-@click.option("--max-failures", type=click.IntRange(min=1), default=DEFAULT_MAX_FAILURES,
-              show_default=True,
-              help="Stop (exit 1) after this many failed trials in a row, naming their reasons.")
-@click.option("--heartbeat-interval", type=int, default=10, show_default=True,
-              help="Seconds between a running trial's heartbeats.")
-@click.option("--grace-period", type=int, default=60, show_default=True,
-              help="Seconds without a heartbeat after which a trial counts as dead, is marked "
-                   "failed and retried once.")
+@click.option(
+    "--workers",
+    default="auto",
+    show_default=True,
+    help="Worker processes on this machine sharing the study: a number, or auto (one on "
+    "the CPU, 8 per GPU: sqzdse.search.WORKERS_PER_GPU, measured on an H100).",
+)
+@click.option(
+    "--max-failures",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_FAILURES,
+    show_default=True,
+    help="Stop (exit 1) after this many failed trials in a row, naming their reasons.",
+)
+@click.option(
+    "--heartbeat-interval",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Seconds between a running trial's heartbeats.",
+)
+@click.option(
+    "--grace-period",
+    type=int,
+    default=60,
+    show_default=True,
+    help="Seconds without a heartbeat after which a trial counts as dead, is marked "
+    "failed and retried once.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; the Pareto table only.")
 @click.option("--worker-id", type=int, hidden=True)
-def search(space_name: str, storage: str | None, study_name: str | None, quiet: bool,
-           workers: str, worker_id: int | None, max_failures: int, **overrides) -> None:
+def search(
+    space_name: str,
+    storage: str | None,
+    study_name: str | None,
+    quiet: bool,
+    workers: str,
+    worker_id: int | None,
+    max_failures: int,
+    **overrides,
+) -> None:
     """Search a space: each trial builds a network, trains a proxy and records the results."""
     import optuna
 
@@ -78,36 +129,57 @@ def search(space_name: str, storage: str | None, study_name: str | None, quiet: 
     heartbeat = overrides.pop("heartbeat_interval")
     grace = overrides.pop("grace_period")
     if heartbeat < 1 or grace <= heartbeat:
-        raise SqzdseError(f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
-                          "which must be >= 1 second")
+        raise SqzdseError(
+            f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
+            "which must be >= 1 second"
+        )
     space = load_space(space_name).with_overrides(**_given(overrides))
     workers = 1 if worker_id is not None else resolve_workers(workers, space.training.device)
     storage_url = storage or storage_for_space(space.name)
     study_name = check_study_name(space.name if study_name is None else study_name)
     setup = make_setup(space)
     rdb = open_storage(storage_url, mode="write", heartbeat_interval=heartbeat, grace_period=grace)
-    study = open_study(setup, storage=rdb, study_name=study_name,
-                       process=_process_name(worker_id, shared=not storage_url.startswith("sqlite")))
+    study = open_study(
+        setup,
+        storage=rdb,
+        study_name=study_name,
+        process=_process_name(worker_id, shared=not storage_url.startswith("sqlite")),
+    )
     prefix = f"[worker {worker_id}] " if worker_id else ""
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(prefix + msg, err=True))
     if worker_id is None:
         _header(echo, study, storage_url, setup)
     if workers > 1:
         echo(f"starting {workers} workers")
-        args = ["--space", space_name, "--storage", storage_url, "--study", study_name,
-                "--heartbeat-interval", str(heartbeat), "--grace-period", str(grace),
-                "--max-failures", str(max_failures),
-                *_flags(overrides), *(["--quiet"] if quiet else [])]
-        code = run_workers(args, workers=workers,
-                           devices=worker_devices(space.training.device, workers))
+        args = [
+            "--space",
+            space_name,
+            "--storage",
+            storage_url,
+            "--study",
+            study_name,
+            "--heartbeat-interval",
+            str(heartbeat),
+            "--grace-period",
+            str(grace),
+            "--max-failures",
+            str(max_failures),
+            *_flags(overrides),
+            *(["--quiet"] if quiet else []),
+        ]
+        code = run_workers(
+            args, workers=workers, devices=worker_devices(space.training.device, workers)
+        )
         if code:
             raise SystemExit(code)
     else:
         _search_here(study, setup, echo, prefix, max_failures=max_failures)
     if worker_id is None:
         click.echo(format_front(study, setup.objectives))
-        click.echo(f"\nstudy {study_name!r} in {storage_url}; see it with: sqzdse dashboard "
-                   f"--storage {storage_url} --study {study_name}")
+        click.echo(
+            f"\nstudy {study_name!r} in {storage_url}; see it with: sqzdse dashboard "
+            f"--storage {storage_url} --study {study_name}"
+        )
 
 
 def _search_here(study, setup, echo, prefix: str, *, max_failures: int) -> None:
@@ -115,21 +187,31 @@ def _search_here(study, setup, echo, prefix: str, *, max_failures: int) -> None:
     space = setup.space
     objective = Objective(setup, n_trials=space.n_trials, device=space.training.device)
     try:
-        run_search(study, objective, timeout=space.timeout, max_failures=max_failures,
-                   on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)))
+        run_search(
+            study,
+            objective,
+            timeout=space.timeout,
+            max_failures=max_failures,
+            on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)),
+        )
     except KeyboardInterrupt:
-        click.echo(prefix + "interrupted: the trial under way is recorded as failed; run the "
-                   "same command again to resume", err=True)
+        click.echo(
+            prefix + "interrupted: the trial under way is recorded as failed; run the "
+            "same command again to resume",
+            err=True,
+        )
         raise SystemExit(130) from None
 
 
 def _header(echo, study, storage_url: str, setup) -> None:
     space = setup.space
     t = space.training
-    echo(f"study {study.study_name!r} in {storage_url}: space {space.name} ({space.hash}), sampler "
-         f"{space.sampler.name} (seed {space.sampler.seed}), training seed {t.seed}, objectives "
-         f"{', '.join(setup.objectives)}; {t.dataset} at {t.resolution}px, {t.epochs} epochs, "
-         f"{space.n_trials} trials")
+    echo(
+        f"study {study.study_name!r} in {storage_url}: space {space.name} ({space.hash}), sampler "
+        f"{space.sampler.name} (seed {space.sampler.seed}), training seed {t.seed}, objectives "
+        f"{', '.join(setup.objectives)}; {t.dataset} at {t.resolution}px, {t.epochs} epochs, "
+        f"{space.n_trials} trials"
+    )
     if setup.note:
         echo(setup.note)
     already = len(study.get_trials(deepcopy=False))
@@ -140,17 +222,26 @@ def _header(echo, study, storage_url: str, setup) -> None:
 def _given(overrides: dict) -> dict:
     """CLI overrides that were given, checked like the YAML values they replace."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    for key in ("n_trials", "epochs", "resolution", "train_per_class", "val_per_class",
-                "batch_size"):
+    for key in (
+        "n_trials",
+        "epochs",
+        "resolution",
+        "train_per_class",
+        "val_per_class",
+        "batch_size",
+    ):
         if key in given and given[key] < 1:
             raise SqzdseError(f"--{key.replace('_', '-')} must be >= 1, got {given[key]}")
     for key in ("seed", "train_seed"):
         if key in given and not 0 <= given[key] <= MAX_SEED:
-            raise SqzdseError(f"--{key.replace('_', '-')} must be an integer from 0 to {MAX_SEED}, "
-                              f"got {given[key]}")
+            raise SqzdseError(
+                f"--{key.replace('_', '-')} must be an integer from 0 to {MAX_SEED}, "
+                f"got {given[key]}"
+            )
     if "timeout" in given and not (math.isfinite(given["timeout"]) and given["timeout"] > 0):
-        raise SqzdseError(f"--timeout must be a finite number of seconds > 0, got "
-                          f"{given['timeout']}")
+        raise SqzdseError(
+            f"--timeout must be a finite number of seconds > 0, got {given['timeout']}"
+        )
     if "sampler" in given:
         from sqzdse.samplers import check_sampler
 

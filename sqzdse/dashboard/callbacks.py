@@ -55,9 +55,11 @@ def refresh(source: StudySource, _tick, selected, known, options):
     except SqzdseError as err:
         return no_update, no_update, f"· {err} (showing what was read before)"
     new_options = layout.study_options(names)
-    return (versions if versions != known else no_update,
-            new_options if new_options != options else no_update,
-            f"· read at {time.strftime('%H:%M:%S')}")
+    return (
+        versions if versions != known else no_update,
+        new_options if new_options != options else no_update,
+        f"· read at {time.strftime('%H:%M:%S')}",
+    )
 
 
 def main_view(source: StudySource, versions, x, y, color):
@@ -104,35 +106,68 @@ def detail(source: StudySource, selected, _versions):
 
 # In the browser: bring the detail panel into view (a table row is far below it).
 SCROLL_TO_DETAIL = """function(selected) {
-    const panel = document.getElementById("%s");
+    const panel = document.getElementById("DETAIL");
     if (selected && panel) { panel.scrollIntoView({behavior: "smooth", block: "nearest"}); }
     return window.dash_clientside.no_update;
-}""" % ids.DETAIL
+}""".replace("DETAIL", ids.DETAIL)
 
 
 def register(app, source: StudySource) -> None:
     """Wire the page of `layout.build_layout` to the studies of `source`."""
+
     def bound(func):
         return functools.update_wrapper(functools.partial(func, source), func)
 
     axes = (Input(ids.X, "value"), Input(ids.Y, "value"))
-    app.callback(Output(ids.VERSIONS, "data"), Output(ids.STUDIES, "options"),
-                 Output(ids.LIVE, "children"),
-                 Input(ids.INTERVAL, "n_intervals"), Input(ids.STUDIES, "value"),
-                 State(ids.VERSIONS, "data"), State(ids.STUDIES, "options"))(bound(refresh))
-    app.callback(Output(ids.PARETO, "figure"), Output(ids.SUMMARY, "children"),
-                 Output(ids.EMPTY, "children"), Output(ids.EMPTY, "style"),
-                 Input(ids.VERSIONS, "data"), *axes, Input(ids.COLOR, "value"),
-                 prevent_initial_call=True)(bound(main_view))
-    app.callback(Output(ids.HYPERVOLUME, "figure"), Input(ids.VERSIONS, "data"), *axes,
-                 prevent_initial_call=True)(bound(hypervolume))
-    app.callback(Output(ids.PARALLEL, "figure"), Input(ids.VERSIONS, "data"), *axes,
-                 prevent_initial_call=True)(bound(parallel))
-    app.callback(Output(ids.TABLE, "data"), Input(ids.VERSIONS, "data"), *axes,
-                 prevent_initial_call=True)(bound(table))
-    app.callback(Output(ids.SELECTED, "data"), Input(ids.PARETO, "clickData"),
-                 Input(ids.TABLE, "active_cell"), prevent_initial_call=True)(select)
-    app.clientside_callback(SCROLL_TO_DETAIL, Output(ids.DETAIL, "className"),
-                            Input(ids.SELECTED, "data"), prevent_initial_call=True)
-    app.callback(Output(ids.DETAIL, "children"), Input(ids.SELECTED, "data"),
-                 Input(ids.VERSIONS, "data"), prevent_initial_call=True)(bound(detail))
+    app.callback(
+        Output(ids.VERSIONS, "data"),
+        Output(ids.STUDIES, "options"),
+        Output(ids.LIVE, "children"),
+        Input(ids.INTERVAL, "n_intervals"),
+        Input(ids.STUDIES, "value"),
+        State(ids.VERSIONS, "data"),
+        State(ids.STUDIES, "options"),
+    )(bound(refresh))
+    app.callback(
+        Output(ids.PARETO, "figure"),
+        Output(ids.SUMMARY, "children"),
+        Output(ids.EMPTY, "children"),
+        Output(ids.EMPTY, "style"),
+        Input(ids.VERSIONS, "data"),
+        *axes,
+        Input(ids.COLOR, "value"),
+        prevent_initial_call=True,
+    )(bound(main_view))
+    app.callback(
+        Output(ids.HYPERVOLUME, "figure"),
+        Input(ids.VERSIONS, "data"),
+        *axes,
+        prevent_initial_call=True,
+    )(bound(hypervolume))
+    app.callback(
+        Output(ids.PARALLEL, "figure"),
+        Input(ids.VERSIONS, "data"),
+        *axes,
+        prevent_initial_call=True,
+    )(bound(parallel))
+    app.callback(
+        Output(ids.TABLE, "data"), Input(ids.VERSIONS, "data"), *axes, prevent_initial_call=True
+    )(bound(table))
+    app.callback(
+        Output(ids.SELECTED, "data"),
+        Input(ids.PARETO, "clickData"),
+        Input(ids.TABLE, "active_cell"),
+        prevent_initial_call=True,
+    )(select)
+    app.clientside_callback(
+        SCROLL_TO_DETAIL,
+        Output(ids.DETAIL, "className"),
+        Input(ids.SELECTED, "data"),
+        prevent_initial_call=True,
+    )
+    app.callback(
+        Output(ids.DETAIL, "children"),
+        Input(ids.SELECTED, "data"),
+        Input(ids.VERSIONS, "data"),
+        prevent_initial_call=True,
+    )(bound(detail))

@@ -14,19 +14,35 @@ from sqzdse.dashboard.study_data import StudyData
 from sqzdse.records import METRIC_ORDER, Epoch, metric
 
 # ArchConfig field -> `sqzdse train` flag, in the order the command lists them.
-ARCH_FLAGS = (("base_e", "--base-e"), ("incr_e", "--incr-e"), ("pct_3x3", "--pct-3x3"),
-              ("freq", "--freq"), ("sr", "--sr"), ("num_modules", "--num-modules"),
-              ("pool_after", "--pool-after"), ("bypass", "--bypass"),
-              ("num_classes", "--num-classes"), ("resolution", "--resolution"))
+ARCH_FLAGS = (
+    ("base_e", "--base-e"),
+    ("incr_e", "--incr-e"),
+    ("pct_3x3", "--pct-3x3"),
+    ("freq", "--freq"),
+    ("sr", "--sr"),
+    ("num_modules", "--num-modules"),
+    ("pool_after", "--pool-after"),
+    ("bypass", "--bypass"),
+    ("num_classes", "--num-classes"),
+    ("resolution", "--resolution"),
+)
 # `training` section key of the study's space -> flag: always given (a note says when unrecorded).
 TRAINING_FLAGS = (("dataset", "--dataset"), ("epochs", "--epochs"), ("seed", "--seed"))
 # ... and given when the study set them (None means the data set's or trainer's default).
-OPTIONAL_TRAINING_FLAGS = (("data_root", "--data-root"), ("train_per_class", "--train-per-class"),
-                           ("val_per_class", "--val-per-class"), ("batch_size", "--batch-size"))
+OPTIONAL_TRAINING_FLAGS = (
+    ("data_root", "--data-root"),
+    ("train_per_class", "--train-per-class"),
+    ("val_per_class", "--val-per-class"),
+    ("batch_size", "--batch-size"),
+)
 # ... and given where they differ from the preset the command starts from.
-PRESET_FLAGS = (("stem_filters", "--stem-filters"), ("stem_kernel", "--stem-kernel"),
-                ("stem_stride", "--stem-stride"), ("stem_padding", "--stem-padding"),
-                ("dropout", "--dropout"))
+PRESET_FLAGS = (
+    ("stem_filters", "--stem-filters"),
+    ("stem_kernel", "--stem-kernel"),
+    ("stem_stride", "--stem-stride"),
+    ("stem_padding", "--stem-padding"),
+    ("dropout", "--dropout"),
+)
 
 
 @dataclass(frozen=True)
@@ -63,17 +79,28 @@ def trial_detail(data: StudyData, number: int) -> TrialDetail | None:
         layers = tuple(layer_table(record.arch))
         command, notes = train_command(record.arch, training=data.training, dataset=data.dataset)
     return TrialDetail(
-        study=data.name, number=int(number), state=str(row["state"]), status=_text(row["status"]),
+        study=data.name,
+        number=int(number),
+        state=str(row["state"]),
+        status=_text(row["status"]),
         failure_reason=_text(row["failure_reason"]),
         reused_from=None if pd.isna(row["reused_from"]) else int(row["reused_from"]),
-        metrics=tuple((metric(name).label, metric(name).format(row[name]))
-                      for name in METRIC_ORDER if not pd.isna(row[name])),
-        layers=layers, command=command, command_notes=tuple(notes),
-        curve=record.curve if record is not None else (), arch_error=error)
+        metrics=tuple(
+            (metric(name).label, metric(name).format(row[name]))
+            for name in METRIC_ORDER
+            if not pd.isna(row[name])
+        ),
+        layers=layers,
+        command=command,
+        command_notes=tuple(notes),
+        curve=record.curve if record is not None else (),
+        arch_error=error,
+    )
 
 
-def train_command(cfg: ArchConfig, *, training: Mapping,
-                  dataset: str | None) -> tuple[str, list[str]]:
+def train_command(
+    cfg: ArchConfig, *, training: Mapping, dataset: str | None
+) -> tuple[str, list[str]]:
     """The `sqzdse train` command that rebuilds `cfg` with the study's training settings, and notes
     on anything the command cannot carry (input channels, settings the study did not record)."""
     words = ["sqzdse", "train"]
@@ -87,8 +114,10 @@ def train_command(cfg: ArchConfig, *, training: Mapping,
         if getattr(cfg, name) != getattr(preset(base), name):
             words += [flag, _word(getattr(cfg, name))]
     if cfg.in_channels != preset(base).in_channels:
-        notes.append(f"This network takes {cfg.in_channels} input channels and no `sqzdse train` "
-                     "flag sets that: the data sets all have 3.")
+        notes.append(
+            f"This network takes {cfg.in_channels} input channels and no `sqzdse train` "
+            "flag sets that: the data sets all have 3."
+        )
     settings = dict(training)
     if dataset and not settings.get("dataset"):
         settings["dataset"] = dataset
@@ -102,8 +131,10 @@ def train_command(cfg: ArchConfig, *, training: Mapping,
         if settings.get(key) is not None:
             words += [flag, _word(settings[key])]
     if missing:
-        notes.append(f"The study does not record its training {' or '.join(missing)}: the command "
-                     "leaves them at their defaults.")
+        notes.append(
+            f"The study does not record its training {' or '.join(missing)}: the command "
+            "leaves them at their defaults."
+        )
     return " ".join(shlex.quote(w) for w in words), notes
 
 

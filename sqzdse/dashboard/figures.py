@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,15 +31,34 @@ X_METRICS: dict[str, str] = {name: metric(name).label for name in metrics_of(rol
 Y_METRICS: dict[str, str] = {name: metric(name).label for name in metrics_of(role=Role.ACCURACY)}
 # What the points can be coloured by: column -> label.
 COLOR_COLUMNS: dict[str, str] = {
-    "bypass": "bypass", "base_e": "base_e", "incr_e": "incr_e", "pct_3x3": "pct_3x3",
-    "freq": "freq", "sr": "squeeze ratio (sr)", "num_modules": "Fire modules",
-    "pool_after": "pools after", "status": "status", "study": "study",
+    "bypass": "bypass",
+    "base_e": "base_e",
+    "incr_e": "incr_e",
+    "pct_3x3": "pct_3x3",
+    "freq": "freq",
+    "sr": "squeeze ratio (sr)",
+    "num_modules": "Fire modules",
+    "pool_after": "pools after",
+    "status": "status",
+    "study": "study",
 }
 PRESETS = ("v1.0", "v1.1")
 MAX_CATEGORIES = 12  # a colour column with more distinct numbers gets a continuous colour scale
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star-triangle-up")
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf", "#393b79", "#637939")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#637939",
+)
 FRONT_COLORS = ("#111111", "#b30000", "#00509e", "#006d2c", "#6a3d9a", "#b15928")
 START_SEARCH = "sqzdse search --space micro.yaml"
 
@@ -147,24 +166,36 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
         on_front = analysis.pareto_front(df, metrics)
         left_out[data.name] = _left_out(df.loc[~plotted], y=y)
         rows = df.loc[plotted]
-        part = pd.DataFrame({
-            "study": data.name,
-            "number": rows["number"].to_numpy(dtype=np.int64),
-            "x": rows[x].to_numpy(dtype=float),
-            "y": rows[y].to_numpy(dtype=float),
-            "color": (pd.Series(data.name, index=rows.index) if color == "study"
-                      else rows[color]).to_numpy(dtype=object),
-            "hover": _hover_texts(rows, study=data.name, x=x, y=y),
-            "on_front": on_front.loc[plotted].to_numpy(dtype=bool),
-        })
+        part = pd.DataFrame(
+            {
+                "study": data.name,
+                "number": rows["number"].to_numpy(dtype=np.int64),
+                "x": rows[x].to_numpy(dtype=float),
+                "y": rows[y].to_numpy(dtype=float),
+                "color": (
+                    pd.Series(data.name, index=rows.index) if color == "study" else rows[color]
+                ).to_numpy(dtype=object),
+                "hover": _hover_texts(rows, study=data.name, x=x, y=y),
+                "on_front": on_front.loc[plotted].to_numpy(dtype=bool),
+            }
+        )
         parts.append(part)
         fronts[data.name] = part.loc[part["on_front"]].sort_values(["x", "y"], kind="stable")
     columns = ["study", "number", "x", "y", "color", "hover", "on_front"]
     points = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     references, notes = reference_info(datas, x=x, y=y)
-    return ParetoInfo(x=x, y=y, color=color, studies=tuple(d.name for d in datas), points=points,
-                      fronts=fronts, references=references, left_out=left_out, trials=trials,
-                      notes=notes)
+    return ParetoInfo(
+        x=x,
+        y=y,
+        color=color,
+        studies=tuple(d.name for d in datas),
+        points=points,
+        fronts=fronts,
+        references=references,
+        left_out=left_out,
+        trials=trials,
+        notes=notes,
+    )
 
 
 def _left_out(rows: pd.DataFrame, *, y: str) -> Counter:
@@ -172,9 +203,15 @@ def _left_out(rows: pd.DataFrame, *, y: str) -> Counter:
     state = rows["state"].astype(object)
     status = rows["status"].astype(object)
     reasons = np.select(
-        [(state == "FAIL").to_numpy(), (status == "infeasible").to_numpy(),
-         (state == "PRUNED").to_numpy(), state.isin(["RUNNING", "WAITING"]).to_numpy()],
-        ["failed", "infeasible (not trained)", "pruned", "running"], default=f"without {y}")
+        [
+            (state == "FAIL").to_numpy(),
+            (status == "infeasible").to_numpy(),
+            (state == "PRUNED").to_numpy(),
+            state.isin(["RUNNING", "WAITING"]).to_numpy(),
+        ],
+        ["failed", "infeasible (not trained)", "pruned", "running"],
+        default=f"without {y}",
+    )
     return Counter(reasons.tolist())
 
 
@@ -195,16 +232,31 @@ def _texts(values: pd.Series, name: str | None = None) -> list[str]:
 def _hover_texts(rows: pd.DataFrame, *, study: str, x: str, y: str) -> np.ndarray:
     """One hover text per row: the trial, its configuration and the two metrics shown."""
     pools = rows["pool_after"].astype(object).where(rows["pool_after"].notna(), "n/a")
-    columns = zip(rows["number"].tolist(), _texts(rows["status"]), _texts(rows["base_e"]),
-                  _texts(rows["incr_e"]), _texts(rows["pct_3x3"]), _texts(rows["freq"]),
-                  _texts(rows["sr"]), _texts(rows["num_modules"]), pools.tolist(),
-                  _texts(rows["bypass"]), _texts(rows[x], x), _texts(rows[y], y))
-    return np.array([
-        f"<b>{study} #{number}</b> ({status})<br>base_e {base_e} · incr_e {incr_e} · pct_3x3 "
-        f"{pct} · freq {freq} · sr {sr}<br>{modules} Fire modules · pools after {pool or 'none'} · "
-        f"bypass {bypass}<br>{X_METRICS[x]} {xv} · {Y_METRICS[y]} {yv}"
-        for number, status, base_e, incr_e, pct, freq, sr, modules, pool, bypass, xv, yv in columns
-    ], dtype=object)
+    columns = zip(
+        rows["number"].tolist(),
+        _texts(rows["status"]),
+        _texts(rows["base_e"]),
+        _texts(rows["incr_e"]),
+        _texts(rows["pct_3x3"]),
+        _texts(rows["freq"]),
+        _texts(rows["sr"]),
+        _texts(rows["num_modules"]),
+        pools.tolist(),
+        _texts(rows["bypass"]),
+        _texts(rows[x], x),
+        _texts(rows[y], y),
+    )
+    return np.array(
+        [
+            f"<b>{study} #{number}</b> ({status})<br>base_e {base_e} · incr_e {incr_e} · pct_3x3 "
+            f"{pct} · freq {freq} · sr {sr}<br>{modules} Fire modules · pools after "
+            f"{pool or 'none'} · bypass {bypass}<br>{X_METRICS[x]} {xv} · {Y_METRICS[y]} {yv}"
+            for number, status, base_e, incr_e, pct, freq, sr, modules, pool, bypass, xv, yv in (
+                columns
+            )
+        ],
+        dtype=object,
+    )
 
 
 _NETWORK_FIELDS = tuple(f.name for f in dataclasses.fields(ArchConfig) if f.name != "dropout")
@@ -215,8 +267,9 @@ def _same_network(arch: ArchConfig | None, cfg: ArchConfig) -> bool:
     return arch is not None and all(getattr(arch, f) == getattr(cfg, f) for f in _NETWORK_FIELDS)
 
 
-def reference_info(datas: Sequence[StudyData], *, x: str,
-                   y: str) -> tuple[tuple[Reference, ...], tuple[str, ...]]:
+def reference_info(
+    datas: Sequence[StudyData], *, x: str, y: str
+) -> tuple[tuple[Reference, ...], tuple[str, ...]]:
     """SqueezeNet v1.0 / v1.1 for each study: their x value is exact (at the study's classes and,
     for MACs, its resolution); their accuracy is known only where the study trained exactly that
     network (a COMPLETE trial with `y`), never otherwise."""
@@ -224,13 +277,17 @@ def reference_info(datas: Sequence[StudyData], *, x: str,
     references, notes = [], []
     for data in datas:
         if data.num_classes is None:
-            notes.append(f"{data.name}: no SqueezeNet reference, the study does not record its "
-                         "number of classes")
+            notes.append(
+                f"{data.name}: no SqueezeNet reference, the study does not record its "
+                "number of classes"
+            )
             continue
         resolution = data.resolution or 224
         if metric(x).per_image and data.resolution is None:
-            notes.append(f"{data.name}: no SqueezeNet reference for {metric(x).label}, the study "
-                         "does not record its training resolution")
+            notes.append(
+                f"{data.name}: no SqueezeNet reference for {metric(x).label}, the study "
+                "does not record its training resolution"
+            )
             continue
         df = data.frame
         measured = df.loc[analysis.eligible_rows(df, {y: "maximize"}), ["number", y]]
@@ -240,14 +297,29 @@ def reference_info(datas: Sequence[StudyData], *, x: str,
                 cfg = preset(name, num_classes=data.num_classes, resolution=resolution)
                 costs = records.analytic_metrics(cfg)
             except ArchError as err:
-                notes.append(f"{data.name}: SqueezeNet {name} does not fit {resolution}x"
-                             f"{resolution} inputs ({err})")
+                notes.append(
+                    f"{data.name}: SqueezeNet {name} does not fit {resolution}x"
+                    f"{resolution} inputs ({err})"
+                )
                 continue
-            trial = next((n for n in sorted(accuracy)
-                          if _same_network(getattr(data.records.get(n), "arch", None), cfg)), None)
-            references.append(Reference(
-                preset=name, study=data.name, x=float(costs[x]), num_classes=data.num_classes,
-                trial=trial, y=None if trial is None else float(accuracy[trial])))
+            trial = next(
+                (
+                    n
+                    for n in sorted(accuracy)
+                    if _same_network(getattr(data.records.get(n), "arch", None), cfg)
+                ),
+                None,
+            )
+            references.append(
+                Reference(
+                    preset=name,
+                    study=data.name,
+                    x=float(costs[x]),
+                    num_classes=data.num_classes,
+                    trial=trial,
+                    y=None if trial is None else float(accuracy[trial]),
+                )
+            )
     return tuple(references), tuple(notes)
 
 
@@ -258,21 +330,28 @@ def summary_lines(info: ParetoInfo) -> list[str]:
     for study in info.studies:
         pts = info.points.loc[info.points["study"] == study] if len(info.points) else info.points
         front = int(pts["on_front"].sum()) if len(pts) else 0
-        line = (f"{study}: {info.trials.get(study, 0)} trials, {len(pts)} plotted, {front} on the "
-                f"Pareto front of {Y_METRICS[info.y]} vs {X_METRICS[info.x]}")
+        line = (
+            f"{study}: {info.trials.get(study, 0)} trials, {len(pts)} plotted, {front} on the "
+            f"Pareto front of {Y_METRICS[info.y]} vs {X_METRICS[info.x]}"
+        )
         left = info.left_out.get(study)
         if left:
-            line += "; not plotted: " + ", ".join(f"{n} {reason}" for reason, n in
-                                                   sorted(left.items()))
+            line += "; not plotted: " + ", ".join(
+                f"{n} {reason}" for reason, n in sorted(left.items())
+            )
         lines.append(line + ".")
     for ref in info.references:
         if ref.trial is not None:
-            lines.append(f"{ref.label}: {Y_METRICS[info.y]} {ref.y:.2%} at "
-                         f"{metric(info.x).format(ref.x)} {X_METRICS[info.x]} (marked with a star).")
+            lines.append(
+                f"{ref.label}: {Y_METRICS[info.y]} {ref.y:.2%} at "
+                f"{metric(info.x).format(ref.x)} {X_METRICS[info.x]} (marked with a star)."
+            )
     for ref in unmeasured(info.references):
-        lines.append(f"SqueezeNet {ref.preset} has {metric(info.x).format(ref.x)} {X_METRICS[info.x]} at "
-                     f"{ref.num_classes} classes (dotted line); no study shown trained it, so its "
-                     "accuracy here is unknown.")
+        lines.append(
+            f"SqueezeNet {ref.preset} has {metric(info.x).format(ref.x)} {X_METRICS[info.x]} at "
+            f"{ref.num_classes} classes (dotted line); no study shown trained it, so its "
+            "accuracy here is unknown."
+        )
     lines.extend(info.notes)
     return lines
 
@@ -280,13 +359,19 @@ def summary_lines(info: ParetoInfo) -> list[str]:
 def empty_message(info: ParetoInfo) -> str:
     """What to tell the user when nothing can be plotted."""
     if not info.studies:
-        return ("No study selected: pick one in the study picker. If it lists none, this storage "
-                f"holds no study yet; start a search: {START_SEARCH}")
+        return (
+            "No study selected: pick one in the study picker. If it lists none, this storage "
+            f"holds no study yet; start a search: {START_SEARCH}"
+        )
     if not any(info.trials.values()):
-        return (f"No trials yet in {', '.join(info.studies)}. Start a search: {START_SEARCH} "
-                "(this page refreshes by itself).")
-    return (f"No finished trial has both {Y_METRICS[info.y]} and {X_METRICS[info.x]} yet; "
-            "see the trial table below.")
+        return (
+            f"No trials yet in {', '.join(info.studies)}. Start a search: {START_SEARCH} "
+            "(this page refreshes by itself)."
+        )
+    return (
+        f"No finished trial has both {Y_METRICS[info.y]} and {X_METRICS[info.x]} yet; "
+        "see the trial table below."
+    )
 
 
 def pareto_figure(info: ParetoInfo) -> go.Figure:
@@ -301,33 +386,53 @@ def pareto_figure(info: ParetoInfo) -> go.Figure:
     for i, (study, front) in enumerate(info.fronts.items()):
         if not len(front):
             continue
-        name = (f"Pareto front of {study} ({len(front)})" if several
-                else f"Pareto front ({len(front)})")
-        fig.add_trace(go.Scatter(
-            x=front["x"].to_numpy(), y=front["y"].to_numpy(), mode="lines+markers", name=name,
-            line={"shape": "hv", "color": FRONT_COLORS[i % len(FRONT_COLORS)], "width": 2},
-            marker={"size": 12, "symbol": f"{symbols[study]}-open",
-                    "color": FRONT_COLORS[i % len(FRONT_COLORS)], "line": {"width": 2}},
-            customdata=np.column_stack([front["study"], front["number"]]),
-            hovertext=front["hover"].to_numpy(), hoverinfo="text",
-            meta={"role": "front", "study": study}))
+        name = (
+            f"Pareto front of {study} ({len(front)})" if several else f"Pareto front ({len(front)})"
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=front["x"].to_numpy(),
+                y=front["y"].to_numpy(),
+                mode="lines+markers",
+                name=name,
+                line={"shape": "hv", "color": FRONT_COLORS[i % len(FRONT_COLORS)], "width": 2},
+                marker={
+                    "size": 12,
+                    "symbol": f"{symbols[study]}-open",
+                    "color": FRONT_COLORS[i % len(FRONT_COLORS)],
+                    "line": {"width": 2},
+                },
+                customdata=np.column_stack([front["study"], front["number"]]),
+                hovertext=front["hover"].to_numpy(),
+                hoverinfo="text",
+                meta={"role": "front", "study": study},
+            )
+        )
     _add_references(fig, info)
     fig.update_layout(
-        template="plotly_white", height=520, margin={"l": 70, "r": 20, "t": 30, "b": 60},
+        template="plotly_white",
+        height=520,
+        margin={"l": 70, "r": 20, "t": 30, "b": 60},
         xaxis={"type": "log", "title": {"text": f"{X_METRICS[info.x]} (log scale)"}},
-        yaxis={"title": {"text": Y_METRICS[info.y]},
-               "tickformat": percent_format(info.points["y"].to_numpy(dtype=float))},
+        yaxis={
+            "title": {"text": Y_METRICS[info.y]},
+            "tickformat": percent_format(info.points["y"].to_numpy(dtype=float)),
+        },
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
-        hovermode="closest", clickmode="event",
-        uirevision=f"{info.x}|{info.y}|{'|'.join(info.studies)}")
+        hovermode="closest",
+        clickmode="event",
+        uirevision=f"{info.x}|{info.y}|{'|'.join(info.studies)}",
+    )
     return fig
 
 
 def _categories(values: pd.Series) -> list | None:
     """The sorted distinct values when the column reads as categories, else None."""
     distinct = pd.unique(values[pd.notna(values)])
-    numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                  for v in distinct)
+    numeric = all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        for v in distinct
+    )
     if numeric and len(distinct) > MAX_CATEGORIES:
         return None
     return sorted(distinct, key=lambda v: (0, v, "") if numeric else (0, 0, str(v)))
@@ -340,13 +445,25 @@ def _add_trial_traces(fig: go.Figure, info: ParetoInfo, symbols: dict, several: 
     common = {"mode": "markers", "hoverinfo": "text", "meta": {"role": "trials"}}
     categories = _categories(pts["color"])
     if categories is None:
-        fig.add_trace(go.Scatter(
-            x=pts["x"].to_numpy(), y=pts["y"].to_numpy(), name=f"trials (colour: {label})",
-            marker={"size": 8, "symbol": symbol, "color": pts["color"].astype(float).to_numpy(),
-                    "colorscale": "Viridis", "showscale": True, "opacity": 0.8,
-                    "colorbar": {"title": {"text": label}, "len": 0.8}},
-            customdata=np.column_stack([pts["study"], pts["number"]]),
-            hovertext=pts["hover"].to_numpy(), **common))
+        fig.add_trace(
+            go.Scatter(
+                x=pts["x"].to_numpy(),
+                y=pts["y"].to_numpy(),
+                name=f"trials (colour: {label})",
+                marker={
+                    "size": 8,
+                    "symbol": symbol,
+                    "color": pts["color"].astype(float).to_numpy(),
+                    "colorscale": "Viridis",
+                    "showscale": True,
+                    "opacity": 0.8,
+                    "colorbar": {"title": {"text": label}, "len": 0.8},
+                },
+                customdata=np.column_stack([pts["study"], pts["number"]]),
+                hovertext=pts["hover"].to_numpy(),
+                **common,
+            )
+        )
         return
     missing = pts["color"].isna().to_numpy()
     groups = [(value, (pts["color"] == value).fillna(False).to_numpy()) for value in categories]
@@ -354,12 +471,22 @@ def _add_trial_traces(fig: go.Figure, info: ParetoInfo, symbols: dict, several: 
         groups.append(("n/a", missing))
     for i, (value, mask) in enumerate(groups):
         sub = pts.loc[mask]
-        fig.add_trace(go.Scatter(
-            x=sub["x"].to_numpy(), y=sub["y"].to_numpy(), name=f"{label} {_text(value)}",
-            marker={"size": 8, "color": PALETTE[i % len(PALETTE)], "opacity": 0.8,
-                    "symbol": symbol if isinstance(symbol, str) else symbol[mask]},
-            customdata=np.column_stack([sub["study"], sub["number"]]),
-            hovertext=sub["hover"].to_numpy(), **common))
+        fig.add_trace(
+            go.Scatter(
+                x=sub["x"].to_numpy(),
+                y=sub["y"].to_numpy(),
+                name=f"{label} {_text(value)}",
+                marker={
+                    "size": 8,
+                    "color": PALETTE[i % len(PALETTE)],
+                    "opacity": 0.8,
+                    "symbol": symbol if isinstance(symbol, str) else symbol[mask],
+                },
+                customdata=np.column_stack([sub["study"], sub["number"]]),
+                hovertext=sub["hover"].to_numpy(),
+                **common,
+            )
+        )
 
 
 def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
@@ -367,13 +494,25 @@ def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
     low, high = float(np.nanmin(ys)), float(np.nanmax(ys))
     for ref in info.references:
         if ref.trial is not None:
-            fig.add_trace(go.Scatter(
-                x=[ref.x], y=[ref.y], mode="markers+text", name=ref.label,
-                text=[f"SqueezeNet {ref.preset}"], textposition="top center",
-                marker={"symbol": "star", "size": 18, "color": "gold",
-                        "line": {"color": "black", "width": 1}},
-                customdata=[[ref.study, ref.trial]], hoverinfo="name",
-                meta={"role": "reference", "preset": ref.preset}))
+            fig.add_trace(
+                go.Scatter(
+                    x=[ref.x],
+                    y=[ref.y],
+                    mode="markers+text",
+                    name=ref.label,
+                    text=[f"SqueezeNet {ref.preset}"],
+                    textposition="top center",
+                    marker={
+                        "symbol": "star",
+                        "size": 18,
+                        "color": "gold",
+                        "line": {"color": "black", "width": 1},
+                    },
+                    customdata=[[ref.study, ref.trial]],
+                    hoverinfo="name",
+                    meta={"role": "reference", "preset": ref.preset},
+                )
+            )
     lines = sorted(unmeasured(info.references), key=lambda r: r.x)
     xs = np.log10([*info.points["x"].to_numpy(dtype=float), *(r.x for r in lines)])
     middle = (xs.min() + xs.max()) / 2
@@ -381,15 +520,25 @@ def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
         # Labels alternate between the foot and the top of the lines, so close lines stay legible,
         # and sit on the side of each line facing the middle of the plot.
         side = "left" if np.log10(ref.x) > middle else "right"
-        label = (f"SqueezeNet {ref.preset}, size only " if side == "left"
-                 else f" SqueezeNet {ref.preset}, size only")
-        fig.add_trace(go.Scatter(
-            x=[ref.x, ref.x], y=[low, high], mode="lines+text", name=ref.label,
-            text=[label, ""] if i % 2 == 0 else ["", label],
-            textposition=f"top {side}" if i % 2 == 0 else f"bottom {side}",
-            textfont={"size": 11, "color": "#555"},
-            line={"dash": "dot", "color": "#555", "width": 1.5}, hoverinfo="name",
-            meta={"role": "reference", "preset": ref.preset}))
+        label = (
+            f"SqueezeNet {ref.preset}, size only "
+            if side == "left"
+            else f" SqueezeNet {ref.preset}, size only"
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[ref.x, ref.x],
+                y=[low, high],
+                mode="lines+text",
+                name=ref.label,
+                text=[label, ""] if i % 2 == 0 else ["", label],
+                textposition=f"top {side}" if i % 2 == 0 else f"bottom {side}",
+                textfont={"size": 11, "color": "#555"},
+                line={"dash": "dot", "color": "#555", "width": 1.5},
+                hoverinfo="name",
+                meta={"role": "reference", "preset": ref.preset},
+            )
+        )
 
 
 def percent_format(values) -> str:
@@ -401,10 +550,22 @@ def percent_format(values) -> str:
 def empty_figure(message: str) -> go.Figure:
     """A blank figure that says `message` in its middle."""
     fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font={"size": 15, "color": "#555"})
-    fig.update_layout(template="plotly_white", height=320, xaxis={"visible": False},
-                      yaxis={"visible": False}, margin={"l": 20, "r": 20, "t": 20, "b": 20})
+    fig.add_annotation(
+        text=message,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font={"size": 15, "color": "#555"},
+    )
+    fig.update_layout(
+        template="plotly_white",
+        height=320,
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        margin={"l": 20, "r": 20, "t": 20, "b": 20},
+    )
     return fig
 
 
@@ -429,8 +590,11 @@ def hypervolume_info(datas: Sequence[StudyData], *, x: str, y: str) -> Hypervolu
     if not analysis.eligible_rows(frame, metrics).any():
         return HypervolumeInfo(x=x, y=y, reference=None, series={})
     reference = analysis.default_reference(frame, metrics)
-    series = {d.name: analysis.hypervolume_history(d.frame, metrics, reference=reference)
-              for d in datas if len(d.frame)}
+    series = {
+        d.name: analysis.hypervolume_history(d.frame, metrics, reference=reference)
+        for d in datas
+        if len(d.frame)
+    }
     return HypervolumeInfo(x=x, y=y, reference=tuple(reference), series=series)
 
 
@@ -440,17 +604,30 @@ def hypervolume_figure(info: HypervolumeInfo) -> go.Figure:
         return empty_figure("The hypervolume appears once a trial has finished.")
     fig = go.Figure()
     for i, (study, history) in enumerate(info.series.items()):
-        fig.add_trace(go.Scatter(
-            x=history["number"], y=history["hypervolume"], mode="lines", name=study,
-            line={"shape": "hv", "color": PALETTE[i % len(PALETTE)]}))
+        fig.add_trace(
+            go.Scatter(
+                x=history["number"],
+                y=history["hypervolume"],
+                mode="lines",
+                name=study,
+                line={"shape": "hv", "color": PALETTE[i % len(PALETTE)]},
+            )
+        )
     ref_y, ref_x = info.reference
     fig.update_layout(
-        template="plotly_white", height=320, margin={"l": 70, "r": 20, "t": 50, "b": 50},
-        title={"text": f"Hypervolume of {Y_METRICS[info.y]} vs {X_METRICS[info.x]}<br><sup>"
-                       f"reference point: {info.y} = {ref_y:g}, {info.x} = {ref_x:,.0f}</sup>",
-               "font": {"size": 14}},
-        xaxis={"title": {"text": "trial number"}}, yaxis={"title": {"text": "hypervolume"}},
-        showlegend=len(info.series) > 1, uirevision=f"{info.x}|{info.y}")
+        template="plotly_white",
+        height=320,
+        margin={"l": 70, "r": 20, "t": 50, "b": 50},
+        title={
+            "text": f"Hypervolume of {Y_METRICS[info.y]} vs {X_METRICS[info.x]}<br><sup>"
+            f"reference point: {info.y} = {ref_y:g}, {info.x} = {ref_x:,.0f}</sup>",
+            "font": {"size": 14},
+        },
+        xaxis={"title": {"text": "trial number"}},
+        yaxis={"title": {"text": "hypervolume"}},
+        showlegend=len(info.series) > 1,
+        uirevision=f"{info.x}|{info.y}",
+    )
     return fig
 
 
@@ -471,8 +648,11 @@ def parallel_info(data: StudyData | None, *, x: str, y: str) -> ParallelInfo:
     """Axes and ranks for `parallel_figure`; trials without both metrics are left out."""
     metrics = shown_metrics(x=x, y=y)
     if data is None or not len(data.frame):
-        return ParallelInfo(study=None if data is None else data.name, dimensions=[],
-                            rank=np.array([], dtype=np.int64))
+        return ParallelInfo(
+            study=None if data is None else data.name,
+            dimensions=[],
+            rank=np.array([], dtype=np.int64),
+        )
     rank = analysis.pareto_rank(data.frame, metrics)
     keep = rank.notna().to_numpy()
     rows = data.frame.loc[keep]
@@ -486,46 +666,80 @@ def parallel_info(data: StudyData | None, *, x: str, y: str) -> ParallelInfo:
         else:
             categories = sorted(values.dropna().unique())
             codes = {c: i for i, c in enumerate(categories)}
-            dims.append({"label": column, "tickvals": list(range(len(categories))),
-                         "ticktext": [c or "none" for c in categories],
-                         "values": values.map(codes).astype(float).to_numpy()})
-    for metric in (x, y):
-        dims.append({"label": metric, "values": rows[metric].astype(float).to_numpy()})
-    return ParallelInfo(study=data.name, dimensions=dims,
-                        rank=rank.loc[keep].to_numpy(dtype=np.int64))
+            dims.append(
+                {
+                    "label": column,
+                    "tickvals": list(range(len(categories))),
+                    "ticktext": [c or "none" for c in categories],
+                    "values": values.map(codes).astype(float).to_numpy(),
+                }
+            )
+    for name in (x, y):
+        dims.append({"label": name, "values": rows[name].astype(float).to_numpy()})
+    return ParallelInfo(
+        study=data.name, dimensions=dims, rank=rank.loc[keep].to_numpy(dtype=np.int64)
+    )
 
 
 def parallel_figure(info: ParallelInfo) -> go.Figure:
     """Parallel coordinates coloured by Pareto rank (bright = on or near the front)."""
     if not len(info.rank):
         return empty_figure("Parallel coordinates appear once a trial has finished.")
-    fig = go.Figure(go.Parcoords(
-        dimensions=info.dimensions,
-        line={"color": info.rank, "colorscale": "Viridis", "reversescale": True,
-              "showscale": True, "cmin": 0, "cmax": max(int(info.rank.max()), 1),
-              "colorbar": {"title": {"text": "Pareto rank<br>(0 = front)"}}}))
-    fig.update_layout(template="plotly_white", height=380,
-                      margin={"l": 60, "r": 40, "t": 70, "b": 30},
-                      title={"text": f"Design choices of {info.study}, coloured by Pareto rank",
-                             "font": {"size": 14}})
+    fig = go.Figure(
+        go.Parcoords(
+            dimensions=info.dimensions,
+            line={
+                "color": info.rank,
+                "colorscale": "Viridis",
+                "reversescale": True,
+                "showscale": True,
+                "cmin": 0,
+                "cmax": max(int(info.rank.max()), 1),
+                "colorbar": {"title": {"text": "Pareto rank<br>(0 = front)"}},
+            },
+        )
+    )
+    fig.update_layout(
+        template="plotly_white",
+        height=380,
+        margin={"l": 60, "r": 40, "t": 70, "b": 30},
+        title={
+            "text": f"Design choices of {info.study}, coloured by Pareto rank",
+            "font": {"size": 14},
+        },
+    )
     return fig
 
 
 # ---------------------------------------------------------------------------- trial table
 
 
-_TABLE_KINDS = {records.Kind.COUNT: "int", records.Kind.FRACTION: "accuracy",
-                records.Kind.NUMBER: "float"}
+_TABLE_KINDS = {
+    records.Kind.COUNT: "int",
+    records.Kind.FRACTION: "accuracy",
+    records.Kind.NUMBER: "float",
+}
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # (column, header, kind: number | int | float | accuracy | text); int has thousands separators
-    ("study", "study", "text"), ("number", "#", "number"), ("state", "state", "text"),
-    ("status", "status", "text"), ("front", "front", "text"), ("base_e", "base_e", "int"),
-    ("incr_e", "incr_e", "int"), ("pct_3x3", "pct_3x3", "float"), ("freq", "freq", "int"),
-    ("sr", "sr", "float"), ("num_modules", "modules", "int"), ("pool_after", "pools", "text"),
+    ("study", "study", "text"),
+    ("number", "#", "number"),
+    ("state", "state", "text"),
+    ("status", "status", "text"),
+    ("front", "front", "text"),
+    ("base_e", "base_e", "int"),
+    ("incr_e", "incr_e", "int"),
+    ("pct_3x3", "pct_3x3", "float"),
+    ("freq", "freq", "int"),
+    ("sr", "sr", "float"),
+    ("num_modules", "modules", "int"),
+    ("pool_after", "pools", "text"),
     ("bypass", "bypass", "text"),
     # Every metric that can be an objective, costs first, as in the export columns.
-    *((m.name, m.short, _TABLE_KINDS[m.kind])
-      for m in map(metric, records.METRIC_ORDER) if m.objective),
+    *(
+        (m.name, m.short, _TABLE_KINDS[m.kind])
+        for m in map(metric, records.METRIC_ORDER)
+        if m.objective
+    ),
     ("failure_reason", "failure reason", "text"),
 )
 
@@ -570,18 +784,35 @@ def curve_figure(curve: Sequence[Epoch], *, title: str = "") -> go.Figure:
     accuracy = {"top-1": [e.top1 for e in curve], "top-5": [e.top5 for e in curve]}
     fig = go.Figure()
     for (name, values), color in zip(accuracy.items(), ("#1f77b4", "#2ca02c")):
-        fig.add_trace(go.Scatter(x=epochs, y=values, name=name, mode="lines+markers",
-                                 line={"color": color}))
-    fig.add_trace(go.Scatter(x=epochs, y=[e.train_loss for e in curve], yaxis="y2",
-                             name="training loss", mode="lines+markers",
-                             line={"dash": "dash", "color": "#d62728"}))
+        fig.add_trace(
+            go.Scatter(x=epochs, y=values, name=name, mode="lines+markers", line={"color": color})
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=epochs,
+            y=[e.train_loss for e in curve],
+            yaxis="y2",
+            name="training loss",
+            mode="lines+markers",
+            line={"dash": "dash", "color": "#d62728"},
+        )
+    )
     fig.update_layout(
-        template="plotly_white", height=280, margin={"l": 60, "r": 60, "t": 40, "b": 40},
+        template="plotly_white",
+        height=280,
+        margin={"l": 60, "r": 60, "t": 40, "b": 40},
         title={"text": title, "font": {"size": 13}},
         xaxis={"title": {"text": "epoch"}, "dtick": 1},
-        yaxis={"title": {"text": "validation accuracy"},
-               "tickformat": percent_format([v for values in accuracy.values() for v in values])},
-        yaxis2={"title": {"text": "training loss"}, "overlaying": "y", "side": "right",
-                "showgrid": False},
-        legend={"orientation": "h", "y": -0.25})
+        yaxis={
+            "title": {"text": "validation accuracy"},
+            "tickformat": percent_format([v for values in accuracy.values() for v in values]),
+        },
+        yaxis2={
+            "title": {"text": "training loss"},
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+        },
+        legend={"orientation": "h", "y": -0.25},
+    )
     return fig

@@ -36,63 +36,135 @@ class ids:  # noqa: N801 - a namespace of component ids
 
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
-CARD = {"background": "white", "border": "1px solid #e3e3e3", "borderRadius": "6px",
-        "padding": "12px", "boxSizing": "border-box"}
+CARD = {
+    "background": "white",
+    "border": "1px solid #e3e3e3",
+    "borderRadius": "6px",
+    "padding": "12px",
+    "boxSizing": "border-box",
+}
 LABEL = {"fontSize": "12px", "color": "#555", "marginBottom": "2px", "display": "block"}
 HIDDEN = {"display": "none"}
-EMPTY_STYLE = {"background": "#fff8e1", "border": "1px solid #f0c36d", "borderRadius": "6px",
-               "padding": "12px 16px", "margin": "0 0 12px 0", "fontSize": "15px"}
+EMPTY_STYLE = {
+    "background": "#fff8e1",
+    "border": "1px solid #f0c36d",
+    "borderRadius": "6px",
+    "padding": "12px 16px",
+    "margin": "0 0 12px 0",
+    "fontSize": "15px",
+}
 
 
-def build_layout(*, storage: str, studies: Sequence[str], selected: Sequence[str], x: str, y: str,
-                 color: str = "bypass", refresh_ms: int = 5000) -> html.Div:
+def build_layout(
+    *,
+    storage: str,
+    studies: Sequence[str],
+    selected: Sequence[str],
+    x: str,
+    y: str,
+    color: str = "bypass",
+    refresh_ms: int = 5000,
+) -> html.Div:
     """The whole page. `refresh_ms` 0 turns live refresh off."""
-    return html.Div(style={"fontFamily": FONT, "background": "#f6f7f9", "padding": "12px 18px",
-                           "minHeight": "100vh", "boxSizing": "border-box"}, children=[
-        _header(storage, refresh_ms),
-        _controls(studies, selected, x, y, color),
-        html.Div(id=ids.EMPTY, style=HIDDEN),
-        html.Div(style={"display": "flex", "gap": "12px", "alignItems": "stretch"}, children=[
-            html.Div(style={**CARD, "flex": "3 1 0", "minWidth": 0}, children=[
-                dcc.Graph(id=ids.PARETO, figure=figures.empty_figure("Loading ..."),
-                          config={"displaylogo": False}),
-                html.Ul(id=ids.SUMMARY, style={"fontSize": "13px", "color": "#333",
-                                               "margin": "4px 0 0 0", "paddingLeft": "18px"}),
-            ]),
-            html.Div(id=ids.DETAIL, style={**CARD, "flex": "2 1 0", "minWidth": 0,
-                                           "maxHeight": "900px", "overflowY": "auto"},
-                     children=detail_placeholder()),
-        ]),
-        html.Div(style={"display": "flex", "gap": "12px", "marginTop": "12px"}, children=[
-            html.Div(style={**CARD, "flex": "2 1 0", "minWidth": 0},
-                     children=dcc.Graph(id=ids.HYPERVOLUME, config={"displaylogo": False})),
-            html.Div(style={**CARD, "flex": "3 1 0", "minWidth": 0},
-                     children=dcc.Graph(id=ids.PARALLEL, config={"displaylogo": False})),
-        ]),
-        html.Div(style={**CARD, "marginTop": "12px"}, children=[
-            html.H3("Trials", style={"margin": "0 0 4px 0", "fontSize": "16px"}),
-            html.Div("Every trial, failed and pruned ones included. Click a header to sort; type "
-                     "in the row under it to filter (e.g. >0.9, bypass: simple). Click a row to "
-                     "see the trial.", style={"fontSize": "12px", "color": "#555",
-                                              "marginBottom": "6px"}),
-            trial_table(),
-        ]),
-        dcc.Store(id=ids.VERSIONS, data=None),
-        dcc.Store(id=ids.SELECTED, data=None),
-        dcc.Interval(id=ids.INTERVAL, interval=max(refresh_ms, 1000), disabled=refresh_ms <= 0),
-    ])
+    return html.Div(
+        style={
+            "fontFamily": FONT,
+            "background": "#f6f7f9",
+            "padding": "12px 18px",
+            "minHeight": "100vh",
+            "boxSizing": "border-box",
+        },
+        children=[
+            _header(storage, refresh_ms),
+            _controls(studies, selected, x, y, color),
+            html.Div(id=ids.EMPTY, style=HIDDEN),
+            html.Div(
+                style={"display": "flex", "gap": "12px", "alignItems": "stretch"},
+                children=[
+                    html.Div(
+                        style={**CARD, "flex": "3 1 0", "minWidth": 0},
+                        children=[
+                            dcc.Graph(
+                                id=ids.PARETO,
+                                figure=figures.empty_figure("Loading ..."),
+                                config={"displaylogo": False},
+                            ),
+                            html.Ul(
+                                id=ids.SUMMARY,
+                                style={
+                                    "fontSize": "13px",
+                                    "color": "#333",
+                                    "margin": "4px 0 0 0",
+                                    "paddingLeft": "18px",
+                                },
+                            ),
+                        ],
+                    ),
+                    html.Div(
+                        id=ids.DETAIL,
+                        style={
+                            **CARD,
+                            "flex": "2 1 0",
+                            "minWidth": 0,
+                            "maxHeight": "900px",
+                            "overflowY": "auto",
+                        },
+                        children=detail_placeholder(),
+                    ),
+                ],
+            ),
+            html.Div(
+                style={"display": "flex", "gap": "12px", "marginTop": "12px"},
+                children=[
+                    html.Div(
+                        style={**CARD, "flex": "2 1 0", "minWidth": 0},
+                        children=dcc.Graph(id=ids.HYPERVOLUME, config={"displaylogo": False}),
+                    ),
+                    html.Div(
+                        style={**CARD, "flex": "3 1 0", "minWidth": 0},
+                        children=dcc.Graph(id=ids.PARALLEL, config={"displaylogo": False}),
+                    ),
+                ],
+            ),
+            html.Div(
+                style={**CARD, "marginTop": "12px"},
+                children=[
+                    html.H3("Trials", style={"margin": "0 0 4px 0", "fontSize": "16px"}),
+                    html.Div(
+                        "Every trial, failed and pruned ones included. Click a header to sort; "
+                        "type in the row under it to filter (e.g. >0.9, bypass: simple). Click a "
+                        "row to see the trial.",
+                        style={"fontSize": "12px", "color": "#555", "marginBottom": "6px"},
+                    ),
+                    trial_table(),
+                ],
+            ),
+            dcc.Store(id=ids.VERSIONS, data=None),
+            dcc.Store(id=ids.SELECTED, data=None),
+            dcc.Interval(id=ids.INTERVAL, interval=max(refresh_ms, 1000), disabled=refresh_ms <= 0),
+        ],
+    )
 
 
 def _header(storage: str, refresh_ms: int) -> html.Div:
-    live = (f"live: refreshes every {refresh_ms / 1000:g} s" if refresh_ms > 0
-            else "live refresh off")
-    return html.Div(style={"display": "flex", "alignItems": "baseline", "gap": "16px",
-                           "marginBottom": "8px", "flexWrap": "wrap"}, children=[
-        html.H2("sqzdse dashboard", style={"margin": 0, "fontSize": "22px"}),
-        html.Code(storage, style={"fontSize": "13px", "color": "#333"}),
-        html.Span(live + " · read-only", style={"fontSize": "12px", "color": "#777"}),
-        html.Span(id=ids.LIVE, style={"fontSize": "12px", "color": "#777"}),
-    ])
+    live = (
+        f"live: refreshes every {refresh_ms / 1000:g} s" if refresh_ms > 0 else "live refresh off"
+    )
+    return html.Div(
+        style={
+            "display": "flex",
+            "alignItems": "baseline",
+            "gap": "16px",
+            "marginBottom": "8px",
+            "flexWrap": "wrap",
+        },
+        children=[
+            html.H2("sqzdse dashboard", style={"margin": 0, "fontSize": "22px"}),
+            html.Code(storage, style={"fontSize": "13px", "color": "#333"}),
+            html.Span(live + " · read-only", style={"fontSize": "12px", "color": "#777"}),
+            html.Span(id=ids.LIVE, style={"fontSize": "12px", "color": "#777"}),
+        ],
+    )
 
 
 def _options(choices: dict[str, str]) -> list[dict]:
@@ -106,23 +178,62 @@ def study_options(names: Sequence[str]) -> list[dict]:
 
 def _controls(studies, selected, x, y, color) -> html.Div:
     def field(label, component, width):
-        return html.Div([html.Label(label, style=LABEL), component],
-                        style={"width": width, "minWidth": "160px"})
+        return html.Div(
+            [html.Label(label, style=LABEL), component], style={"width": width, "minWidth": "160px"}
+        )
 
-    return html.Div(style={**CARD, "display": "flex", "gap": "16px", "marginBottom": "12px",
-                           "flexWrap": "wrap", "alignItems": "flex-end"}, children=[
-        field("Studies (pick several to compare)",
-              dcc.Dropdown(id=ids.STUDIES, options=study_options(studies), value=list(selected),
-                           multi=True, placeholder="no study in this storage yet"), "360px"),
-        field("Accuracy (y)", dcc.RadioItems(id=ids.Y, options=_options(figures.Y_METRICS),
-                                             value=y, inline=True,
-                                             inputStyle={"marginRight": "4px"},
-                                             labelStyle={"marginRight": "12px"}), "220px"),
-        field("Cost (x, log scale)", dcc.Dropdown(id=ids.X, options=_options(figures.X_METRICS),
-                                                  value=x, clearable=False), "260px"),
-        field("Colour by", dcc.Dropdown(id=ids.COLOR, options=_options(figures.COLOR_COLUMNS),
-                                        value=color, clearable=False), "200px"),
-    ])
+    return html.Div(
+        style={
+            **CARD,
+            "display": "flex",
+            "gap": "16px",
+            "marginBottom": "12px",
+            "flexWrap": "wrap",
+            "alignItems": "flex-end",
+        },
+        children=[
+            field(
+                "Studies (pick several to compare)",
+                dcc.Dropdown(
+                    id=ids.STUDIES,
+                    options=study_options(studies),
+                    value=list(selected),
+                    multi=True,
+                    placeholder="no study in this storage yet",
+                ),
+                "360px",
+            ),
+            field(
+                "Accuracy (y)",
+                dcc.RadioItems(
+                    id=ids.Y,
+                    options=_options(figures.Y_METRICS),
+                    value=y,
+                    inline=True,
+                    inputStyle={"marginRight": "4px"},
+                    labelStyle={"marginRight": "12px"},
+                ),
+                "220px",
+            ),
+            field(
+                "Cost (x, log scale)",
+                dcc.Dropdown(
+                    id=ids.X, options=_options(figures.X_METRICS), value=x, clearable=False
+                ),
+                "260px",
+            ),
+            field(
+                "Colour by",
+                dcc.Dropdown(
+                    id=ids.COLOR,
+                    options=_options(figures.COLOR_COLUMNS),
+                    value=color,
+                    clearable=False,
+                ),
+                "200px",
+            ),
+        ],
+    )
 
 
 def empty_state(message: str | None) -> tuple[list, dict]:
@@ -138,10 +249,14 @@ def summary(lines: Sequence[str]) -> list:
 
 
 def detail_placeholder() -> list:
-    return [html.H3("Trial", style={"margin": "0 0 6px 0", "fontSize": "16px"}),
-            html.P("Click a point of the graph, or a row of the trial table, to see its layers, "
-                   "learning curve, metrics and the command that rebuilds it.",
-                   style={"color": "#555", "fontSize": "14px"})]
+    return [
+        html.H3("Trial", style={"margin": "0 0 6px 0", "fontSize": "16px"}),
+        html.P(
+            "Click a point of the graph, or a row of the trial table, to see its layers, "
+            "learning curve, metrics and the command that rebuilds it.",
+            style={"color": "#555", "fontSize": "14px"},
+        ),
+    ]
 
 
 def detail_panel(detail: TrialDetail | None, curve_figure=None) -> list:
@@ -149,62 +264,120 @@ def detail_panel(detail: TrialDetail | None, curve_figure=None) -> list:
     if detail is None:
         return detail_placeholder()
     children = [
-        html.H3(f"{detail.study} · trial #{detail.number}",
-                style={"margin": "0 0 4px 0", "fontSize": "16px"}),
+        html.H3(
+            f"{detail.study} · trial #{detail.number}",
+            style={"margin": "0 0 4px 0", "fontSize": "16px"},
+        ),
         html.P(status_line(detail), style={"fontSize": "13px", "margin": "0 0 8px 0"}),
     ]
     if detail.metrics:
-        children.append(html.Table(
-            [html.Tr([html.Td(label, style={"color": "#555", "paddingRight": "12px"}),
-                      html.Td(value, style={"textAlign": "right", "fontVariantNumeric":
-                                            "tabular-nums"})])
-             for label, value in detail.metrics],
-            style={"fontSize": "13px", "borderCollapse": "collapse", "marginBottom": "8px"}))
+        children.append(
+            html.Table(
+                [
+                    html.Tr(
+                        [
+                            html.Td(label, style={"color": "#555", "paddingRight": "12px"}),
+                            html.Td(
+                                value,
+                                style={"textAlign": "right", "fontVariantNumeric": "tabular-nums"},
+                            ),
+                        ]
+                    )
+                    for label, value in detail.metrics
+                ],
+                style={"fontSize": "13px", "borderCollapse": "collapse", "marginBottom": "8px"},
+            )
+        )
     if detail.command:
         children += [
-            html.Div([html.Span("Rebuild it:", style=LABEL),
-                      dcc.Clipboard(target_id=ids.COMMAND, title="copy",
-                                    style={"display": "inline-block", "marginLeft": "6px"})]),
-            html.Pre(detail.command, id=ids.COMMAND,
-                     style={"whiteSpace": "pre-wrap", "wordBreak": "break-word",
-                            "background": "#f3f3f3", "padding": "8px", "fontSize": "12px",
-                            "margin": "0 0 4px 0"}),
-            *(html.P(note, style={"fontSize": "12px", "color": "#8a6d3b", "margin": "2px 0"})
-              for note in detail.command_notes),
+            html.Div(
+                [
+                    html.Span("Rebuild it:", style=LABEL),
+                    dcc.Clipboard(
+                        target_id=ids.COMMAND,
+                        title="copy",
+                        style={"display": "inline-block", "marginLeft": "6px"},
+                    ),
+                ]
+            ),
+            html.Pre(
+                detail.command,
+                id=ids.COMMAND,
+                style={
+                    "whiteSpace": "pre-wrap",
+                    "wordBreak": "break-word",
+                    "background": "#f3f3f3",
+                    "padding": "8px",
+                    "fontSize": "12px",
+                    "margin": "0 0 4px 0",
+                },
+            ),
+            *(
+                html.P(note, style={"fontSize": "12px", "color": "#8a6d3b", "margin": "2px 0"})
+                for note in detail.command_notes
+            ),
         ]
     if curve_figure is not None:
-        children.append(dcc.Graph(id=ids.CURVE, figure=curve_figure,
-                                  config={"displaylogo": False}))
+        children.append(dcc.Graph(id=ids.CURVE, figure=curve_figure, config={"displaylogo": False}))
     if detail.arch_error:
         children.append(html.P(f"No layer table: {detail.arch_error}.", style={"color": "#a33"}))
     else:
-        children += [html.Span("Layers (exact analytic counts, BatchNorm folded)", style=LABEL),
-                     layer_table(detail.layers)]
+        children += [
+            html.Span("Layers (exact analytic counts, BatchNorm folded)", style=LABEL),
+            layer_table(detail.layers),
+        ]
     return children
 
 
 def layer_table(layers: Sequence[dict]) -> dash_table.DataTable:
     """The layer table of `sqzdse count`: one row per layer and a total."""
-    rows = [{"layer": r["name"], "output": "x".join(map(str, r["output_shape"])),
-             "filters": r["filters"], "params": r["params"], "macs": r["macs"],
-             "bypass": r["bypass"]} for r in layers]
-    rows.append({"layer": "total", "output": "", "filters": "",
-                 "params": sum(r["params"] for r in layers),
-                 "macs": sum(r["macs"] for r in layers), "bypass": ""})
+    rows = [
+        {
+            "layer": r["name"],
+            "output": "x".join(map(str, r["output_shape"])),
+            "filters": r["filters"],
+            "params": r["params"],
+            "macs": r["macs"],
+            "bypass": r["bypass"],
+        }
+        for r in layers
+    ]
+    rows.append(
+        {
+            "layer": "total",
+            "output": "",
+            "filters": "",
+            "params": sum(r["params"] for r in layers),
+            "macs": sum(r["macs"] for r in layers),
+            "bypass": "",
+        }
+    )
     number = Format().group(Group.yes)
     return dash_table.DataTable(
-        id=ids.LAYERS, data=rows,
-        columns=[{"name": "layer", "id": "layer"}, {"name": "output", "id": "output"},
-                 {"name": "filters (s/e1/e3)", "id": "filters"},
-                 {"name": "params", "id": "params", "type": "numeric", "format": number},
-                 {"name": "MACs", "id": "macs", "type": "numeric", "format": number},
-                 {"name": "bypass", "id": "bypass"}],
+        id=ids.LAYERS,
+        data=rows,
+        columns=[
+            {"name": "layer", "id": "layer"},
+            {"name": "output", "id": "output"},
+            {"name": "filters (s/e1/e3)", "id": "filters"},
+            {"name": "params", "id": "params", "type": "numeric", "format": number},
+            {"name": "MACs", "id": "macs", "type": "numeric", "format": number},
+            {"name": "bypass", "id": "bypass"},
+        ],
         style_cell={"fontSize": "12px", "padding": "2px 6px", "fontFamily": FONT},
         style_header={"fontWeight": "600", "background": "#f3f3f3"},
-        style_data_conditional=[{"if": {"filter_query": '{layer} = "total"'},
-                                 "fontWeight": "600", "borderTop": "2px solid #999"}],
-        style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"}
-                                for c in ("layer", "output", "filters", "bypass")])
+        style_data_conditional=[
+            {
+                "if": {"filter_query": '{layer} = "total"'},
+                "fontWeight": "600",
+                "borderTop": "2px solid #999",
+            }
+        ],
+        style_cell_conditional=[
+            {"if": {"column_id": c}, "textAlign": "left"}
+            for c in ("layer", "output", "filters", "bypass")
+        ],
+    )
 
 
 def _column(column: str, header: str, kind: str) -> dict:
@@ -216,8 +389,10 @@ def _column(column: str, header: str, kind: str) -> dict:
     elif kind == "accuracy":
         spec.update(type="numeric", format=Format(precision=2, scheme=Scheme.percentage))
     elif kind == "float":
-        spec.update(type="numeric", format=Format(precision=4, scheme=Scheme.decimal_or_exponent,
-                                                   trim=Trim.yes))
+        spec.update(
+            type="numeric",
+            format=Format(precision=4, scheme=Scheme.decimal_or_exponent, trim=Trim.yes),
+        )
     else:
         spec.update(type="text")
     return spec
@@ -226,16 +401,27 @@ def _column(column: str, header: str, kind: str) -> dict:
 def trial_table() -> dash_table.DataTable:
     """The trial table, sortable and filterable in the browser; rows come from a callback."""
     return dash_table.DataTable(
-        id=ids.TABLE, data=[],
+        id=ids.TABLE,
+        data=[],
         columns=[_column(*c) for c in figures.TABLE_COLUMNS],
-        sort_action="native", filter_action="native", page_action="native", page_size=15,
+        sort_action="native",
+        filter_action="native",
+        page_action="native",
+        page_size=15,
         sort_by=[{"column_id": "number", "direction": "desc"}],
         style_table={"overflowX": "auto"},
-        style_cell={"fontSize": "12px", "padding": "3px 6px", "fontFamily": FONT,
-                    "maxWidth": "260px", "overflow": "hidden", "textOverflow": "ellipsis"},
+        style_cell={
+            "fontSize": "12px",
+            "padding": "3px 6px",
+            "fontFamily": FONT,
+            "maxWidth": "260px",
+            "overflow": "hidden",
+            "textOverflow": "ellipsis",
+        },
         style_header={"fontWeight": "600", "background": "#f3f3f3"},
         style_data_conditional=[
             {"if": {"filter_query": '{front} = "yes"'}, "background": "#eef6ee"},
             {"if": {"filter_query": '{state} = "FAIL"'}, "color": "#a33"},
             {"if": {"filter_query": '{state} = "PRUNED"'}, "color": "#8a6d3b"},
-        ])
+        ],
+    )

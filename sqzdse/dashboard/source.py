@@ -76,12 +76,19 @@ class StudySource:
         records = analysis.trial_records(study, trials)
         frame = analysis.trials_frame(study, records)
         data = StudyData(
-            name=name, frame=frame, records={r.number: r for r in records},
-            objectives=tuple(frame.attrs.get("objectives", ())), num_classes=info.num_classes,
-            resolution=(_int_or_none(info.training.get("resolution"))
-                        or _common_value(frame, "resolution")),
-            dataset=info.training.get("dataset") or info.dataset, training=info.training,
-            accuracy_note=info.accuracy_note, version=version)
+            name=name,
+            frame=frame,
+            records={r.number: r for r in records},
+            objectives=tuple(frame.attrs.get("objectives", ())),
+            num_classes=info.num_classes,
+            resolution=(
+                _int_or_none(info.training.get("resolution")) or _common_value(frame, "resolution")
+            ),
+            dataset=info.training.get("dataset") or info.dataset,
+            training=info.training,
+            accuracy_note=info.accuracy_note,
+            version=version,
+        )
         with self._lock:
             self._data[name] = data
         return data
@@ -93,8 +100,9 @@ class StudySource:
             study_id = self._storage.get_study_id_from_name(name)
         except KeyError:
             present = ", ".join(analysis.study_names(self._storage)) or "none"
-            raise StorageError(f"no study named {name!r} in {self.url}; studies there: "
-                               f"{present}") from None
+            raise StorageError(
+                f"no study named {name!r} in {self.url}; studies there: {present}"
+            ) from None
         with self._lock:
             cached = self._studies.get(name)
         if cached is not None and cached[0] == study_id:
@@ -113,8 +121,9 @@ class StudySource:
         try:
             inode = self._file.stat().st_ino
         except FileNotFoundError:
-            raise StorageError(f"the study database {self._file} is gone (from {self.url})") \
-                from None
+            raise StorageError(
+                f"the study database {self._file} is gone (from {self.url})"
+            ) from None
         if inode != self._inode:
             self._storage.engine.dispose()
             with self._lock:

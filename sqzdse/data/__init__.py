@@ -47,6 +47,17 @@ from sqzdse.data import _tiny_imagenet  # noqa: F401
 from sqzdse.data import _folder  # noqa: F401
 # isort: on
 
-__all__ = ["CIFAR", "DATASETS", "DataSpec", "Dataset", "DatasetEntry", "Registry", "clear_cache",
-           "dataset_num_classes", "download_dataset", "load_dataset",
-           "split_per_class", "take_per_class"]
+__all__ = [
+    "CIFAR",
+    "DATASETS",
+    "DataSpec",
+    "Dataset",
+    "DatasetEntry",
+    "Registry",
+    "clear_cache",
+    "dataset_num_classes",
+    "download_dataset",
+    "load_dataset",
+    "split_per_class",
+    "take_per_class",
+]

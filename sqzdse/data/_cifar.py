@@ -51,25 +51,45 @@ class _CifarLayout:
     md5: str
 
     def expected(self) -> str:
-        return (f"the CIFAR python version ({self.python_dir}/ with "
-                f"{', '.join(self.python_train)}, {', '.join(self.python_val)}) or the binary "
-                f"version ({self.binary_dir}/ with {', '.join(self.binary_train)}, "
-                f"{', '.join(self.binary_val)}), in the folder itself or in that sub-folder; "
-                "--download fetches it")
+        return (
+            f"the CIFAR python version ({self.python_dir}/ with "
+            f"{', '.join(self.python_train)}, {', '.join(self.python_val)}) or the binary "
+            f"version ({self.binary_dir}/ with {', '.join(self.binary_train)}, "
+            f"{', '.join(self.binary_val)}), in the folder itself or in that sub-folder; "
+            "--download fetches it"
+        )
 
 
 _BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR = {
     "cifar10": _CifarLayout(
-        "CIFAR-10", 10, "cifar-10-batches-py", _BATCHES, ("test_batch",), "labels",
-        "cifar-10-batches-bin", tuple(f"{b}.bin" for b in _BATCHES), ("test_batch.bin",), 1,
+        "CIFAR-10",
+        10,
+        "cifar-10-batches-py",
+        _BATCHES,
+        ("test_batch",),
+        "labels",
+        "cifar-10-batches-bin",
+        tuple(f"{b}.bin" for b in _BATCHES),
+        ("test_batch.bin",),
+        1,
         "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        "c58f30108f718f92721af3b95e74349a"),
+        "c58f30108f718f92721af3b95e74349a",
+    ),
     "cifar100": _CifarLayout(
-        "CIFAR-100", 100, "cifar-100-python", ("train",), ("test",), "fine_labels",
-        "cifar-100-binary", ("train.bin",), ("test.bin",), 2,
+        "CIFAR-100",
+        100,
+        "cifar-100-python",
+        ("train",),
+        ("test",),
+        "fine_labels",
+        "cifar-100-binary",
+        ("train.bin",),
+        ("test.bin",),
+        2,
         "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-        "eb9058c3a382ffc7106e4002c42a8d85"),
+        "eb9058c3a382ffc7106e4002c42a8d85",
+    ),
 }
 _CIFAR_PIXELS = 3 * 32 * 32
 
@@ -78,8 +98,9 @@ def _find_cifar(root: Path, layout: _CifarLayout) -> tuple[str, Path]:
     """("python" | "binary", folder) of the first complete copy under root; DataError otherwise."""
     partial = []
     for kind, sub, files in (
-            ("python", layout.python_dir, layout.python_train + layout.python_val),
-            ("binary", layout.binary_dir, layout.binary_train + layout.binary_val)):
+        ("python", layout.python_dir, layout.python_train + layout.python_val),
+        ("binary", layout.binary_dir, layout.binary_train + layout.binary_val),
+    ):
         for folder in (root / sub, root):
             missing = [f for f in files if not (folder / f).is_file()]
             if not missing:
@@ -104,20 +125,31 @@ def _load_cifar(spec: DataSpec) -> _Arrays:
         parts = [read(folder / name) for name in names]
         x, y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         if y.size and (y.min() < 0 or y.max() >= layout.num_classes):
-            raise DataError(f"{layout.title} labels in {folder} must lie in "
-                            f"0..{layout.num_classes - 1}, found {y.min()}..{y.max()}")
+            raise DataError(
+                f"{layout.title} labels in {folder} must lie in "
+                f"0..{layout.num_classes - 1}, found {y.min()}..{y.max()}"
+            )
         return x, y
 
     train_x, train_y = read_all(train_files)
     val_x, val_y = read_all(val_files)
     keep_train, keep_val = _thin(spec, train_y, val_y)
-    return _Arrays(train_x[keep_train], train_y[keep_train], val_x[keep_val], val_y[keep_val],
-                   layout.num_classes)
+    return _Arrays(
+        train_x[keep_train],
+        train_y[keep_train],
+        val_x[keep_val],
+        val_y[keep_val],
+        layout.num_classes,
+    )
 
 
 for _name, _layout in CIFAR.items():
-    _register(_name, num_classes=_constant(_layout.num_classes), flip_ok=True,
-              summary=f"{_layout.title} from --data-root (python or binary version)")(_load_cifar)
+    _register(
+        _name,
+        num_classes=_constant(_layout.num_classes),
+        flip_ok=True,
+        summary=f"{_layout.title} from --data-root (python or binary version)",
+    )(_load_cifar)
 
 
 try:  # numpy >= 2 moved these; older pickles name numpy.core, newer ones numpy._core
@@ -156,8 +188,10 @@ class _ArrayUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         found = _CIFAR_PICKLE_GLOBALS.get((module, name))
         if found is None:
-            raise DataError(f"refusing to load {self.path}: it asks for {module}.{name}, and a "
-                            "CIFAR batch holds only numpy arrays; the file is not a CIFAR batch")
+            raise DataError(
+                f"refusing to load {self.path}: it asks for {module}.{name}, and a "
+                "CIFAR batch holds only numpy arrays; the file is not a CIFAR batch"
+            )
         return found
 
 
@@ -179,8 +213,12 @@ def _read_cifar_pickle(path: Path, *, label_key: str) -> tuple[np.ndarray, np.nd
         if key not in batch:
             raise malformed(f"no {key!r} entry (found {sorted(map(str, batch))})")
     data = batch["data"]
-    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2
-            and data.shape[1] == _CIFAR_PIXELS):
+    if not (
+        isinstance(data, np.ndarray)
+        and data.dtype == np.uint8
+        and data.ndim == 2
+        and data.shape[1] == _CIFAR_PIXELS
+    ):
         raise malformed(f"'data' must be a uint8 array of N x {_CIFAR_PIXELS}")
     try:
         labels = np.asarray(batch[label_key], dtype=np.int64)
@@ -195,16 +233,21 @@ def _read_cifar_binary(path: Path, *, label_bytes: int) -> tuple[np.ndarray, np.
     raw = np.fromfile(path, dtype=np.uint8)
     record = label_bytes + _CIFAR_PIXELS
     if raw.size == 0 or raw.size % record:
-        raise DataError(f"{path} is not a CIFAR binary-version file: its {raw.size} bytes are not "
-                        f"a whole number of {record}-byte records ({label_bytes} label byte(s) + "
-                        f"{_CIFAR_PIXELS} pixel bytes)")
+        raise DataError(
+            f"{path} is not a CIFAR binary-version file: its {raw.size} bytes are not "
+            f"a whole number of {record}-byte records ({label_bytes} label byte(s) + "
+            f"{_CIFAR_PIXELS} pixel bytes)"
+        )
     records = raw.reshape(-1, record)
-    return (records[:, label_bytes:].reshape(-1, 3, 32, 32),
-            records[:, label_bytes - 1].astype(np.int64))
+    return (
+        records[:, label_bytes:].reshape(-1, 3, 32, 32),
+        records[:, label_bytes - 1].astype(np.int64),
+    )
 
 
-def download_dataset(name: str, *, root: str | os.PathLike, url: str | None = None,
-                     md5: str | None = None) -> Path:
+def download_dataset(
+    name: str, *, root: str | os.PathLike, url: str | None = None, md5: str | None = None
+) -> Path:
     """Fetch and unpack the official archive of `name` into `root`, unless a complete copy is there.
 
     `url` replaces the official address (a mirror or a file:// URL); `md5` then checks the archive
@@ -220,8 +263,10 @@ def download_dataset(name: str, *, root: str | os.PathLike, url: str | None = No
     except DataError:
         pass
     if not hasattr(tarfile, "data_filter"):
-        raise DataError("downloading needs Python 3.11.4 or newer, whose tarfile can unpack an "
-                        "archive safely (filter='data')")
+        raise DataError(
+            "downloading needs Python 3.11.4 or newer, whose tarfile can unpack an "
+            "archive safely (filter='data')"
+        )
     if url is None:
         url, md5 = layout.url, layout.md5
     root.mkdir(parents=True, exist_ok=True)
@@ -236,10 +281,12 @@ def download_dataset(name: str, *, root: str | os.PathLike, url: str | None = No
         except (urllib.error.URLError, OSError, ValueError) as err:
             raise DataError(
                 f"could not download {layout.title} from {url} ({err}); without internet, "
-                f"fetch that file elsewhere and unpack it into {root}") from None
+                f"fetch that file elsewhere and unpack it into {root}"
+            ) from None
         if md5 is not None and digest.hexdigest() != md5:
-            raise DataError(f"the archive from {url} is corrupt: md5 {digest.hexdigest()}, "
-                            f"expected {md5}")
+            raise DataError(
+                f"the archive from {url} is corrupt: md5 {digest.hexdigest()}, expected {md5}"
+            )
         try:
             with tarfile.open(archive) as tar:
                 tar.extractall(root, filter="data")  # refuses absolute paths, '..' and devices

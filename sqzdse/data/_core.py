@@ -87,8 +87,17 @@ class Dataset:
     def to(self, device: torch.device | str) -> Dataset:
         """The same images on `device`."""
         move = functools.partial(torch.Tensor.to, device=torch.device(device))
-        return Dataset(self.name, self.num_classes, move(self.train_x), move(self.train_y),
-                       move(self.val_x), move(self.val_y), self.mean, self.std, self.flip_ok)
+        return Dataset(
+            self.name,
+            self.num_classes,
+            move(self.train_x),
+            move(self.train_y),
+            move(self.val_x),
+            move(self.val_y),
+            self.mean,
+            self.std,
+            self.flip_ok,
+        )
 
 
 @dataclass(frozen=True)
@@ -125,8 +134,9 @@ class Registry(Mapping[str, DatasetEntry]):
 
     def __getitem__(self, name: str) -> DatasetEntry:
         if name not in self._entries:
-            raise DataError(f"unknown data set {name!r}; "
-                            f"valid data sets: {', '.join(self._entries)}")
+            raise DataError(
+                f"unknown data set {name!r}; valid data sets: {', '.join(self._entries)}"
+            )
         return self._entries[name]
 
     def __contains__(self, name: object) -> bool:
@@ -149,6 +159,7 @@ def _register(name: str, *, num_classes: Callable[[DataSpec], int], flip_ok: boo
     def decorate(load: Callable[[DataSpec], _Arrays]) -> Callable[[DataSpec], _Arrays]:
         DATASETS.register(DatasetEntry(name, load, num_classes, flip_ok, summary))
         return load
+
     return decorate
 
 
@@ -197,8 +208,17 @@ def _load_cpu(spec: DataSpec) -> Dataset:
     train_x = torch.from_numpy(_resize(arrays.train_x, spec.resolution))
     val_x = torch.from_numpy(_resize(arrays.val_x, spec.resolution))
     mean, std = _channel_stats(train_x)
-    return Dataset(spec.name, arrays.num_classes, train_x, torch.from_numpy(arrays.train_y),
-                   val_x, torch.from_numpy(arrays.val_y), mean, std, entry.flip_ok)
+    return Dataset(
+        spec.name,
+        arrays.num_classes,
+        train_x,
+        torch.from_numpy(arrays.train_y),
+        val_x,
+        torch.from_numpy(arrays.val_y),
+        mean,
+        std,
+        entry.flip_ok,
+    )
 
 
 # ---------------------------------------------------------------------------- shared steps
@@ -210,8 +230,9 @@ def _rng(spec: DataSpec, stream: int) -> np.random.Generator:
     return np.random.default_rng([spec.seed, stream])
 
 
-def take_per_class(labels: np.ndarray, per_class: int | None, *,
-                   rng: np.random.Generator) -> np.ndarray:
+def take_per_class(
+    labels: np.ndarray, per_class: int | None, *, rng: np.random.Generator
+) -> np.ndarray:
     """Sorted indices of at most `per_class` randomly drawn images of each class (all when None)."""
     if per_class is None:
         return np.arange(len(labels))
@@ -219,8 +240,9 @@ def take_per_class(labels: np.ndarray, per_class: int | None, *,
     return np.sort(np.concatenate(chosen)) if chosen else np.arange(0)
 
 
-def split_per_class(labels: np.ndarray, *, val_fraction: float = VAL_FRACTION,
-                    seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
+def split_per_class(
+    labels: np.ndarray, *, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, val) sorted indices: `val_fraction` of each class (at least one image of a class with
     two or more) held out, drawn with `seed`."""
     rng = np.random.default_rng(seed)
@@ -236,8 +258,10 @@ def split_per_class(labels: np.ndarray, *, val_fraction: float = VAL_FRACTION,
 
 
 def _thin(spec: DataSpec, train_y: np.ndarray, val_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return (take_per_class(train_y, spec.train_per_class, rng=_rng(spec, 0)),
-            take_per_class(val_y, spec.val_per_class, rng=_rng(spec, 1)))
+    return (
+        take_per_class(train_y, spec.train_per_class, rng=_rng(spec, 0)),
+        take_per_class(val_y, spec.val_per_class, rng=_rng(spec, 1)),
+    )
 
 
 def _resize(x: np.ndarray, resolution: int, *, chunk: int = 4096) -> np.ndarray:
@@ -247,10 +271,15 @@ def _resize(x: np.ndarray, resolution: int, *, chunk: int = 4096) -> np.ndarray:
         return np.ascontiguousarray(x)
     out = np.empty((*x.shape[:2], resolution, resolution), dtype=np.uint8)
     for start in range(0, len(x), chunk):
-        part = torch.from_numpy(x[start:start + chunk]).float()
-        part = F.interpolate(part, size=(resolution, resolution), mode="bilinear",
-                             align_corners=False, antialias=resolution < x.shape[-1])
-        out[start:start + chunk] = part.round_().clamp_(0, 255).to(torch.uint8).numpy()
+        part = torch.from_numpy(x[start : start + chunk]).float()
+        part = F.interpolate(
+            part,
+            size=(resolution, resolution),
+            mode="bilinear",
+            align_corners=False,
+            antialias=resolution < x.shape[-1],
+        )
+        out[start : start + chunk] = part.round_().clamp_(0, 255).to(torch.uint8).numpy()
     return out
 
 
@@ -270,10 +299,14 @@ def _channel_stats(x: torch.Tensor, *, chunk: int = 4096) -> tuple[tuple[float, 
 
 def _check_root(spec: DataSpec, expected: str) -> Path:
     if spec.root is None:
-        raise DataError(f"the {spec.name} data set is read from a folder: pass its location with "
-                        f"--data-root (DataSpec.root); expected there: {expected}")
+        raise DataError(
+            f"the {spec.name} data set is read from a folder: pass its location with "
+            f"--data-root (DataSpec.root); expected there: {expected}"
+        )
     root = Path(spec.root).expanduser()
     if not root.is_dir():
-        raise DataError(f"data folder {root} does not exist (or is not a folder); "
-                        f"the {spec.name} data set expects there: {expected}")
+        raise DataError(
+            f"data folder {root} does not exist (or is not a folder); "
+            f"the {spec.name} data set expects there: {expected}"
+        )
     return root

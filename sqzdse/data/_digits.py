@@ -15,8 +15,12 @@ from sqzdse.data._core import DataSpec, _Arrays, _constant, _register, _thin, sp
 _DIGITS_CLASSES = 10
 
 
-@_register("digits", num_classes=_constant(_DIGITS_CLASSES), flip_ok=False,
-           summary="scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), no download")
+@_register(
+    "digits",
+    num_classes=_constant(_DIGITS_CLASSES),
+    flip_ok=False,
+    summary="scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), no download",
+)
 def _load_digits(spec: DataSpec) -> _Arrays:
     from sklearn.datasets import load_digits
 

@@ -18,8 +18,10 @@ from sqzdse.data._core import DataSpec, _Arrays, _check_root, _register, split_p
 from sqzdse.data._images import IMAGE_SUFFIXES, _image_files, _load_files, _subfolders
 from sqzdse.errors import DataError
 
-_FOLDER_EXPECTED = ("one sub-folder of images per class, e.g. <root>/cat/*.jpg and "
-                    f"<root>/dog/*.png ({', '.join(IMAGE_SUFFIXES)})")
+_FOLDER_EXPECTED = (
+    "one sub-folder of images per class, e.g. <root>/cat/*.jpg and "
+    f"<root>/dog/*.png ({', '.join(IMAGE_SUFFIXES)})"
+)
 
 
 def _folder_classes(spec: DataSpec) -> tuple[Path, list[str]]:
@@ -30,8 +32,12 @@ def _folder_classes(spec: DataSpec) -> tuple[Path, list[str]]:
     return root, classes
 
 
-@_register("folder", num_classes=lambda spec: len(_folder_classes(spec)[1]), flip_ok=True,
-           summary="any image folder with one sub-folder per class, split 80/20 per class")
+@_register(
+    "folder",
+    num_classes=lambda spec: len(_folder_classes(spec)[1]),
+    flip_ok=True,
+    summary="any image folder with one sub-folder per class, split 80/20 per class",
+)
 def _load_folder(spec: DataSpec) -> _Arrays:
     root, classes = _folder_classes(spec)
     files, labels = [], []
@@ -43,12 +49,19 @@ def _load_folder(spec: DataSpec) -> _Arrays:
         files += found
         labels += [label] * len(found)
     if empty:
-        raise DataError(f"class folder(s) with no images in {root}: {', '.join(empty)}; "
-                        f"expected {_FOLDER_EXPECTED}")
+        raise DataError(
+            f"class folder(s) with no images in {root}: {', '.join(empty)}; "
+            f"expected {_FOLDER_EXPECTED}"
+        )
     labels = np.array(labels, dtype=np.int64)
     train, val = split_per_class(labels)
     if not len(val):
-        raise DataError(f"{root} has too few images for a validation split: every class needs two "
-                        "or more")
-    return _load_files(spec, ([files[i] for i in train], labels[train]),
-                       ([files[i] for i in val], labels[val]), len(classes))
+        raise DataError(
+            f"{root} has too few images for a validation split: every class needs two or more"
+        )
+    return _load_files(
+        spec,
+        ([files[i] for i in train], labels[train]),
+        ([files[i] for i in val], labels[val]),
+        len(classes),
+    )

@@ -51,24 +51,34 @@ def _read_images(paths: list[Path], resolution: int) -> np.ndarray:
         return np.empty((0, 3, resolution, resolution), dtype=np.uint8)
     # Pillow decodes without holding the GIL; map keeps the order, so the result is deterministic.
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        return np.stack(list(pool.map(functools.partial(_read_image, resolution=resolution),
-                                      paths)))
+        return np.stack(
+            list(pool.map(functools.partial(_read_image, resolution=resolution), paths))
+        )
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                  and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith(".")
+    )
 
 
 def _subfolders(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _load_files(spec: DataSpec, train: tuple[list[Path], np.ndarray],
-                val: tuple[list[Path], np.ndarray], num_classes: int) -> _Arrays:
+def _load_files(
+    spec: DataSpec,
+    train: tuple[list[Path], np.ndarray],
+    val: tuple[list[Path], np.ndarray],
+    num_classes: int,
+) -> _Arrays:
     keep_train, keep_val = _thin(spec, train[1], val[1])
-    return _Arrays(_read_images([train[0][i] for i in keep_train], spec.resolution),
-                   train[1][keep_train],
-                   _read_images([val[0][i] for i in keep_val], spec.resolution), val[1][keep_val],
-                   num_classes)
+    return _Arrays(
+        _read_images([train[0][i] for i in keep_train], spec.resolution),
+        train[1][keep_train],
+        _read_images([val[0][i] for i in keep_val], spec.resolution),
+        val[1][keep_val],
+        num_classes,
+    )

@@ -21,8 +21,10 @@ from sqzdse.data._core import DataSpec, _Arrays, _check_root, _register
 from sqzdse.data._images import _image_files, _load_files, _subfolders
 from sqzdse.errors import DataError
 
-_TINY_EXPECTED = ("the tiny-imagenet-200 layout: train/<wnid>/images/*.JPEG and val/images/* with "
-                  "val/val_annotations.txt (in the folder itself or in tiny-imagenet-200/)")
+_TINY_EXPECTED = (
+    "the tiny-imagenet-200 layout: train/<wnid>/images/*.JPEG and val/images/* with "
+    "val/val_annotations.txt (in the folder itself or in tiny-imagenet-200/)"
+)
 
 
 def _tiny_base(spec: DataSpec) -> Path:
@@ -30,8 +32,9 @@ def _tiny_base(spec: DataSpec) -> Path:
     for base in (root / "tiny-imagenet-200", root):
         if (base / "train").is_dir():
             return base
-    raise DataError(f"no Tiny ImageNet data in {root}: {root / 'train'} is missing; "
-                    f"expected {_TINY_EXPECTED}")
+    raise DataError(
+        f"no Tiny ImageNet data in {root}: {root / 'train'} is missing; expected {_TINY_EXPECTED}"
+    )
 
 
 def _tiny_classes(base: Path) -> list[str]:
@@ -41,8 +44,12 @@ def _tiny_classes(base: Path) -> list[str]:
     return wnids
 
 
-@_register("tiny-imagenet", num_classes=lambda spec: len(_tiny_classes(_tiny_base(spec))),
-           flip_ok=True, summary="Tiny ImageNet (200 classes, 64x64) from --data-root")
+@_register(
+    "tiny-imagenet",
+    num_classes=lambda spec: len(_tiny_classes(_tiny_base(spec))),
+    flip_ok=True,
+    summary="Tiny ImageNet (200 classes, 64x64) from --data-root",
+)
 def _load_tiny_imagenet(spec: DataSpec) -> _Arrays:
     base = _tiny_base(spec)
     wnids = _tiny_classes(base)
@@ -67,12 +74,18 @@ def _load_tiny_imagenet(spec: DataSpec) -> _Arrays:
             continue
         fields = line.split("\t")
         if len(fields) < 2 or fields[1] not in index:
-            raise DataError(f"{annotations} line {number} must be '<file>\\t<wnid>\\t...' naming "
-                            f"one of the {len(wnids)} classes in {base / 'train'}, "
-                            f"got {line.strip()!r}")
+            raise DataError(
+                f"{annotations} line {number} must be '<file>\\t<wnid>\\t...' naming "
+                f"one of the {len(wnids)} classes in {base / 'train'}, "
+                f"got {line.strip()!r}"
+            )
         val_files.append(base / "val" / "images" / fields[0])
         val_labels.append(index[fields[1]])
     if not val_files:
         raise DataError(f"{annotations} lists no validation images")
-    return _load_files(spec, (train_files, np.array(train_labels, dtype=np.int64)),
-                       (val_files, np.array(val_labels, dtype=np.int64)), len(wnids))
+    return _load_files(
+        spec,
+        (train_files, np.array(train_labels, dtype=np.int64)),
+        (val_files, np.array(val_labels, dtype=np.int64)),
+        len(wnids),
+    )

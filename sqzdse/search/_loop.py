@@ -45,9 +45,15 @@ OnTrial = Callable[[optuna.Study, optuna.trial.FrozenTrial, Progress], None]
 DEFAULT_MAX_FAILURES = 10
 
 
-def run_search(study: optuna.Study, objective: Objective, *, timeout: float | None = None,
-               on_trial: OnTrial | None = None, poll_seconds: float = 1.0,
-               max_failures: int = DEFAULT_MAX_FAILURES) -> Progress:
+def run_search(
+    study: optuna.Study,
+    objective: Objective,
+    *,
+    timeout: float | None = None,
+    on_trial: OnTrial | None = None,
+    poll_seconds: float = 1.0,
+    max_failures: int = DEFAULT_MAX_FAILURES,
+) -> Progress:
     """Run trials until the study holds `objective.n_trials` finished (COMPLETE or PRUNED) trials.
 
     Failed trials do not count: a rerun (or another worker) makes up for them, but `max_failures`
@@ -75,8 +81,13 @@ def run_search(study: optuna.Study, objective: Objective, *, timeout: float | No
                     optuna.storages.fail_stale_trials(study)
                     time.sleep(poll_seconds)
                     continue
-                study.optimize(objective, n_trials=1, catch=(TrialFailed, SurplusTrial),
-                               callbacks=[callback], gc_after_trial=False)
+                study.optimize(
+                    objective,
+                    n_trials=1,
+                    catch=(TrialFailed, SurplusTrial),
+                    callbacks=[callback],
+                    gc_after_trial=False,
+                )
                 if interrupts:
                     raise KeyboardInterrupt("interrupted between trials")
                 if len(objective.failures) >= max_failures:
@@ -92,9 +103,11 @@ def run_search(study: optuna.Study, objective: Objective, *, timeout: float | No
 def _failures_message(reasons: list[str]) -> str:
     counted = Counter(reasons)
     listed = "; ".join(f"{reason} ({n}x)" if n > 1 else reason for reason, n in counted.items())
-    return (f"stopped: the last {len(reasons)} trials all failed (--max-failures {len(reasons)}). "
-            f"Reasons: {listed}. Fix the cause, or raise --max-failures, and run the same command "
-            "to resume")
+    return (
+        f"stopped: the last {len(reasons)} trials all failed (--max-failures {len(reasons)}). "
+        f"Reasons: {listed}. Fix the cause, or raise --max-failures, and run the same command "
+        "to resume"
+    )
 
 
 def _fail_if_running(study: optuna.Study, number: int | None) -> None:

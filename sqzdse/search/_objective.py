@@ -25,7 +25,7 @@ UNDER_WAY = (TrialState.RUNNING, TrialState.WAITING)
 
 
 class TrialFailed(Exception):
-    """Training a trial failed (non-finite loss, out of memory); the study records it and goes on."""
+    """Training a trial failed (non-finite loss, out of memory): recorded; the search goes on."""
 
 
 class SurplusTrial(Exception):
@@ -83,8 +83,11 @@ def constraint_violations(metrics: dict, constraints: dict[str, float]) -> dict[
 
 def over_budget(metrics: dict, constraints: dict[str, float]) -> str | None:
     """Why a network is infeasible (every budget it exceeds), or None when it is within them."""
-    over = [f"{name} {metrics[name]:,} > budget {budget:,g}"
-            for name, budget in constraints.items() if metrics[name] > budget]
+    over = [
+        f"{name} {metrics[name]:,} > budget {budget:,g}"
+        for name, budget in constraints.items()
+        if metrics[name] > budget
+    ]
     return "; ".join(over) + " (not trained)" if over else None
 
 
@@ -93,6 +96,7 @@ def software_versions() -> dict[str, str]:
     import torch
 
     from sqzdse import __version__
+
     return {"sqzdse": __version__, "torch": torch.__version__, "optuna": optuna.__version__}
 
 
@@ -103,7 +107,8 @@ class Objective:
     setup: SearchSetup
     n_trials: int
     device: str = "auto"
-    trainer: Callable | None = None  # (cfg, data, config) -> TrainResult; the proxy trainer by default
+    # (cfg, data, config) -> TrainResult; the proxy trainer by default
+    trainer: Callable | None = None
     interrupts: Interrupts | None = None  # set by `run_search` while it runs
     current: int | None = None  # the number of the trial under way or last run
     failures: list[str] = field(default_factory=list)  # reasons of the last consecutive failures
@@ -117,14 +122,16 @@ class Objective:
                 cfg = self.setup.space.suggest(trial, num_classes=self.setup.num_classes)
                 record = TrialRecord(arch=cfg, metrics=analytic_metrics(cfg))
                 written = record.write(trial)  # a trial that dies training still shows its network
-                for key, value in constraint_violations(record.metrics,
-                                                        self.setup.space.constraints).items():
+                for key, value in constraint_violations(
+                    record.metrics, self.setup.space.constraints
+                ).items():
                     trial.set_constraint(key, value)
                 record = self._outcome(trial, record)
                 record.write(trial, written=written)
         except KeyboardInterrupt:
-            TrialRecord(status=Status.FAILED, failure_reason="interrupted before training finished") \
-                .write(trial, written=written)
+            TrialRecord(
+                status=Status.FAILED, failure_reason="interrupted before training finished"
+            ).write(trial, written=written)
             raise
         self._count(record)
         if record.status is Status.INFEASIBLE:
@@ -162,16 +169,22 @@ class Objective:
             result = self._train(record.arch)
         except SqzdseError as err:  # a data file that broke since the search started, ...
             return record.replace(status=Status.FAILED, failure_reason=str(err))
-        except Exception as err:  # anything else is a bug: recorded, counted, and the search goes on
-            return record.replace(status=Status.FAILED,
-                                  failure_reason=f"{type(err).__name__}: {err}")
-        trained = record.replace(device=result.device, versions=software_versions(),
-                                 curve=tuple(result.curve))
+        except (
+            Exception
+        ) as err:  # anything else is a bug: recorded, counted, and the search goes on
+            return record.replace(
+                status=Status.FAILED, failure_reason=f"{type(err).__name__}: {err}"
+            )
+        trained = record.replace(
+            device=result.device, versions=software_versions(), curve=tuple(result.curve)
+        )
         if result.status != "ok":
             return trained.replace(status=Status.FAILED, failure_reason=result.reason)
         measured = {name: getattr(result, name) for name in metrics_of(source=Source.TRAINED)}
-        return trained.replace(status=Status.OK, metrics={
-            **record.metrics, **{k: v for k, v in measured.items() if v is not None}})
+        return trained.replace(
+            status=Status.OK,
+            metrics={**record.metrics, **{k: v for k, v in measured.items() if v is not None}},
+        )
 
     def _train(self, cfg: ArchConfig):
         from sqzdse.data import load_dataset
@@ -184,12 +197,17 @@ class Objective:
     def _refuse_surplus(self, trial: optuna.Trial) -> None:
         """Several workers may ask for a trial at the same moment; the later ones step back."""
         study = trial.study
-        earlier = [t for t in study.get_trials(deepcopy=False, states=FINISHED + UNDER_WAY)
-                   if t.number < trial.number]
+        earlier = [
+            t
+            for t in study.get_trials(deepcopy=False, states=FINISHED + UNDER_WAY)
+            if t.number < trial.number
+        ]
         if len(earlier) >= self.n_trials:
-            TrialRecord(status=Status.FAILED,
-                        failure_reason="not needed: the requested number of trials was already "
-                                       "under way in other workers").write(trial)
+            TrialRecord(
+                status=Status.FAILED,
+                failure_reason="not needed: the requested number of trials was already "
+                "under way in other workers",
+            ).write(trial)
             raise SurplusTrial()
 
 
@@ -200,4 +218,3 @@ def _trained_twin(trial: optuna.Trial, cfg: ArchConfig) -> TrialRecord | None:
         if record.status is Status.OK and record.arch == cfg:
             return record
     return None
-

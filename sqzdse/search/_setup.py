@@ -31,10 +31,14 @@ class SearchSetup:
     def study_info(self) -> StudyInfo:
         """What the study records about itself."""
         space = self.space
-        return StudyInfo(space_hash=space.hash, space=space.to_dict(),
-                         objectives=tuple(zip(self.objectives, self.directions)),
-                         dataset=space.training.dataset, num_classes=self.num_classes,
-                         accuracy_note=self.note)
+        return StudyInfo(
+            space_hash=space.hash,
+            space=space.to_dict(),
+            objectives=tuple(zip(self.objectives, self.directions)),
+            dataset=space.training.dataset,
+            num_classes=self.num_classes,
+            accuracy_note=self.note,
+        )
 
 
 def make_setup(space: SearchSpace) -> SearchSetup:
@@ -61,8 +65,9 @@ def check_runnable(space: SearchSpace) -> None:
     load_dataset(training.data_spec())
 
 
-def open_study(setup: SearchSetup, *, storage, study_name: str, sampler=None,
-               process: str | None = None) -> optuna.Study:
+def open_study(
+    setup: SearchSetup, *, storage, study_name: str, sampler=None, process: str | None = None
+) -> optuna.Study:
     """Create the study, or resume it when it was made from the same space (same hash).
 
     `process` names this process when it is one of several sharing the study (see `sampler_seed`).
@@ -70,22 +75,36 @@ def open_study(setup: SearchSetup, *, storage, study_name: str, sampler=None,
     check_study_name(study_name)
     space = setup.space
     if sampler is None:
-        seed = sampler_seed(space.sampler.seed, trials_before=_trial_count(storage, study_name),
-                            process=process)
-        sampler = make_sampler(space.sampler.name, seed=seed, options=dict(space.sampler.options),
-                               grid=space.searched_params)
+        seed = sampler_seed(
+            space.sampler.seed, trials_before=_trial_count(storage, study_name), process=process
+        )
+        sampler = make_sampler(
+            space.sampler.name,
+            seed=seed,
+            options=dict(space.sampler.options),
+            grid=space.searched_params,
+        )
     try:
-        study = optuna.create_study(storage=storage, study_name=study_name, sampler=sampler,
-                                    directions=setup.directions, load_if_exists=True)
+        study = optuna.create_study(
+            storage=storage,
+            study_name=study_name,
+            sampler=sampler,
+            directions=setup.directions,
+            load_if_exists=True,
+        )
     except ValueError as err:  # directions differ from the stored study's
-        raise StorageError(f"study {study_name!r} exists with other objectives ({err}); start a "
-                           "new study with --study NAME") from None
+        raise StorageError(
+            f"study {study_name!r} exists with other objectives ({err}); start a "
+            "new study with --study NAME"
+        ) from None
     stored = StudyInfo.read(study)
     if stored.space_hash is None:
         # New, or its creation was interrupted before the hash (written last): (re)write it all.
         if study.get_trials(deepcopy=False):
-            raise StorageError(f"study {study_name!r} has trials but no sqzdse search space (made "
-                               "by another tool?); start a new study with --study NAME")
+            raise StorageError(
+                f"study {study_name!r} has trials but no sqzdse search space (made "
+                "by another tool?); start a new study with --study NAME"
+            )
         study.set_metric_names(list(setup.objectives))
         setup.study_info.write(study)
     elif stored.space_hash != space.hash:
@@ -93,20 +112,23 @@ def open_study(setup: SearchSetup, *, storage, study_name: str, sampler=None,
             f"study {study_name!r} was created from a different search space (stored hash "
             f"{stored.space_hash}, this space {space.hash}): its trials would not be comparable. "
             f"Start a new study with --study {study_name}-2 (or another --storage), or restore the "
-            "space the study was made with")
+            "space the study was made with"
+        )
     elif study.metric_names != list(setup.objectives):
-        raise StorageError(f"study {study_name!r} optimises {study.metric_names}, not "
-                           f"{list(setup.objectives)}; start a new study with --study NAME")
+        raise StorageError(
+            f"study {study_name!r} optimises {study.metric_names}, not "
+            f"{list(setup.objectives)}; start a new study with --study NAME"
+        )
     return study
 
 
 def sampler_seed(seed: int, *, trials_before: int, process: str | None) -> int:
     """The seed of this process's sampler.
 
-    One process on a new study uses the space's seed, so that run is reproducible. A resumed study, or
-    one of several processes sharing it, mixes in the trials already there and the process's name:
-    with the plain seed, a resumed random sampler would draw its first trials again and parallel
-    workers would all draw the same architectures.
+    One process on a new study uses the space's seed, so that run is reproducible. A resumed study,
+    or one of several processes sharing it, mixes in the trials already there and the process's
+    name: with the plain seed, a resumed random sampler would draw its first trials again and
+    parallel workers would all draw the same architectures.
     """
     if trials_before == 0 and process is None:
         return seed

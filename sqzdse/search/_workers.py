@@ -16,12 +16,11 @@ import time
 
 from sqzdse.errors import SqzdseError
 
-
 # Worker processes per GPU for `--workers auto`. A proxy training of a small network is bound by
 # Python, kernel launches and tiny kernels, so one process leaves a GPU mostly idle. Measured with
-# benchmarks/workers.py on one H100 (micro networks, digits, 1 epoch, SQLite): trained trials per hour
-# once under way, relative to one worker: 2 workers 2.2x, 4 workers 3.4x, 8 workers 6.5x; CUDA MPS
-# gained nothing measurable. Each worker holds its own CUDA context (about 0.5 GB).
+# benchmarks/workers.py on one H100 (micro networks, digits, 1 epoch, SQLite): trained trials per
+# hour once under way, relative to one worker: 2 workers 2.2x, 4 workers 3.4x, 8 workers 6.5x; CUDA
+# MPS gained nothing measurable. Each worker holds its own CUDA context (about 0.5 GB).
 WORKERS_PER_GPU = 8
 
 
@@ -66,8 +65,9 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // workers)
 
 
-def run_workers(base_args: list[str], *, workers: int, devices: list[str],
-                env: dict[str, str] | None = None) -> int:
+def run_workers(
+    base_args: list[str], *, workers: int, devices: list[str], env: dict[str, str] | None = None
+) -> int:
     """Start `workers` copies of `sqzdse search <base_args>` and wait for them.
 
     Ctrl-C or SIGTERM to this process is passed on to every worker, which records its trial under
@@ -76,10 +76,23 @@ def run_workers(base_args: list[str], *, workers: int, devices: list[str],
     threads = str(threads_per_worker(workers))
     procs = []
     for i, device in enumerate(devices):
-        child_env = {**os.environ, **(env or {}), "OMP_NUM_THREADS": threads,
-                     "MKL_NUM_THREADS": threads}
-        cmd = [sys.executable, "-m", "sqzdse", "search", *base_args, "--device", device,
-               "--worker-id", str(i + 1)]
+        child_env = {
+            **os.environ,
+            **(env or {}),
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "sqzdse",
+            "search",
+            *base_args,
+            "--device",
+            device,
+            "--worker-id",
+            str(i + 1),
+        ]
         procs.append(subprocess.Popen(cmd, env=child_env, start_new_session=True))
 
     def forward(signum, frame):

@@ -1,7 +1,7 @@
 """Helpers for tests and benchmarks: studies written as `sqzdse search` writes them.
 
-    study = create_study(sqlite_url(tmp_path / "s.db"))
-    add_trial(study, top1=0.8, top5=0.95)
+study = create_study(sqlite_url(tmp_path / "s.db"))
+add_trial(study, top1=0.8, top5=0.95)
 """
 
 from sqzdse.testing._factory import (
@@ -13,5 +13,11 @@ from sqzdse.testing._factory import (
     sqlite_url,
 )
 
-__all__ = ["DEFAULT_OBJECTIVES", "add_trial", "create_study", "fast_sqlite_storage", "small_arch",
-           "sqlite_url"]
+__all__ = [
+    "DEFAULT_OBJECTIVES",
+    "add_trial",
+    "create_study",
+    "fast_sqlite_storage",
+    "small_arch",
+    "sqlite_url",
+]

@@ -32,8 +32,12 @@ from sqzdse.records import Epoch, Status, StudyInfo, TrialRecord, analytic_metri
 from sqzdse.search import software_versions
 
 DEFAULT_OBJECTIVES = (("top5", "maximize"), ("params", "minimize"))
-STATES = {Status.OK: TrialState.COMPLETE, Status.REUSED: TrialState.COMPLETE,
-          Status.FAILED: TrialState.FAIL, Status.INFEASIBLE: TrialState.PRUNED}
+STATES = {
+    Status.OK: TrialState.COMPLETE,
+    Status.REUSED: TrialState.COMPLETE,
+    Status.FAILED: TrialState.FAIL,
+    Status.INFEASIBLE: TrialState.PRUNED,
+}
 
 
 def sqlite_url(path) -> str:
@@ -42,8 +46,15 @@ def sqlite_url(path) -> str:
 
 def small_arch(**changes) -> ArchConfig:
     """A network for the 10 digit classes at 32x32, with fields replaced."""
-    base = ArchConfig(num_classes=10, resolution=32, stem_filters=64, stem_kernel=3, stem_stride=1,
-                      stem_padding=1, pool_after=("conv1", "fire3", "fire5"))
+    base = ArchConfig(
+        num_classes=10,
+        resolution=32,
+        stem_filters=64,
+        stem_kernel=3,
+        stem_stride=1,
+        stem_padding=1,
+        pool_after=("conv1", "fire3", "fire5"),
+    )
     return base.replace(**changes)
 
 
@@ -71,31 +82,54 @@ def _empty_optuna_database() -> Path:
     return path
 
 
-def create_study(storage: str, *, study_name: str = "factory",
-                 objectives=DEFAULT_OBJECTIVES, dataset: str = "digits",
-                 num_classes: int = 10) -> optuna.Study:
+def create_study(
+    storage: str,
+    *,
+    study_name: str = "factory",
+    objectives=DEFAULT_OBJECTIVES,
+    dataset: str = "digits",
+    num_classes: int = 10,
+) -> optuna.Study:
     """A new study with the directions, metric names and study attributes of a sqzdse search.
     `storage` is a URL; an SQLite file is created (or added to) through `fast_sqlite_storage`."""
     objectives = [(name, direction) for name, direction in objectives]
     if storage.startswith("sqlite:///"):
         storage = fast_sqlite_storage(storage)
-    study = optuna.create_study(storage=storage, study_name=study_name,
-                                directions=[direction for _, direction in objectives])
+    study = optuna.create_study(
+        storage=storage,
+        study_name=study_name,
+        directions=[direction for _, direction in objectives],
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names([name for name, _ in objectives])
-    StudyInfo(space_hash=f"factory-{study_name}", space={"name": study_name},
-              objectives=tuple(objectives), dataset=dataset, num_classes=num_classes,
-              accuracy_note="factory study: made-up accuracies").write(study)
+    StudyInfo(
+        space_hash=f"factory-{study_name}",
+        space={"name": study_name},
+        objectives=tuple(objectives),
+        dataset=dataset,
+        num_classes=num_classes,
+        accuracy_note="factory study: made-up accuracies",
+    ).write(study)
     return study
 
 
-def add_trial(study: optuna.Study, *, arch: ArchConfig | None = None, status: str = Status.OK,
-              state: str | None = None, top1: float | None = None, top5: float | None = None,
-              train_loss: float | None = None, train_seconds: float | None = None,
-              metrics: dict | None = None, failure_reason: str | None = None,
-              reused_from: int | None = None, constraints: dict | None = None,
-              curve: Sequence[Epoch] | None = None) -> int:
+def add_trial(
+    study: optuna.Study,
+    *,
+    arch: ArchConfig | None = None,
+    status: str = Status.OK,
+    state: str | None = None,
+    top1: float | None = None,
+    top5: float | None = None,
+    train_loss: float | None = None,
+    train_seconds: float | None = None,
+    metrics: dict | None = None,
+    failure_reason: str | None = None,
+    reused_from: int | None = None,
+    constraints: dict | None = None,
+    curve: Sequence[Epoch] | None = None,
+) -> int:
     """Add one trial as the search writes it (a TrialRecord); returns its number.
 
     `status` ok / reused -> COMPLETE with values in the study's objective order (top1 and top5 are
@@ -115,10 +149,20 @@ def add_trial(study: optuna.Study, *, arch: ArchConfig | None = None, status: st
     if trained:
         train_seconds = 2.0 if train_seconds is None else train_seconds
         train_loss = 0.5 if train_loss is None else train_loss
-        values.update(top1=top1, top5=top5, train_loss=train_loss, train_seconds=train_seconds,
-                      images_per_second=1000.0 / train_seconds)
-        record = record.replace(curve=tuple(curve) if curve is not None else (
-            Epoch(epoch=1, train_loss=train_loss, top1=top1, top5=top5, seconds=train_seconds),))
+        values.update(
+            top1=top1,
+            top5=top5,
+            train_loss=train_loss,
+            train_seconds=train_seconds,
+            images_per_second=1000.0 / train_seconds,
+        )
+        record = record.replace(
+            curve=tuple(curve)
+            if curve is not None
+            else (
+                Epoch(epoch=1, train_loss=train_loss, top1=top1, top5=top5, seconds=train_seconds),
+            )
+        )
     values.update(metrics or {})
     record = record.replace(metrics=values)
 
@@ -130,16 +174,23 @@ def add_trial(study: optuna.Study, *, arch: ArchConfig | None = None, status: st
         if status is Status.REUSED:
             record = record.replace(reused_from=reused_from)
         elif status is Status.FAILED:
-            record = record.replace(failure_reason=failure_reason
-                                    or "training diverged: loss is nan")
+            record = record.replace(
+                failure_reason=failure_reason or "training diverged: loss is nan"
+            )
         elif status is Status.INFEASIBLE:
             record = record.replace(failure_reason=failure_reason or "params over budget")
             constraints = constraints or {"params": 1.0}
 
     names = [name for name, _ in StudyInfo.read(study).objectives]
-    objective_values = ([float(values[name]) for name in names]
-                        if trial_state == TrialState.COMPLETE else None)
-    study.add_trial(optuna.trial.create_trial(state=trial_state, values=objective_values,
-                                              user_attrs=record.user_attrs(),
-                                              constraints=constraints))
+    objective_values = (
+        [float(values[name]) for name in names] if trial_state == TrialState.COMPLETE else None
+    )
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=trial_state,
+            values=objective_values,
+            user_attrs=record.user_attrs(),
+            constraints=constraints,
+        )
+    )
     return len(study.get_trials(deepcopy=False)) - 1

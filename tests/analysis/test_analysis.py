@@ -46,11 +46,11 @@ TRIALS = [
     (0.90, 100, "COMPLETE"),  # 1 b: identical to a, so on the front too
     (0.95, 200, "COMPLETE"),  # 2 c: front (best top5 among eligible)
     (0.90, 150, "COMPLETE"),  # 3 d: same top5 as a, more params -> dominated by a
-    (0.80, 50, "COMPLETE"),   # 4 e: same params as i, lower top5 -> dominated by i
-    (0.99, 300, "FAIL"),      # 5 failed: would be on the front, but never counts
-    (0.99, 10, "PRUNED"),     # 6 infeasible: dominates everything, never counts
-    (np.nan, 10, "COMPLETE"), # 7 metric missing: excluded
-    (0.85, 50, "COMPLETE"),   # 8 i: front
+    (0.80, 50, "COMPLETE"),  # 4 e: same params as i, lower top5 -> dominated by i
+    (0.99, 300, "FAIL"),  # 5 failed: would be on the front, but never counts
+    (0.99, 10, "PRUNED"),  # 6 infeasible: dominates everything, never counts
+    (np.nan, 10, "COMPLETE"),  # 7 metric missing: excluded
+    (0.85, 50, "COMPLETE"),  # 8 i: front
     (0.80, 160, "COMPLETE"),  # 9 j: dominated by d (and a): rank 2
 ]
 
@@ -85,10 +85,10 @@ def test_front_metric_forms_agree(trials):
 def test_front_three_metrics():
     rows = [
         (0.90, 10, 10),  # p0: dominated by p4 (equal, equal, fewer MACs)
-        (0.80, 5, 20),   # p1: front
-        (0.80, 5, 20),   # p2: identical to p1: front
+        (0.80, 5, 20),  # p1: front
+        (0.80, 5, 20),  # p2: identical to p1: front
         (0.70, 20, 30),  # p3: dominated by p0
-        (0.90, 10, 5),   # p4: front
+        (0.90, 10, 5),  # p4: front
         (0.95, 30, 40),  # p5: front (best top1)
     ]
     df = frame(rows, columns=("top1", "params", "macs"))
@@ -100,8 +100,9 @@ def test_pareto_rank_by_hand(trials):
     ranks = pareto_rank(trials, MAX_MIN)
     assert str(ranks.dtype) == "Int64"
     expected = [0, 0, 0, 1, 1, pd.NA, pd.NA, pd.NA, 0, 2]
-    assert [None if pd.isna(r) else int(r) for r in ranks] == \
-        [None if e is pd.NA else e for e in expected]
+    assert [None if pd.isna(r) else int(r) for r in ranks] == [
+        None if e is pd.NA else e for e in expected
+    ]
 
 
 def test_pareto_rank_matches_repeated_peeling():
@@ -167,8 +168,9 @@ def test_hypervolume_2d_by_hand():
     mirrored = [(3, 1), (2, 2), (1, 3)]
     assert hypervolume(mirrored, directions=["maximize"] * 2, reference=(0, 0)) == 6.0
     # Mixed: top5 max, params min: 0.9*200 + 0.95*100 - 0.9*100 = 185.
-    assert hypervolume([(0.9, 100), (0.95, 200)], directions=["maximize", "minimize"],
-                       reference=(0, 300)) == pytest.approx(185.0)
+    assert hypervolume(
+        [(0.9, 100), (0.95, 200)], directions=["maximize", "minimize"], reference=(0, 300)
+    ) == pytest.approx(185.0)
     assert hypervolume([], directions=["minimize"] * 2, reference=(1, 1)) == 0.0
 
 
@@ -180,8 +182,9 @@ def test_hypervolume_3d_by_hand():
     # Three boxes of 4, pairwise overlaps of 2, common cube 1: 12 - 6 + 1 = 7.
     assert hypervolume([(1, 0, 0), (0, 1, 0), (0, 0, 1)], directions=d, reference=(2, 2, 2)) == 7.0
     # top1 max, params min, macs min, one point: 0.5 * 10 * 20.
-    assert hypervolume([(0.5, 10, 20)], directions=["maximize", "minimize", "minimize"],
-                       reference=(0, 20, 40)) == pytest.approx(100.0)
+    assert hypervolume(
+        [(0.5, 10, 20)], directions=["maximize", "minimize", "minimize"], reference=(0, 20, 40)
+    ) == pytest.approx(100.0)
 
 
 def _counted_volume(points, reference) -> int:
@@ -208,8 +211,11 @@ def test_hypervolume_rejects_bad_input():
 
 
 def test_hypervolume_history_by_hand():
-    df = frame([(1, 3), (0, 0), (2, 2), (3, 3), (3, 1)], columns=("params", "macs"),
-               states=["COMPLETE", "FAIL", "COMPLETE", "COMPLETE", "COMPLETE"])
+    df = frame(
+        [(1, 3), (0, 0), (2, 2), (3, 3), (3, 1)],
+        columns=("params", "macs"),
+        states=["COMPLETE", "FAIL", "COMPLETE", "COMPLETE", "COMPLETE"],
+    )
     history = hypervolume_history(df, {"params": "minimize", "macs": "minimize"}, reference=(4, 4))
     assert list(history.columns) == ["number", "hypervolume"]
     assert history["number"].tolist() == [0, 1, 2, 3, 4]
@@ -252,8 +258,10 @@ def test_knee_point_single_point_and_ties():
 
 
 def test_effect_summary_by_hand():
-    df = frame([(0.90, 1), (0.80, 1), (0.70, 1), (0.99, 1)], states=["COMPLETE", "COMPLETE",
-                                                                       "COMPLETE", "FAIL"])
+    df = frame(
+        [(0.90, 1), (0.80, 1), (0.70, 1), (0.99, 1)],
+        states=["COMPLETE", "COMPLETE", "COMPLETE", "FAIL"],
+    )
     df["sr"] = [0.125, 0.125, 0.5, 0.5]
     df["bypass"] = pd.array(["none", "simple", "simple", "none"], dtype="string")
     df["base_e"] = pd.array([128] * 4, dtype="Int64")  # not searched: left out
@@ -320,13 +328,16 @@ def test_missing_sqlite_file_is_an_error_and_stays_missing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("source, message", [
-    ("sqlite://", "give an SQLite file"),
-    ("sqlite:///:memory:", "give an SQLite file"),
-    ("nosuchdb://host/x", "cannot open storage nosuchdb://host/x"),
-    ("studies/micro", "cannot tell the format"),
-    ("results.xlsx", "cannot tell the format"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("sqlite://", "give an SQLite file"),
+        ("sqlite:///:memory:", "give an SQLite file"),
+        ("nosuchdb://host/x", "cannot open storage nosuchdb://host/x"),
+        ("studies/micro", "cannot tell the format"),
+        ("results.xlsx", "cannot tell the format"),
+    ],
+)
 def test_bad_sources(source, message):
     with pytest.raises(StorageError, match=message):
         load_trials(source)
@@ -404,8 +415,9 @@ def sweeps():
 
 
 def _sr_study(url: str):
-    study = create_study(url, study_name="paper_sr", objectives=(("top1", "maximize"),
-                                                                 ("params", "minimize")))
+    study = create_study(
+        url, study_name="paper_sr", objectives=(("top1", "maximize"), ("params", "minimize"))
+    )
     for sr, top1 in [(0.125, 0.80), (0.125, 0.84), (0.5, 0.90), (1.0, 0.91)]:
         add_trial(study, arch=small_arch(sr=sr), top1=top1, top5=0.99)
     add_trial(study, arch=small_arch(sr=0.75), status="failed")
@@ -453,8 +465,10 @@ def test_sweep_page_with_a_missing_study(sweeps, tmp_path):
     page = sweeps.page(studies_dir=tmp_path)
     ids = {child.id: child for child in page.children if getattr(child, "id", None)}
     assert "paper_sr-graph" in ids
-    assert "paper_pct-missing" in ids and "sqzdse search --space paper_pct.yaml" in \
-        ids["paper_pct-missing"].children
+    assert (
+        "paper_pct-missing" in ids
+        and "sqzdse search --space paper_pct.yaml" in ids["paper_pct-missing"].children
+    )
     assert not (tmp_path / "paper_pct.db").exists()
 
 

@@ -1,4 +1,4 @@
-"""`sqzdse dashboard` and what it stands on: read-only storage access, clear errors, the WSGI entry."""
+"""`sqzdse dashboard` and what it stands on: read-only storage, clear errors, the WSGI entry."""
 
 from __future__ import annotations
 
@@ -18,16 +18,16 @@ from optuna.trial import TrialState
 from sqlalchemy import event
 
 from sqzdse.cli import main
-from sqzdse.storage import open_storage, single_storage_in
 from sqzdse.dashboard import create_app, figures
 from sqzdse.dashboard.source import StudySource
 from sqzdse.errors import StorageError
-from sqzdse.testing import (add_trial, create_study, fast_sqlite_storage, small_arch,
-                            sqlite_url)
+from sqzdse.storage import open_storage, single_storage_in
+from sqzdse.testing import add_trial, create_study, fast_sqlite_storage, small_arch, sqlite_url
 
 # DataTable is the table this project chose (dash-ag-grid would be a new dependency).
 pytestmark = pytest.mark.filterwarnings(
-    r"ignore:\s*The dash_table.DataTable will be removed:DeprecationWarning")
+    r"ignore:\s*The dash_table.DataTable will be removed:DeprecationWarning"
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,8 +74,20 @@ def test_serves_on_localhost_by_default_without_warning(db, served, capsys):
 
 
 def test_other_hosts_get_a_warning(db, served, capsys):
-    assert main(["dashboard", "--storage", sqlite_url(db), "--host", "0.0.0.0",
-                 "--port", str(free_port())]) == 0
+    assert (
+        main(
+            [
+                "dashboard",
+                "--storage",
+                sqlite_url(db),
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(free_port()),
+            ]
+        )
+        == 0
+    )
     assert served[0]["host"] == "0.0.0.0"
     assert "no authentication" in capsys.readouterr().err
 
@@ -89,12 +101,15 @@ def test_missing_database_is_exit_2_and_never_created(tmp_path, served, capsys):
     assert served == []
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("not a url", "is not a storage URL"),
-    ("sqlite://", "names no database file"),
-    ("sqlite:///:memory:", "names no database file"),
-    ("nosuchdialect://host/db", "cannot open"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "is not a storage URL"),
+        ("sqlite://", "names no database file"),
+        ("sqlite:///:memory:", "names no database file"),
+        ("nosuchdialect://host/db", "cannot open"),
+    ],
+)
 def test_bad_urls_are_exit_2(url, message, served, capsys):
     assert main(["dashboard", "--storage", url]) == 2
     assert message in capsys.readouterr().err
@@ -108,6 +123,7 @@ def test_a_file_that_is_not_a_study_database(tmp_path, served, capsys):
     assert "is not an SQLite database" in capsys.readouterr().err
     other = tmp_path / "other.db"
     import sqlite3
+
     with sqlite3.connect(other) as con:
         con.execute("CREATE TABLE t (x)")
     before = fingerprint(other)
@@ -132,8 +148,7 @@ def test_port_in_use_is_exit_2(db, served, capsys):
     assert served == []
 
 
-def test_default_storage_is_the_only_database_under_studies(tmp_path, monkeypatch, served,
-                                                            capsys):
+def test_default_storage_is_the_only_database_under_studies(tmp_path, monkeypatch, served, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["dashboard"]) == 2
     assert "no study database in studies/" in capsys.readouterr().err
@@ -153,6 +168,7 @@ def test_help_lists_the_options():
     from click.testing import CliRunner
 
     from sqzdse.cli import cli
+
     result = CliRunner().invoke(cli, ["dashboard", "--help"])
     assert result.exit_code == 0
     text = " ".join(result.output.split())
@@ -297,8 +313,9 @@ def load_wsgi(monkeypatch, **env):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    spec = importlib.util.spec_from_file_location("sqzdse_wsgi_under_test",
-                                                  ROOT / "dashboards" / "wsgi.py")
+    spec = importlib.util.spec_from_file_location(
+        "sqzdse_wsgi_under_test", ROOT / "dashboards" / "wsgi.py"
+    )
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)
     spec.loader.exec_module(module)
@@ -306,8 +323,9 @@ def load_wsgi(monkeypatch, **env):
 
 
 def test_wsgi_entry_serves_the_page(db, monkeypatch):
-    module = load_wsgi(monkeypatch, SQZDSE_STORAGE=sqlite_url(db), SQZDSE_STUDY="micro",
-                       SQZDSE_REFRESH="2")
+    module = load_wsgi(
+        monkeypatch, SQZDSE_STORAGE=sqlite_url(db), SQZDSE_STUDY="micro", SQZDSE_REFRESH="2"
+    )
     client = module.server.test_client()
     assert client.get("/").status_code == 200
     page = client.get("/_dash-layout")

@@ -12,8 +12,23 @@ from PIL import Image
 from sqzdse.arch import preset
 from sqzdse.cli import main
 
-TINY = ["train", "--base-e", "16", "--incr-e", "16", "--resolution", "24", "--train-per-class", "8",
-        "--val-per-class", "4", "--epochs", "2", "--device", "cpu"]
+TINY = [
+    "train",
+    "--base-e",
+    "16",
+    "--incr-e",
+    "16",
+    "--resolution",
+    "24",
+    "--train-per-class",
+    "8",
+    "--val-per-class",
+    "4",
+    "--epochs",
+    "2",
+    "--device",
+    "cpu",
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
@@ -35,9 +50,15 @@ def test_json_reports_accuracy_counts_and_speed(capsys):
     assert report["status"] == "ok" and 0 <= report["top1"] <= report["top5"] <= 1
     assert report["train_seconds"] > 0 and report["images_per_second"] > 0
     assert len(report["curve"]) == 2 and report["config"] == cfg.to_dict()
-    assert report["dataset"] == {"name": "digits", "num_classes": 10, "resolution": 24,
-                                 "train_images": 80, "val_images": 40, "train_per_class": 8,
-                                 "val_per_class": 4}
+    assert report["dataset"] == {
+        "name": "digits",
+        "num_classes": 10,
+        "resolution": 24,
+        "train_images": 80,
+        "val_images": 40,
+        "train_per_class": 8,
+        "val_per_class": 4,
+    }
     assert report["train_config"]["epochs"] == 2 and report["train_config"]["seed"] == 0
 
 
@@ -56,25 +77,48 @@ def test_image_folder_with_few_classes_notes_top5(tmp_path, capsys):
             path = tmp_path / f"class{label}" / f"{i}.png"
             path.parent.mkdir(exist_ok=True)
             Image.new("RGB", (24, 24), colour).save(path)
-    code, out, _ = run(capsys, "train", "--dataset", "folder", "--data-root", str(tmp_path),
-                       "--base-e", "16", "--incr-e", "16", "--resolution", "24", "--epochs", "1",
-                       "--device", "cpu", "--json")
+    code, out, _ = run(
+        capsys,
+        "train",
+        "--dataset",
+        "folder",
+        "--data-root",
+        str(tmp_path),
+        "--base-e",
+        "16",
+        "--incr-e",
+        "16",
+        "--resolution",
+        "24",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--json",
+    )
     report = json.loads(out)
     assert code == 0 and report["dataset"]["num_classes"] == 2 and report["top5"] == 1.0
     assert "5 or fewer classes" in report["note"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--num-classes", "7"],
-     "--num-classes 7 conflicts with the digits data set, which has 10 classes"),
-    (["--dataset", "mnist"], "unknown data set 'mnist'; valid data sets: digits, cifar10"),
-    (["--dataset", "cifar10"], "the cifar10 data set is read from a folder: pass its location with "
-                               "--data-root"),
-    (["--download", "--dataset", "cifar10"], "--download needs --data-root"),
-    (["--epochs", "0"], "`epochs` must be an integer >= 1, got 0"),
-    (["--resolution", "8"], "the feature map vanishes"),
-    (["--device", "tpu"], "`device` must be auto, cpu, cuda or cuda:N, got 'tpu'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--num-classes", "7"],
+            "--num-classes 7 conflicts with the digits data set, which has 10 classes",
+        ),
+        (["--dataset", "mnist"], "unknown data set 'mnist'; valid data sets: digits, cifar10"),
+        (
+            ["--dataset", "cifar10"],
+            "the cifar10 data set is read from a folder: pass its location with --data-root",
+        ),
+        (["--download", "--dataset", "cifar10"], "--download needs --data-root"),
+        (["--epochs", "0"], "`epochs` must be an integer >= 1, got 0"),
+        (["--resolution", "8"], "the feature map vanishes"),
+        (["--device", "tpu"], "`device` must be auto, cpu, cuda or cuda:N, got 'tpu'"),
+    ],
+)
 def test_errors_are_one_line_and_exit_2(capsys, args, message):
     code, out, err = run(capsys, *TINY, *args)
     assert code == 2 and out == ""
@@ -91,4 +135,6 @@ def test_failed_training_exits_non_zero_with_the_reason(capsys):
     code, out, err = run(capsys, *TINY, "--lr", "1e30", "--json")
     assert code == 2
     assert json.loads(out)["status"] == "failed"
-    assert re.fullmatch(r"sqzdse: error: training failed: non-finite loss at epoch \d step \d\n", err)
+    assert re.fullmatch(
+        r"sqzdse: error: training failed: non-finite loss at epoch \d step \d\n", err
+    )

@@ -28,16 +28,20 @@ def _binary(name: str) -> str | None:
 CHROMIUM, CHROMEDRIVER = _binary("chromium"), _binary("chromedriver")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
-    reason=f"needs the chromium and chromedriver binaries (missing: "
-           f"{', '.join(n for n, b in (('chromium', CHROMIUM), ('chromedriver', CHROMEDRIVER)) if b is None)}"
-           "); on Debian: apt-get install chromium chromium-driver")
+    reason="needs the chromium and chromedriver binaries (missing: "
+    + ", ".join(n for n, b in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)) if b is None)
+    + "); on Debian: apt-get install chromium chromium-driver",
+)
 
 WAIT_S = 40  # generous: the machine running the tests may be busy
 SCREENSHOT = Path("/tmp/dashboard.png")
 STUDY = "browser"
 ARCHS = {  # trial number -> (architecture changes, top5)
-    0: ({}, 0.95), 1: ({"sr": 0.25}, 0.97), 2: ({"base_e": 64, "incr_e": 64}, 0.90),
-    3: ({"base_e": 32, "incr_e": 32}, 0.85), 4: ({"base_e": 32, "incr_e": 32, "pct_3x3": 0.75}, 0.80),
+    0: ({}, 0.95),
+    1: ({"sr": 0.25}, 0.97),
+    2: ({"base_e": 64, "incr_e": 64}, 0.90),
+    3: ({"base_e": 32, "incr_e": 32}, 0.85),
+    4: ({"base_e": 32, "incr_e": 32, "pct_3x3": 0.75}, 0.80),
     9: ({"base_e": 32, "incr_e": 32, "sr": 0.5}, 0.88),
 }
 FIRST_FRONT = {0, 1, 2, 3, 5, 9}  # by hand: 4 loses to 3; 5 is 0 reused (a tie); 6-8 never count
@@ -55,11 +59,16 @@ class Study:
             if number in ARCHS:
                 self.add(small_arch(**ARCHS[number][0]), ARCHS[number][1])
             elif number == 5:
-                self.points[add_trial(self.study, status="reused", reused_from=0, top1=0.8,
-                                      top5=0.95)] = self.points[0]
+                self.points[
+                    add_trial(self.study, status="reused", reused_from=0, top1=0.8, top5=0.95)
+                ] = self.points[0]
             else:
-                add_trial(self.study, **({"status": "failed"}, {"status": "infeasible"},
-                                         {"state": "RUNNING"})[number - 6])
+                add_trial(
+                    self.study,
+                    **({"status": "failed"}, {"status": "infeasible"}, {"state": "RUNNING"})[
+                        number - 6
+                    ],
+                )
 
     def add(self, arch, top5: float) -> int:
         number = add_trial(self.study, arch=arch, top1=top5 - 0.1, top5=top5)
@@ -69,10 +78,15 @@ class Study:
 
     def front(self) -> set[int]:
         """Non-dominated trials (params down, top5 up), by brute force."""
+
         def dominates(a, b):
             return a[0] <= b[0] and a[1] >= b[1] and a != b
-        return {n for n, p in self.points.items()
-                if not any(dominates(q, p) for q in self.points.values())}
+
+        return {
+            n
+            for n, p in self.points.items()
+            if not any(dominates(q, p) for q in self.points.values())
+        }
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +107,24 @@ def server(study):
     """The real `sqzdse dashboard` command, refreshing every second."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sqzdse", "dashboard", "--storage", sqlite_url(study.path),
-         "--study", STUDY, "--port", str(port), "--refresh", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "sqzdse",
+            "dashboard",
+            "--storage",
+            sqlite_url(study.path),
+            "--study",
+            STUDY,
+            "--port",
+            str(port),
+            "--refresh",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + WAIT_S
     while True:
@@ -124,10 +153,17 @@ def browser(server, tmp_path_factory):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-                "--window-size=1500,1900"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+        "--window-size=1500,1900",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -142,11 +178,14 @@ GRAPH = "document.querySelector('#pareto-graph .js-plotly-plot')"
 
 def traces(driver, role: str) -> list[list[int]]:
     """Trial numbers (from customdata) of each trace of the Pareto graph with `meta.role`."""
-    return driver.execute_script(f"""
+    return driver.execute_script(
+        f"""
         const g = {GRAPH};
         if (!g || !g.data) return [];
         return g.data.filter(t => t.meta && t.meta.role === arguments[0])
-                     .map(t => (t.customdata || []).map(c => c[1]));""", role)
+                     .map(t => (t.customdata || []).map(c => c[1]));""",
+        role,
+    )
 
 
 def wait(driver, condition, message: str):
@@ -160,8 +199,11 @@ def test_pareto_graph_click_shows_the_layer_table(browser, study, tmp_path):
     from selenium.webdriver.common.by import By
 
     expected = study.front()
-    wait(browser, lambda d: {n for t in traces(d, "front") for n in t} == expected,
-         f"the Pareto graph never showed the front {sorted(expected)}")
+    wait(
+        browser,
+        lambda d: {n for t in traces(d, "front") for n in t} == expected,
+        f"the Pareto graph never showed the front {sorted(expected)}",
+    )
     (front,) = traces(browser, "front")
     assert len(front) == len(expected)  # each front trial drawn once
     plotted = sorted(n for t in traces(browser, "trials") for n in t)
@@ -169,21 +211,48 @@ def test_pareto_graph_click_shows_the_layer_table(browser, study, tmp_path):
 
     # Click trial 3 (the smallest network, on the front) where plotly drew it.
     params3 = study.points[3][0]
-    point = browser.execute_script(f"""
+    point = browser.execute_script(
+        f"""
         const paths = {GRAPH}.querySelectorAll('.scatterlayer .trace .points path');
         return Array.from(paths).find(p => p.__data__ && p.__data__.x === arguments[0]);""",
-                                   params3)
+        params3,
+    )
     assert point is not None, "no SVG point for trial 3"
     ActionChains(browser).move_to_element(point).click().perform()
-    wait(browser, lambda d: "trial #3" in d.find_element(By.ID, "trial-detail").text,
-         "clicking trial 3 did not show its detail")
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#layer-table td[data-dash-column='layer']"),
-         "no layer table")
-    names = [cell.text for cell in browser.find_elements(
-        By.CSS_SELECTOR, "#layer-table td[data-dash-column='layer']")]
-    assert names == ["conv1", "maxpool1", "fire2", "fire3", "maxpool3", "fire4", "fire5",
-                     "maxpool5", "fire6", "fire7", "fire8", "fire9", "dropout", "conv10",
-                     "avgpool", "total"]
+    wait(
+        browser,
+        lambda d: "trial #3" in d.find_element(By.ID, "trial-detail").text,
+        "clicking trial 3 did not show its detail",
+    )
+    wait(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#layer-table td[data-dash-column='layer']"),
+        "no layer table",
+    )
+    names = [
+        cell.text
+        for cell in browser.find_elements(
+            By.CSS_SELECTOR, "#layer-table td[data-dash-column='layer']"
+        )
+    ]
+    assert names == [
+        "conv1",
+        "maxpool1",
+        "fire2",
+        "fire3",
+        "maxpool3",
+        "fire4",
+        "fire5",
+        "maxpool5",
+        "fire6",
+        "fire7",
+        "fire8",
+        "fire9",
+        "dropout",
+        "conv10",
+        "avgpool",
+        "total",
+    ]
     detail = browser.find_element(By.ID, "trial-detail").text
     assert "sqzdse train --preset v1.1 --base-e 32 --incr-e 32" in detail
     assert f"{params3:,}" in detail
@@ -194,15 +263,28 @@ def test_pareto_graph_click_shows_the_layer_table(browser, study, tmp_path):
     shutil.copyfile(shot, SCREENSHOT)
 
     # A row of the trial table selects its trial too, and the detail panel scrolls into view.
-    (cell,) = [td for td in browser.find_elements(
-        By.CSS_SELECTOR, "#trial-table td[data-dash-column='number']") if td.text == "9"]
+    (cell,) = [
+        td
+        for td in browser.find_elements(
+            By.CSS_SELECTOR, "#trial-table td[data-dash-column='number']"
+        )
+        if td.text == "9"
+    ]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
     cell.click()
-    wait(browser, lambda d: "trial #9" in d.find_element(By.ID, "trial-detail").text,
-         "clicking the table row of trial 9 did not show its detail")
-    wait(browser, lambda d: d.execute_script(
-        "const r = document.getElementById('trial-detail').getBoundingClientRect();"
-        "return r.top < window.innerHeight && r.bottom > 0;"), "the detail panel is out of view")
+    wait(
+        browser,
+        lambda d: "trial #9" in d.find_element(By.ID, "trial-detail").text,
+        "clicking the table row of trial 9 did not show its detail",
+    )
+    wait(
+        browser,
+        lambda d: d.execute_script(
+            "const r = document.getElementById('trial-detail').getBoundingClientRect();"
+            "return r.top < window.innerHeight && r.bottom > 0;"
+        ),
+        "the detail panel is out of view",
+    )
     severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert severe == [], severe
 
@@ -215,10 +297,15 @@ def test_live_refresh_without_reloading_the_page(browser, study):
     assert time.monotonic() - start < 5  # the dashboard never holds a lock the writer waits on
     expected = study.front()
     assert number in expected and 3 in expected and len(expected) == 2
-    wait(browser, lambda d: {n for t in traces(d, "front") for n in t} == expected,
-         f"the page never showed the new front {sorted(expected)}")
+    wait(
+        browser,
+        lambda d: {n for t in traces(d, "front") for n in t} == expected,
+        f"the page never showed the new front {sorted(expected)}",
+    )
     assert browser.execute_script("return window.__not_reloaded === true;")
     table = browser.execute_script(
-        "return Array.from(document.querySelectorAll(\"#trial-table td[data-dash-column='number']\"))"
-        ".map(td => td.textContent)")
+        "return Array.from(document.querySelectorAll("
+        "\"#trial-table td[data-dash-column='number']\"))"
+        ".map(td => td.textContent)"
+    )
     assert str(number) in table  # the trial table refreshed too (newest first)

@@ -12,7 +12,8 @@ from sqzdse.dashboard.source import StudySource
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 
 pytestmark = pytest.mark.filterwarnings(
-    r"ignore:\s*The dash_table.DataTable will be removed:DeprecationWarning")
+    r"ignore:\s*The dash_table.DataTable will be removed:DeprecationWarning"
+)
 
 
 @pytest.fixture
@@ -38,8 +39,9 @@ def test_refresh_reports_new_versions_only(source):
 
 
 def test_views_draw_the_selected_studies(source):
-    figure, summary, banner, style = callbacks.main_view(source, versions(source), "params",
-                                                         "top5", "bypass")
+    figure, summary, banner, style = callbacks.main_view(
+        source, versions(source), "params", "top5", "bypass"
+    )
     assert sum(len(t.x) for t in figure.data if (t.meta or {}).get("role") == "trials") == 2
     assert "3 trials, 2 plotted" in summary[0].children and style == {"display": "none"}
     rows = callbacks.table(source, versions(source), "params", "top5")
@@ -59,8 +61,10 @@ def test_views_draw_the_selected_studies(source):
 def test_select_from_the_graph_or_the_table():
     click = {"points": [{"customdata": ["s", 1]}]}
     assert callbacks.select(click, None, triggered=ids.PARETO) == {"study": "s", "number": 1}
-    assert callbacks.select(None, {"row_id": "2@s"}, triggered=ids.TABLE) == \
-        {"study": "s", "number": 2}
+    assert callbacks.select(None, {"row_id": "2@s"}, triggered=ids.TABLE) == {
+        "study": "s",
+        "number": 2,
+    }
     with pytest.raises(PreventUpdate):
         callbacks.select(None, None, triggered=ids.TABLE)
 

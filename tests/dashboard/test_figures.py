@@ -21,10 +21,21 @@ from sqzdse.testing import small_arch
 
 # DataTable is the table this project chose (dash-ag-grid would be a new dependency).
 pytestmark = pytest.mark.filterwarnings(
-    r"ignore:\s*The dash_table.DataTable will be removed:DeprecationWarning")
+    r"ignore:\s*The dash_table.DataTable will be removed:DeprecationWarning"
+)
 
-DESIGN = {"base_e": 128, "incr_e": 128, "pct_3x3": 0.5, "freq": 2, "sr": 0.125, "num_modules": 8,
-          "pool_after": "conv1,fire3,fire5", "bypass": "none", "num_classes": 10, "resolution": 32}
+DESIGN = {
+    "base_e": 128,
+    "incr_e": 128,
+    "pct_3x3": 0.5,
+    "freq": 2,
+    "sr": 0.125,
+    "num_modules": 8,
+    "pool_after": "conv1,fire3,fire5",
+    "bypass": "none",
+    "num_classes": 10,
+    "resolution": 32,
+}
 
 
 def trials_frame(rows: list[dict]) -> pd.DataFrame:
@@ -44,19 +55,27 @@ def trials_frame(rows: list[dict]) -> pd.DataFrame:
 
 # number: (params, macs, top1, top5, state, status), worked out by hand below.
 HAND = [
-    dict(params=100, macs=1000, top1=0.50, top5=0.80),                  # 0
-    dict(params=200, macs=500, top1=0.70, top5=0.90),                   # 1
+    dict(params=100, macs=1000, top1=0.50, top5=0.80),  # 0
+    dict(params=200, macs=500, top1=0.70, top5=0.90),  # 1
     dict(params=200, macs=500, top1=0.70, top5=0.90, status="reused"),  # 2 identical to 1
-    dict(params=200, macs=400, top1=0.65, top5=0.95),                   # 3 same params as 1, worse top1
-    dict(params=300, macs=900, top1=0.70, top5=0.96),                   # 4 same top1 as 1, more params
+    dict(params=200, macs=400, top1=0.65, top5=0.95),  # 3 same params as 1, worse top1
+    dict(params=300, macs=900, top1=0.70, top5=0.96),  # 4 same top1 as 1, more params
     dict(params=400, macs=2000, top1=0.90, top5=0.97, bypass="simple"),  # 5
-    dict(params=50, macs=50, top1=0.99, top5=0.99, state="FAIL", status="failed",
-         failure_reason="loss is nan"),                                 # 6 would dominate all
-    dict(params=60, macs=60, state="PRUNED", status="infeasible",
-         failure_reason="params over budget"),                          # 7 never trained
-    dict(params=150, macs=150, top1=0.95, top5=0.99, state="PRUNED"),   # 8 pruned with a value
-    dict(params=120, macs=120, state="RUNNING", status=None),           # 9 running
-    dict(params=110, macs=110, top5=0.85),                              # 10 COMPLETE without top1
+    dict(
+        params=50,
+        macs=50,
+        top1=0.99,
+        top5=0.99,
+        state="FAIL",
+        status="failed",
+        failure_reason="loss is nan",
+    ),  # 6 would dominate all
+    dict(
+        params=60, macs=60, state="PRUNED", status="infeasible", failure_reason="params over budget"
+    ),  # 7 never trained
+    dict(params=150, macs=150, top1=0.95, top5=0.99, state="PRUNED"),  # 8 pruned with a value
+    dict(params=120, macs=120, state="RUNNING", status=None),  # 9 running
+    dict(params=110, macs=110, top5=0.85),  # 10 COMPLETE without top1
     dict(params=500, macs=300, top1=0.90, top5=0.99, bypass="complex"),  # 11
 ]
 FRONTS = {  # (x, y) -> trial numbers on the front, by hand
@@ -67,19 +86,38 @@ FRONTS = {  # (x, y) -> trial numbers on the front, by hand
 PLOTTED = {"top1": [0, 1, 2, 3, 4, 5, 11], "top5": [0, 1, 2, 3, 4, 5, 10, 11]}
 
 
-def study(rows=HAND, *, name: str = "hand", archs=None, num_classes: int | None = 10,
-          resolution: int | None = 32, training=None, dataset="digits") -> StudyData:
-    records = {n: TrialRecord(arch=ArchConfig.from_dict(a), number=n)
-               for n, a in (archs or {}).items()}
-    return StudyData(name=name, frame=trials_frame(rows), objectives=(("top1", "maximize"),
-                                                                      ("params", "minimize")),
-                     num_classes=num_classes, resolution=resolution, dataset=dataset,
-                     training=training or {}, records=records)
+def study(
+    rows=HAND,
+    *,
+    name: str = "hand",
+    archs=None,
+    num_classes: int | None = 10,
+    resolution: int | None = 32,
+    training=None,
+    dataset="digits",
+) -> StudyData:
+    records = {
+        n: TrialRecord(arch=ArchConfig.from_dict(a), number=n) for n, a in (archs or {}).items()
+    }
+    return StudyData(
+        name=name,
+        frame=trials_frame(rows),
+        objectives=(("top1", "maximize"), ("params", "minimize")),
+        num_classes=num_classes,
+        resolution=resolution,
+        dataset=dataset,
+        training=training or {},
+        records=records,
+    )
 
 
 def trace_numbers(fig, role: str) -> list[int]:
-    return [int(c[1]) for t in fig.data if (t.meta or {}).get("role") == role
-            for c in (t.customdata if t.customdata is not None else [])]
+    return [
+        int(c[1])
+        for t in fig.data
+        if (t.meta or {}).get("role") == role
+        for c in (t.customdata if t.customdata is not None else [])
+    ]
 
 
 # ---------------------------------------------------------------------------- the Pareto front
@@ -97,8 +135,13 @@ def test_front_membership_by_hand(x, y):
 
 def test_failed_pruned_and_running_trials_are_counted_not_drawn():
     info = figures.pareto_info([study()], x="params", y="top1")
-    assert dict(info.left_out["hand"]) == {"failed": 1, "infeasible (not trained)": 1,
-                                           "pruned": 1, "running": 1, "without top1": 1}
+    assert dict(info.left_out["hand"]) == {
+        "failed": 1,
+        "infeasible (not trained)": 1,
+        "pruned": 1,
+        "running": 1,
+        "without top1": 1,
+    }
     fig = figures.pareto_figure(info)
     drawn = set(trace_numbers(fig, "trials")) | set(trace_numbers(fig, "front"))
     assert drawn == set(PLOTTED["top1"])
@@ -110,10 +153,15 @@ def test_failed_pruned_and_running_trials_are_counted_not_drawn():
 
 def brute_force_front(points: list[tuple[float, float] | None]) -> list[int]:
     """Indices of the non-dominated points (y up, x down); None never counts."""
+
     def dominates(a, b):
         return a[0] <= b[0] and a[1] >= b[1] and (a[0] < b[0] or a[1] > b[1])
-    return [i for i, p in enumerate(points) if p is not None
-            and not any(q is not None and dominates(q, p) for q in points)]
+
+    return [
+        i
+        for i, p in enumerate(points)
+        if p is not None and not any(q is not None and dominates(q, p) for q in points)
+    ]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -122,8 +170,13 @@ def test_front_matches_brute_force_on_random_trials_with_ties(seed):
     rows = []
     for _ in range(60):  # few distinct values, so ties in x, in y and in both are common
         state = rng.choice(["COMPLETE"] * 6 + ["FAIL", "PRUNED", "RUNNING"])
-        rows.append(dict(params=rng.choice([100, 200, 300, 400]), top1=rng.choice([0.5, 0.6, 0.7]),
-                         state=state))
+        rows.append(
+            dict(
+                params=rng.choice([100, 200, 300, 400]),
+                top1=rng.choice([0.5, 0.6, 0.7]),
+                state=state,
+            )
+        )
     info = figures.pareto_info([study(rows)], x="params", y="top1")
     points = [(r["params"], r["top1"]) if r["state"] == "COMPLETE" else None for r in rows]
     assert sorted(info.fronts["hand"]["number"]) == brute_force_front(points)
@@ -160,8 +213,9 @@ def test_colour_by_category_and_by_a_continuous_value():
     names = [t.name for t in fig.data if (t.meta or {}).get("role") == "trials"]
     assert names == ["bypass complex", "bypass none", "bypass simple"]
     many = [dict(params=100 + i, top1=0.5, sr=0.01 * (i + 1)) for i in range(20)]
-    fig = figures.pareto_figure(figures.pareto_info([study(many)], x="params", y="top1",
-                                                    color="sr"))
+    fig = figures.pareto_figure(
+        figures.pareto_info([study(many)], x="params", y="top1", color="sr")
+    )
     (trials,) = [t for t in fig.data if (t.meta or {}).get("role") == "trials"]
     assert trials.marker.showscale and len(trials.x) == 20
 
@@ -169,8 +223,16 @@ def test_colour_by_category_and_by_a_continuous_value():
 def test_hover_names_the_configuration():
     info = figures.pareto_info([study()], x="params", y="top1")
     text = info.points.loc[info.points["number"] == 5, "hover"].iloc[0]
-    for part in ("hand #5", "base_e 128", "pct_3x3 0.5", "sr 0.125", "bypass simple",
-                 "pools after conv1,fire3,fire5", "parameters 400", "top-1 accuracy 90.00%"):
+    for part in (
+        "hand #5",
+        "base_e 128",
+        "pct_3x3 0.5",
+        "sr 0.125",
+        "bypass simple",
+        "pools after conv1,fire3,fire5",
+        "parameters 400",
+        "top-1 accuracy 90.00%",
+    ):
         assert part in text
 
 
@@ -199,8 +261,9 @@ def test_reference_without_a_trained_preset_is_a_size_only_line():
     assert {t.meta["preset"] for t in lines} == {"v1.0", "v1.1"}
     (line,) = [t for t in lines if t.meta["preset"] == "v1.0"]
     assert list(line.x) == [v10, v10] and "accuracy not measured" in line.name
-    assert any("v1.0 has 740,554 parameters" in s and "unknown" in s
-               for s in figures.summary_lines(info))
+    assert any(
+        "v1.0 has 740,554 parameters" in s and "unknown" in s for s in figures.summary_lines(info)
+    )
 
 
 def test_a_trained_preset_is_marked_with_its_measured_accuracy():
@@ -212,8 +275,11 @@ def test_a_trained_preset_is_marked_with_its_measured_accuracy():
     assert refs["v1.1"].trial == len(HAND) and refs["v1.1"].y == 0.77
     assert refs["v1.0"].trial is None
     fig = figures.pareto_figure(info)
-    (star,) = [t for t in fig.data if (t.meta or {}).get("role") == "reference"
-               and t.meta["preset"] == "v1.1"]
+    (star,) = [
+        t
+        for t in fig.data
+        if (t.meta or {}).get("role") == "reference" and t.meta["preset"] == "v1.1"
+    ]
     assert star.marker.symbol == "star" and list(star.y) == [0.77]
 
 
@@ -268,7 +334,11 @@ def test_hypervolume_by_hand_with_a_shared_reference():
 def test_parallel_coordinates_rank_the_eligible_trials():
     info = figures.parallel_info(study(), x="params", y="top1")
     assert len(info.rank) == len(PLOTTED["top1"])
-    assert [d["label"] for d in info.dimensions] == ["bypass", "params", "top1"]  # only bypass varies
+    assert [d["label"] for d in info.dimensions] == [
+        "bypass",
+        "params",
+        "top1",
+    ]  # only bypass varies
     ranks = analysis.pareto_rank(study().frame, {"top1": "maximize", "params": "minimize"})
     assert sorted(ranks.index[ranks == 0]) == FRONTS["params", "top1"]
     assert list(info.rank) == list(ranks.dropna().astype(int))
@@ -287,14 +357,19 @@ def test_trial_table_lists_every_trial_and_marks_the_front():
 
 
 def test_default_axes_follow_the_study_objectives():
-    assert figures.default_axes([("top1", "maximize"), ("params", "minimize")]) == ("params", "top1")
+    assert figures.default_axes([("top1", "maximize"), ("params", "minimize")]) == (
+        "params",
+        "top1",
+    )
     assert figures.default_axes([("top5", "maximize"), ("macs", "minimize")]) == ("macs", "top5")
     assert figures.default_axes([]) == ("params", "top5")
 
 
 def test_curve_figure():
-    curve = [Epoch(epoch=e, train_loss=1.0 / e, top1=0.5 + e / 10, top5=0.8, seconds=1)
-             for e in (1, 2, 3)]
+    curve = [
+        Epoch(epoch=e, train_loss=1.0 / e, top1=0.5 + e / 10, top5=0.8, seconds=1)
+        for e in (1, 2, 3)
+    ]
     fig = figures.curve_figure(curve)
     assert [t.name for t in fig.data] == ["top-1", "top-5", "training loss"]
     assert list(fig.data[0].y) == [0.6, 0.7, 0.8]
@@ -310,9 +385,26 @@ def test_detail_layer_table_is_the_count_report():
     detail = details.trial_detail(data, 1)
     assert list(detail.layers) == count_report(arch)["layers"]
     assert [row["name"] for row in detail.layers] == [
-        "conv1", "maxpool1", "fire2", "fire2_bypass", "fire3", "maxpool3", "fire4", "fire4_bypass",
-        "fire5", "maxpool5", "fire6", "fire6_bypass", "fire7", "fire8", "fire8_bypass", "fire9",
-        "dropout", "conv10", "avgpool"]  # a 1x1 bypass conv wherever the channels change
+        "conv1",
+        "maxpool1",
+        "fire2",
+        "fire2_bypass",
+        "fire3",
+        "maxpool3",
+        "fire4",
+        "fire4_bypass",
+        "fire5",
+        "maxpool5",
+        "fire6",
+        "fire6_bypass",
+        "fire7",
+        "fire8",
+        "fire8_bypass",
+        "fire9",
+        "dropout",
+        "conv10",
+        "avgpool",
+    ]  # a 1x1 bypass conv wherever the channels change
     assert ("top-1 accuracy", "70.00%") in detail.metrics
     panel = layout.detail_panel(detail, figures.curve_figure(detail.curve))
     (table,) = [c for c in panel if getattr(c, "id", None) == layout.ids.LAYERS]
@@ -339,33 +431,57 @@ def parse_train(command: str):
     return pop_arch_flags(params), params
 
 
-@pytest.mark.parametrize("arch", [
-    preset("v1.0", num_classes=10, resolution=32),
-    preset("v1.1", num_classes=100, resolution=64, pool_after=(), bypass="simple", sr=0.75),
-    preset("v1.0", num_classes=10, resolution=32, base_e=32, incr_e=0, pct_3x3=0.125, freq=3,
-           num_modules=5, pool_after=("conv1", "fire4")),
-    small_arch(dropout=0.25),
-    small_arch(stem_kernel=7, stem_stride=1, stem_padding=3, stem_filters=32),
-], ids=["v1.0", "v1.1-no-pools", "v1.0-5-modules", "custom-stem-dropout", "custom-v1.0-stem"])
+@pytest.mark.parametrize(
+    "arch",
+    [
+        preset("v1.0", num_classes=10, resolution=32),
+        preset("v1.1", num_classes=100, resolution=64, pool_after=(), bypass="simple", sr=0.75),
+        preset(
+            "v1.0",
+            num_classes=10,
+            resolution=32,
+            base_e=32,
+            incr_e=0,
+            pct_3x3=0.125,
+            freq=3,
+            num_modules=5,
+            pool_after=("conv1", "fire4"),
+        ),
+        small_arch(dropout=0.25),
+        small_arch(stem_kernel=7, stem_stride=1, stem_padding=3, stem_filters=32),
+    ],
+    ids=["v1.0", "v1.1-no-pools", "v1.0-5-modules", "custom-stem-dropout", "custom-v1.0-stem"],
+)
 def test_train_command_rebuilds_the_trial(arch):
-    training = {"dataset": "digits", "epochs": 7, "seed": 3, "train_per_class": 40,
-                "batch_size": None, "resolution": arch.resolution}
+    training = {
+        "dataset": "digits",
+        "epochs": 7,
+        "seed": 3,
+        "train_per_class": 40,
+        "batch_size": None,
+        "resolution": arch.resolution,
+    }
     command, notes = details.train_command(arch, training=training, dataset="digits")
     rebuilt, params = parse_train(command)
     assert rebuilt == arch
-    assert (params["dataset"], params["epochs"], params["seed"], params["train_per_class"]) == \
-        ("digits", 7, 3, 40)
+    assert (params["dataset"], params["epochs"], params["seed"], params["train_per_class"]) == (
+        "digits",
+        7,
+        3,
+        40,
+    )
     assert notes == []
 
 
 def test_train_command_says_what_it_cannot_carry():
-    command, notes = details.train_command(small_arch(in_channels=1), training={},
-                                           dataset="digits")
+    command, notes = details.train_command(small_arch(in_channels=1), training={}, dataset="digits")
     assert "--dataset digits" in command and "--epochs" not in command
-    assert notes == ["This network takes 1 input channels and no `sqzdse train` flag sets that: "
-                     "the data sets all have 3.",
-                     "The study does not record its training epochs or seed: the command leaves "
-                     "them at their defaults."]
+    assert notes == [
+        "This network takes 1 input channels and no `sqzdse train` flag sets that: "
+        "the data sets all have 3.",
+        "The study does not record its training epochs or seed: the command leaves "
+        "them at their defaults.",
+    ]
 
 
 # ---------------------------------------------------------------------------- callback helpers
@@ -376,14 +492,17 @@ def test_click_and_row_selection_helpers():
     assert callbacks.clicked_trial(click) == {"study": "micro", "number": 7}
     for bad in (None, {}, {"points": []}, {"points": [{"x": 1}]}):
         assert callbacks.clicked_trial(bad) is None
-    assert callbacks.selected_row({"row_id": "3@micro", "row": 0}) == {"study": "micro",
-                                                                       "number": 3}
+    assert callbacks.selected_row({"row_id": "3@micro", "row": 0}) == {
+        "study": "micro",
+        "number": 3,
+    }
     assert callbacks.selected_row(None) is None
 
 
 def test_layout_holds_every_component_the_callbacks_use():
-    page = layout.build_layout(storage="sqlite:///x.db", studies=["a", "b"], selected=["a"],
-                               x="params", y="top5")
+    page = layout.build_layout(
+        storage="sqlite:///x.db", studies=["a", "b"], selected=["a"], x="params", y="top5"
+    )
     found = set()
 
     def walk(node):

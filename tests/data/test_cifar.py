@@ -36,8 +36,14 @@ def test_cifar_versions_read_pixels_and_labels(name, version, tmp_path):
 
 def test_cifar_root_may_be_the_batches_folder_itself(tmp_path):
     write_cifar_binary(tmp_path, "cifar10")
-    data = load_dataset(DataSpec(name="cifar10", root=str(tmp_path / "cifar-10-batches-bin"),
-                                 resolution=24, train_per_class=2))
+    data = load_dataset(
+        DataSpec(
+            name="cifar10",
+            root=str(tmp_path / "cifar-10-batches-bin"),
+            resolution=24,
+            train_per_class=2,
+        )
+    )
     assert data.train_x.shape == (6, 3, 24, 24)  # 3 classes x 2, resized
 
 
@@ -54,8 +60,11 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     batch = tmp_path / "cifar-10-batches-py" / "data_batch_3"
     batch.write_bytes(pickle.dumps({b"data": _Exploit(marker), b"labels": []}, protocol=2))
-    with pytest.raises(DataError, match=r"refusing to load .*data_batch_3: it asks for "
-                                        r"(posix|os|nt)\.system"):
+    with pytest.raises(
+        DataError,
+        match=r"refusing to load .*data_batch_3: it asks for "
+        r"(posix|os|nt)\.system",
+    ):
         load_dataset(DataSpec(name="cifar10", root=str(tmp_path)))
     assert not marker.exists()
     # sanity: the same bytes given to plain pickle would have run the command
@@ -63,19 +72,25 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
     assert marker.exists()
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"not a pickle", "unpickling failed"),
-    (pickle.dumps([1, 2]), "expected a dict"),
-    (pickle.dumps({b"labels": [0]}), "no 'data' entry"),
-    (pickle.dumps({b"data": np.zeros((2, 5), np.uint8), b"labels": [0, 1]}),
-     "uint8 array of N x 3072"),
-    (pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}), "2 images but 1"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"not a pickle", "unpickling failed"),
+        (pickle.dumps([1, 2]), "expected a dict"),
+        (pickle.dumps({b"labels": [0]}), "no 'data' entry"),
+        (
+            pickle.dumps({b"data": np.zeros((2, 5), np.uint8), b"labels": [0, 1]}),
+            "uint8 array of N x 3072",
+        ),
+        (pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}), "2 images but 1"),
+    ],
+)
 def test_malformed_cifar_pickle_names_the_file(tmp_path, content, message):
     write_cifar_python(tmp_path, "cifar10")
     (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(content)
-    with pytest.raises(DataError,
-                       match=rf"test_batch is not a CIFAR python-version batch: .*{message}"):
+    with pytest.raises(
+        DataError, match=rf"test_batch is not a CIFAR python-version batch: .*{message}"
+    ):
         load_dataset(DataSpec(name="cifar10", root=str(tmp_path)))
 
 
@@ -83,7 +98,8 @@ def test_cifar_labels_out_of_range(tmp_path):
     write_cifar_python(tmp_path, "cifar10")
     data = np.zeros((1, 3072), np.uint8)
     (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(
-        pickle.dumps({b"data": data, b"labels": [12]}, protocol=2))
+        pickle.dumps({b"data": data, b"labels": [12]}, protocol=2)
+    )
     with pytest.raises(DataError, match=r"labels in .* must lie in 0..9, found 12..12"):
         load_dataset(DataSpec(name="cifar10", root=str(tmp_path)))
 
@@ -92,8 +108,9 @@ def test_truncated_cifar_binary(tmp_path):
     write_cifar_binary(tmp_path, "cifar100")
     path = tmp_path / "cifar-100-binary" / "test.bin"
     path.write_bytes(path.read_bytes()[:-5])
-    with pytest.raises(DataError,
-                       match=r"test.bin is not a CIFAR binary-version file: .* 3074-byte records"):
+    with pytest.raises(
+        DataError, match=r"test.bin is not a CIFAR binary-version file: .* 3074-byte records"
+    ):
         load_dataset(DataSpec(name="cifar100", root=str(tmp_path)))
 
 
@@ -102,10 +119,13 @@ def test_missing_cifar_says_what_is_expected_where(tmp_path):
         load_dataset(DataSpec(name="cifar10"))
     with pytest.raises(DataError, match=r"data folder .*nowhere does not exist"):
         load_dataset(DataSpec(name="cifar10", root=str(tmp_path / "nowhere")))
-    with pytest.raises(DataError, match=r"no CIFAR-10 data in .*; expected the CIFAR python "
-                                        r"version \(cifar-10-batches-py/ with data_batch_1, "
-                                        r".*test_batch\) or the binary version "
-                                        r"\(cifar-10-batches-bin/ with"):
+    with pytest.raises(
+        DataError,
+        match=r"no CIFAR-10 data in .*; expected the CIFAR python "
+        r"version \(cifar-10-batches-py/ with data_batch_1, "
+        r".*test_batch\) or the binary version "
+        r"\(cifar-10-batches-bin/ with",
+    ):
         load_dataset(DataSpec(name="cifar10", root=str(tmp_path)))
     write_cifar_python(tmp_path, "cifar10")
     (tmp_path / "cifar-10-batches-py" / "data_batch_4").unlink()
@@ -137,11 +157,13 @@ def test_download_fetches_checks_and_unpacks_a_tarball(tmp_path):
 
 
 def test_download_errors_are_data_errors(tmp_path):
-    with pytest.raises(DataError,
-                       match=r"could not download CIFAR-10 from file://.*missing.tar.gz"):
+    with pytest.raises(
+        DataError, match=r"could not download CIFAR-10 from file://.*missing.tar.gz"
+    ):
         download_dataset("cifar10", root=tmp_path / "d", url=(tmp_path / "missing.tar.gz").as_uri())
-    with pytest.raises(DataError,
-                       match="download is available for cifar10, cifar100, not 'digits'"):
+    with pytest.raises(
+        DataError, match="download is available for cifar10, cifar100, not 'digits'"
+    ):
         download_dataset("digits", root=tmp_path)
     evil = tmp_path / "evil.tar.gz"
     with tarfile.open(evil, "w:gz") as tar:

@@ -37,7 +37,7 @@ def test_every_registered_set_loads_as_uint8_tensors(name, tmp_path):
     for x, y in ((data.train_x, data.train_y), (data.val_x, data.val_y)):
         assert x.dtype == torch.uint8 and x.shape[1:] == (3, 16, 16) and x.device.type == "cpu"
         assert y.dtype == torch.int64 and y.shape == (len(x),) and len(x) > 0
-        assert 0 <= int(y.min()) and int(y.max()) < data.num_classes
+        assert int(y.min()) >= 0 and int(y.max()) < data.num_classes
     assert len(data.mean) == len(data.std) == 3 and all(s > 0 for s in data.std)
     assert data.flip_ok == (name != "digits")
 
@@ -46,8 +46,11 @@ def test_registry_refuses_duplicates_and_lists_valid_names():
     entry = DATASETS["digits"]
     with pytest.raises(ValueError, match="already registered"):
         DATASETS.register(DatasetEntry("digits", entry.load, entry.num_classes, False, "again"))
-    with pytest.raises(DataError, match=r"unknown data set 'imagenet'; valid data sets: digits, "
-                                        r"cifar10, cifar100, tiny-imagenet, folder"):
+    with pytest.raises(
+        DataError,
+        match=r"unknown data set 'imagenet'; valid data sets: digits, "
+        r"cifar10, cifar100, tiny-imagenet, folder",
+    ):
         load_dataset(DataSpec(name="imagenet"))
     assert "digits" in DATASETS and "imagenet" not in DATASETS and DATASETS.get("imagenet") is None
 
@@ -65,8 +68,9 @@ def test_per_class_limits_are_seeded():
     other = load_dataset(DataSpec(train_per_class=4, val_per_class=2, resolution=8, seed=2))
     assert not torch.equal(other.train_x, data.train_x)
     # thinning the training images out never changes the validation images
-    assert torch.equal(load_dataset(DataSpec(val_per_class=2, resolution=8, seed=1)).val_x,
-                       data.val_x)
+    assert torch.equal(
+        load_dataset(DataSpec(val_per_class=2, resolution=8, seed=1)).val_x, data.val_x
+    )
 
 
 def test_load_dataset_is_cached_per_spec_and_device():
@@ -84,8 +88,10 @@ def test_helpers_select_per_class():
     assert len(val) == 6 and not set(train) & set(val) and len(train) + len(val) == 30
 
 
-@pytest.mark.parametrize("field, value", [("resolution", 0), ("train_per_class", 0), ("seed", -1),
-                                          ("val_per_class", 1.5)])
+@pytest.mark.parametrize(
+    "field, value",
+    [("resolution", 0), ("train_per_class", 0), ("seed", -1), ("val_per_class", 1.5)],
+)
 def test_data_spec_names_a_bad_field(field, value):
     with pytest.raises(DataError, match=f"`{field}`"):
         DataSpec(**{field: value})

@@ -26,8 +26,11 @@ def test_folder_splits_each_class_and_crops_the_centre(tmp_path):
 
 
 def test_folder_errors_name_the_culprit(tmp_path):
-    with pytest.raises(DataError, match=r"has no class sub-folders; expected one sub-folder of "
-                                        r"images per class"):
+    with pytest.raises(
+        DataError,
+        match=r"has no class sub-folders; expected one sub-folder of "
+        r"images per class",
+    ):
         load_dataset(DataSpec(name="folder", root=str(tmp_path)))
     write_folder(tmp_path)
     (tmp_path / "empty").mkdir()

@@ -25,8 +25,12 @@ def write_cifar_python(root, name: str, *, per_batch: int = 6) -> None:
     folder.mkdir(parents=True)
     for i, batch in enumerate(layout.python_train + layout.python_val):
         data, labels = cifar_images(per_batch, seed=i)
-        content = {b"batch_label": b"x", b"data": data, layout.label_key.encode(): labels.tolist(),
-                   b"filenames": [b"f.png"] * per_batch}
+        content = {
+            b"batch_label": b"x",
+            b"data": data,
+            layout.label_key.encode(): labels.tolist(),
+            b"filenames": [b"f.png"] * per_batch,
+        }
         (folder / batch).write_bytes(pickle.dumps(content, protocol=2))  # as the Python 2 originals
 
 
@@ -54,8 +58,12 @@ def write_tiny_imagenet(root, *, per_class: int = 3) -> None:
     wnids = ["n01443537", "n01629819", "n01641577"]
     for label, wnid in enumerate(wnids):
         for i in range(per_class):
-            write_image(base / "train" / wnid / "images" / f"{wnid}_{i}.JPEG", COLOURS[label],
-                        size=(16, 16), fmt="JPEG")
+            write_image(
+                base / "train" / wnid / "images" / f"{wnid}_{i}.JPEG",
+                COLOURS[label],
+                size=(16, 16),
+                fmt="JPEG",
+            )
         (base / "train" / wnid / f"{wnid}_boxes.txt").write_text("")
     lines = []
     for label, wnid in enumerate(wnids):
@@ -71,8 +79,9 @@ def write_folder(root, *, per_class: int = 5) -> None:
     for label, name in enumerate(["cat", "dog", "emu"]):
         for i in range(per_class):
             # not square, and in two formats: the loader crops the centre square
-            write_image(root / name / f"{i}.{'png' if i % 2 else 'jpg'}", COLOURS[label],
-                        size=(20, 12))
+            write_image(
+                root / name / f"{i}.{'png' if i % 2 else 'jpg'}", COLOURS[label], size=(20, 12)
+            )
 
 
 # Every registered set by name: None for an embedded set, else a writer of a small copy into a

@@ -15,13 +15,23 @@ from sqzdse.cli import main
 
 TINY = {
     "name": "tiny",
-    "metaparameters": {"base_e": {"choices": [8, 16]}, "incr_e": {"choices": [0, 8]},
-                       "pct_3x3": 0.5, "freq": 2, "sr": {"choices": [0.25, 0.5]}},
+    "metaparameters": {
+        "base_e": {"choices": [8, 16]},
+        "incr_e": {"choices": [0, 8]},
+        "pct_3x3": 0.5,
+        "freq": 2,
+        "sr": {"choices": [0.25, 0.5]},
+    },
     "network": {"preset": "v1.1", "stem": {"filters": 16}},
     "pooling": {"after": ["conv1", "fire3"]},
     "sampler": {"name": "random", "seed": 0},
-    "training": {"resolution": 16, "epochs": 1, "train_per_class": 8, "val_per_class": 4,
-                 "device": "cpu"},
+    "training": {
+        "resolution": 16,
+        "epochs": 1,
+        "train_per_class": 8,
+        "val_per_class": 4,
+        "device": "cpu",
+    },
     "n_trials": 4,
 }
 
@@ -52,12 +62,22 @@ def trials_so_far(db: Path, name: str = "tiny") -> list:
     try:
         storage = optuna.storages.RDBStorage(f"sqlite:///{db}", skip_table_creation=True)
         return optuna.load_study(study_name=name, storage=storage).trials
-    except (KeyError, RuntimeError, optuna.exceptions.StorageInternalError,
-            sqlalchemy.exc.SQLAlchemyError):
+    except (
+        KeyError,
+        RuntimeError,
+        optuna.exceptions.StorageInternalError,
+        sqlalchemy.exc.SQLAlchemyError,
+    ):
         return []
 
 
 def cli_process(*args, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "sqzdse", *map(str, args)], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "sqzdse", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

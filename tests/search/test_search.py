@@ -44,8 +44,13 @@ def test_rerun_resumes_and_more_trials_extend(tmp_path, capsys):
 
 
 def test_a_resumed_random_sampler_does_not_redraw_its_first_trials(tmp_path, capsys):
-    wide = {"base_e": {"choices": [8, 16, 24, 32]}, "incr_e": {"choices": [0, 8, 16]},
-            "pct_3x3": {"choices": [0.25, 0.5, 0.75]}, "freq": 2, "sr": {"choices": [0.25, 0.5]}}
+    wide = {
+        "base_e": {"choices": [8, 16, 24, 32]},
+        "incr_e": {"choices": [0, 8, 16]},
+        "pct_3x3": {"choices": [0.25, 0.5, 0.75]},
+        "freq": 2,
+        "sr": {"choices": [0.25, 0.5]},
+    }
     space = write_space(tmp_path, metaparameters=wide, training={**TINY["training"], "epochs": 1})
     db = f"sqlite:///{tmp_path / 's.db'}"
     for n in ("3", "6"):
@@ -68,22 +73,46 @@ def test_sampler_seed_is_the_plain_seed_only_for_one_process_on_a_new_study():
 
 def test_changed_space_is_refused(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 's.db'}"
-    assert run(capsys, "search", "--space", write_space(tmp_path), "--storage", db,
-               "--n-trials", "1")[0] == 0
+    assert (
+        run(capsys, "search", "--space", write_space(tmp_path), "--storage", db, "--n-trials", "1")[
+            0
+        ]
+        == 0
+    )
     changed = write_space(tmp_path, name="tiny", bypass="simple")
     code, _, err = run(capsys, "search", "--space", changed, "--storage", db)
     assert code == 2
     assert "study 'tiny' was created from a different search space" in err
     assert "Start a new study with --study tiny-2" in err
-    code, _, err = run(capsys, "search", "--space", changed, "--storage", db, "--epochs", "2",
-                       "--study", "tiny-2", "--n-trials", "1")
+    code, _, err = run(
+        capsys,
+        "search",
+        "--space",
+        changed,
+        "--storage",
+        db,
+        "--epochs",
+        "2",
+        "--study",
+        "tiny-2",
+        "--n-trials",
+        "1",
+    )
     assert code == 0
 
 
 def test_duplicate_architectures_reuse_the_recorded_result(tmp_path, capsys):
-    space = write_space(tmp_path, metaparameters={"base_e": {"choices": [8, 16]}, "incr_e": 0,
-                                                  "pct_3x3": 0.5, "freq": 2, "sr": 0.25},
-                        n_trials=6)
+    space = write_space(
+        tmp_path,
+        metaparameters={
+            "base_e": {"choices": [8, 16]},
+            "incr_e": 0,
+            "pct_3x3": 0.5,
+            "freq": 2,
+            "sr": 0.25,
+        },
+        n_trials=6,
+    )
     db = tmp_path / "s.db"
     code, out, _ = run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")
     assert code == 0
@@ -97,19 +126,31 @@ def test_duplicate_architectures_reuse_the_recorded_result(tmp_path, capsys):
         assert t.user_attrs["arch"] == source.user_attrs["arch"] and t.values == source.values
     # The Pareto table gives each network one row, naming the trials that reused it.
     front = {t.number for t in load(db).best_trials}
-    labels = [line.split("  ")[0] for line in out.splitlines()[2:] if line.strip() and
-              line[0].isdigit()]
-    expected = [" ".join([str(t.number), *(f"+{r.number}" for r in reused
-                                          if r.user_attrs["reused_from"] == t.number and
-                                          r.number in front)])
-                for t in trained if t.number in front]
+    labels = [
+        line.split("  ")[0] for line in out.splitlines()[2:] if line.strip() and line[0].isdigit()
+    ]
+    expected = [
+        " ".join(
+            [
+                str(t.number),
+                *(
+                    f"+{r.number}"
+                    for r in reused
+                    if r.user_attrs["reused_from"] == t.number and r.number in front
+                ),
+            ]
+        )
+        for t in trained
+        if t.number in front
+    ]
     assert sorted(labels) == sorted(expected)
     assert out.startswith(f"Pareto front ({len(front)} trials, {len(expected)} networks;")
 
 
 def test_constraint_keeps_over_budget_trials_from_training(tmp_path, capsys):
-    small = count_params(ArchConfig.from_dict(dict(
-        load_arch(tmp_path, capsys), base_e=8, incr_e=0, sr=0.25)))
+    small = count_params(
+        ArchConfig.from_dict(dict(load_arch(tmp_path, capsys), base_e=8, incr_e=0, sr=0.25))
+    )
     space = write_space(tmp_path, name="budget", constraints={"params": small}, n_trials=6)
     db = tmp_path / "b.db"
     assert run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")[0] == 0
@@ -127,8 +168,16 @@ def test_constraint_keeps_over_budget_trials_from_training(tmp_path, capsys):
 def load_arch(tmp_path, capsys) -> dict:
     """The architecture dict the tiny space builds (through a one-trial search)."""
     db = tmp_path / "probe.db"
-    run(capsys, "search", "--space", write_space(tmp_path, name="probe"), "--storage",
-        f"sqlite:///{db}", "--n-trials", "1")
+    run(
+        capsys,
+        "search",
+        "--space",
+        write_space(tmp_path, name="probe"),
+        "--storage",
+        f"sqlite:///{db}",
+        "--n-trials",
+        "1",
+    )
     return load(db, "probe").trials[0].user_attrs["arch"]
 
 
@@ -138,8 +187,16 @@ def test_bad_cli_values_and_storage(tmp_path, capsys):
     assert code == 2 and "--sampler: cmaes (CMA-ES) cannot handle several objectives" in err
     code, _, err = run(capsys, "search", "--space", space, "--epochs", "0")
     assert code == 2 and "--epochs must be >= 1, got 0" in err
-    code, _, err = run(capsys, "search", "--space", space, "--study", "../x",
-                       "--storage", f"sqlite:///{tmp_path / 'x.db'}")
+    code, _, err = run(
+        capsys,
+        "search",
+        "--space",
+        space,
+        "--study",
+        "../x",
+        "--storage",
+        f"sqlite:///{tmp_path / 'x.db'}",
+    )
     assert code == 2 and "study name '../x' is not allowed" in err
     junk = tmp_path / "junk.db"
     junk.write_text("this is not a database")

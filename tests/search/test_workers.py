@@ -13,14 +13,19 @@ import pytest
 from optuna.trial import TrialState
 
 from sqzdse.errors import StorageError
-from sqzdse.storage import open_storage
 from sqzdse.search import threads_per_worker, worker_devices
+from sqzdse.storage import open_storage
 from tests.search.helpers import cli_process, load, run, trials_so_far, write_space
 
 PG_HOST, PG_PORT, PG_DATABASE = "127.0.0.1", 5432, "test"
 PG_USERS = ("postgres", "root")  # trust authentication: the first that connects is used
-WIDE = {"base_e": {"choices": [8, 16, 24, 32]}, "incr_e": {"choices": [0, 8, 16]},
-        "pct_3x3": {"choices": [0.25, 0.5]}, "freq": 2, "sr": {"choices": [0.25, 0.5, 0.75]}}
+WIDE = {
+    "base_e": {"choices": [8, 16, 24, 32]},
+    "incr_e": {"choices": [0, 8, 16]},
+    "pct_3x3": {"choices": [0.25, 0.5]},
+    "freq": 2,
+    "sr": {"choices": [0.25, 0.5, 0.75]},
+}
 
 
 def postgres_user(connect=None) -> tuple[str | None, str]:
@@ -40,8 +45,9 @@ def postgres_user(connect=None) -> tuple[str | None, str]:
     reasons = []
     for user in PG_USERS:
         try:
-            connect(f"host={PG_HOST} port={PG_PORT} user={user} dbname={PG_DATABASE}",
-                    connect_timeout=3).close()
+            connect(
+                f"host={PG_HOST} port={PG_PORT} user={user} dbname={PG_DATABASE}", connect_timeout=3
+            ).close()
             return user, ""
         except connection_error as err:
             first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
@@ -56,8 +62,10 @@ def postgres_or_skip(env=None, connect=None) -> str:
     user, reason = postgres_user(connect)
     if user is not None:
         return user
-    message = (f"no PostgreSQL server usable at {PG_HOST}:{PG_PORT} (database {PG_DATABASE}, "
-               f"users {' or '.join(PG_USERS)}): {reason}")
+    message = (
+        f"no PostgreSQL server usable at {PG_HOST}:{PG_PORT} (database {PG_DATABASE}, "
+        f"users {' or '.join(PG_USERS)}): {reason}"
+    )
     if env.get("CI") == "true":
         pytest.fail(f"{message}; CI=true, where the server must be running", pytrace=False)
     pytest.skip(message)
@@ -74,16 +82,20 @@ class FakeConnection:
 
 def fake_connect(failing: dict[str, str]):
     """A `psycopg.connect` stand-in: users in `failing` are refused with their message."""
+
     def connect(conninfo: str, connect_timeout: int):
         user = dict(part.split("=") for part in conninfo.split())["user"]
         if user in failing:
             raise ConnectionError(failing[user])
         return FakeConnection()
+
     return connect
 
 
-REFUSED = {user: f'connection to server at "{PG_HOST}", port {PG_PORT} failed: Connection refused'
-           for user in PG_USERS}
+REFUSED = {
+    user: f'connection to server at "{PG_HOST}", port {PG_PORT} failed: Connection refused'
+    for user in PG_USERS
+}
 
 
 @pytest.mark.parametrize("env", [{}, {"CI": "false"}, {"CI": "1"}], ids=["no-CI", "false", "1"])
@@ -94,7 +106,8 @@ def test_postgres_missing_outside_ci_skips_with_the_reason(env):
         "no PostgreSQL server usable at 127.0.0.1:5432 (database test, users postgres or root): "
         'user postgres: connection to server at "127.0.0.1", port 5432 failed: Connection '
         'refused; user root: connection to server at "127.0.0.1", port 5432 failed: Connection '
-        "refused")
+        "refused"
+    )
 
 
 def test_postgres_missing_on_ci_fails():
@@ -131,8 +144,9 @@ def _check_all_complete(study: optuna.Study, n: int) -> None:
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(complete) == n
     assert len({t.number for t in trials}) == len(trials)
-    assert all(t.values is not None and len(t.values) == 2 and None not in t.values
-               for t in complete)
+    assert all(
+        t.values is not None and len(t.values) == 2 and None not in t.values for t in complete
+    )
     assert all(t.state != TrialState.RUNNING for t in trials)
 
 
@@ -142,8 +156,7 @@ def test_three_workers_on_postgresql_make_exactly_30_trials(tmp_path, capfd):
     name = f"pg-{uuid.uuid4().hex[:8]}"
     space = write_space(tmp_path, name=name, metaparameters=WIDE, n_trials=30)
     try:
-        code, out, err = run(capfd, "search", "--space", space, "--storage", url,
-                             "--workers", "3")
+        code, out, err = run(capfd, "search", "--space", space, "--storage", url, "--workers", "3")
         assert code == 0, err
         assert "starting 3 workers" in err
         assert {f"[worker {i}]" for i in (1, 2, 3)} <= {line[:10] for line in err.splitlines()}
@@ -184,8 +197,9 @@ def test_processes_creating_one_new_database_at_once_all_open_it(tmp_path):
     import psycopg
 
     name = f"sqzdse_race_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"host={PG_HOST} port={PG_PORT} user={user} dbname={PG_DATABASE}",
-                         autocommit=True) as admin:
+    with psycopg.connect(
+        f"host={PG_HOST} port={PG_PORT} user={user} dbname={PG_DATABASE}", autocommit=True
+    ) as admin:
         admin.execute(f"CREATE DATABASE {name}")
         try:
             assert _open_at_once(pg_url(user, name)) == ["ok"] * 4
@@ -197,8 +211,9 @@ def test_processes_creating_one_new_database_at_once_all_open_it(tmp_path):
 def test_two_workers_on_one_sqlite_file_without_lock_errors(tmp_path, capfd):
     space = write_space(tmp_path, metaparameters=WIDE, n_trials=20)
     db = tmp_path / "s.db"
-    code, _, err = run(capfd, "search", "--space", space, "--storage", f"sqlite:///{db}",
-                       "--workers", "2")
+    code, _, err = run(
+        capfd, "search", "--space", space, "--storage", f"sqlite:///{db}", "--workers", "2"
+    )
     assert code == 0, err
     assert "locked" not in err and "Traceback" not in err
     _check_all_complete(load(db), 20)
@@ -206,11 +221,23 @@ def test_two_workers_on_one_sqlite_file_without_lock_errors(tmp_path, capfd):
 
 @pytest.mark.slow
 def test_sigkilled_worker_loses_nothing_and_its_trial_is_retried(tmp_path):
-    space = write_space(tmp_path, n_trials=3, training={
-        "resolution": 32, "epochs": 30, "train_per_class": 30, "device": "cpu"})  # ~4 s a trial
+    space = write_space(
+        tmp_path,
+        n_trials=3,
+        training={"resolution": 32, "epochs": 30, "train_per_class": 30, "device": "cpu"},
+    )  # ~4 s a trial
     db = tmp_path / "s.db"
-    args = ("search", "--space", space, "--storage", f"sqlite:///{db}",
-            "--heartbeat-interval", "1", "--grace-period", "3")
+    args = (
+        "search",
+        "--space",
+        space,
+        "--storage",
+        f"sqlite:///{db}",
+        "--heartbeat-interval",
+        "1",
+        "--grace-period",
+        "3",
+    )
     first = cli_process(*args, cwd=tmp_path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # kill it in its second trial: one trial is finished
@@ -231,8 +258,11 @@ def test_sigkilled_worker_loses_nothing_and_its_trial_is_retried(tmp_path):
     trials = load(db).trials
     assert trials[0].user_attrs == before[0].user_attrs and trials[0].values == before[0].values
     assert trials[1].state == TrialState.FAIL
-    retries = [t for t in trials
-               if optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == 1]
+    retries = [
+        t
+        for t in trials
+        if optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == 1
+    ]
     assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
     assert retries[0].params == trials[1].params
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 3
@@ -250,8 +280,12 @@ def test_worker_devices_and_threads():
 def test_truncated_sqlite_file_is_refused_and_left_alone(tmp_path, capsys):
     db = tmp_path / "s.db"
     space = write_space(tmp_path)
-    assert run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}",
-               "--n-trials", "1")[0] == 0
+    assert (
+        run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}", "--n-trials", "1")[
+            0
+        ]
+        == 0
+    )
     data = db.read_bytes()
     db.write_bytes(data[: len(data) // 3])
     code, _, err = run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")
@@ -262,13 +296,22 @@ def test_truncated_sqlite_file_is_refused_and_left_alone(tmp_path, capsys):
 def test_read_only_studies_folder(tmp_path, capsys):
     folder = tmp_path / "ro"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     if mounted.returncode:
         pytest.skip(f"cannot mount a read-only file system here: {mounted.stderr.strip()}")
     try:
-        code, _, err = run(capsys, "search", "--space", write_space(tmp_path), "--storage",
-                           f"sqlite:///{folder}/s.db")
+        code, _, err = run(
+            capsys,
+            "search",
+            "--space",
+            write_space(tmp_path),
+            "--storage",
+            f"sqlite:///{folder}/s.db",
+        )
         assert code == 2
         assert f"folder {folder} is not writable; give a writable --storage" in err
     finally:
@@ -277,8 +320,14 @@ def test_read_only_studies_folder(tmp_path, capsys):
 
 
 def test_unreachable_postgresql_is_one_clear_message(tmp_path, capsys):
-    code, _, err = run(capsys, "search", "--space", write_space(tmp_path), "--storage",
-                       "postgresql://nobody:secret@127.0.0.1:1/none")
+    code, _, err = run(
+        capsys,
+        "search",
+        "--space",
+        write_space(tmp_path),
+        "--storage",
+        "postgresql://nobody:secret@127.0.0.1:1/none",
+    )
     assert code == 2 and err.startswith("sqzdse: error: cannot open storage postgresql")
     assert "secret" not in err and "nobody:***@" in err and len(err.splitlines()) == 1
 
@@ -315,11 +364,21 @@ def test_workers_auto_is_one_on_the_cpu_and_workers_per_gpu_on_each_gpu(monkeypa
         with pytest.raises(SqzdseError, match="--workers must be"):
             resolve_workers(bad, "cpu")
     # auto workers spread over the GPUs as an explicit count does
-    assert worker_devices("cuda", resolve_workers("auto", "cuda")).count("cuda:1") == WORKERS_PER_GPU
+    assert (
+        worker_devices("cuda", resolve_workers("auto", "cuda")).count("cuda:1") == WORKERS_PER_GPU
+    )
 
 
 def test_workers_flag_is_checked(tmp_path, capfd):
     space = write_space(tmp_path)
-    code, _, err = run(capfd, "search", "--space", space, "--storage", f"sqlite:///{tmp_path}/x.db",
-                       "--workers", "0")
+    code, _, err = run(
+        capfd,
+        "search",
+        "--space",
+        space,
+        "--storage",
+        f"sqlite:///{tmp_path}/x.db",
+        "--workers",
+        "0",
+    )
     assert code != 0 and "--workers must be >= 1 or auto, got 0" in err

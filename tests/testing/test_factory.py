@@ -23,19 +23,30 @@ def test_factory_study_matches_a_real_search_field_by_field(tmp_path, capsys, on
     assert {r.status for r in records} == {Status.OK, Status.REUSED, Status.INFEASIBLE}
 
     # The same trials through the factory, into a study with the search's objectives.
-    made = create_study(sqlite_url(tmp_path / "factory.db"), study_name="tiny",
-                        objectives=(("top1", "maximize"), ("params", "minimize")))
+    made = create_study(
+        sqlite_url(tmp_path / "factory.db"),
+        study_name="tiny",
+        objectives=(("top1", "maximize"), ("params", "minimize")),
+    )
     for r in records:
         trained = {k: r.metrics.get(k) for k in ("top1", "top5", "train_loss", "train_seconds")}
-        add_trial(made, arch=r.arch, status=r.status, metrics=dict(r.metrics), curve=r.curve,
-                  failure_reason=r.failure_reason, reused_from=r.reused_from,
-                  constraints=searched.trials[r.number].system_attrs.get("constraints"),
-                  **trained)
+        add_trial(
+            made,
+            arch=r.arch,
+            status=r.status,
+            metrics=dict(r.metrics),
+            curve=r.curve,
+            failure_reason=r.failure_reason,
+            reused_from=r.reused_from,
+            constraints=searched.trials[r.number].system_attrs.get("constraints"),
+            **trained,
+        )
     factory_records = trial_records(made)
 
     # Field by field: every record field, every stored attribute, the frame's every column.
-    for real, fake, real_trial, fake_trial in zip(records, factory_records, searched.trials,
-                                                  made.trials):
+    for real, fake, real_trial, fake_trial in zip(
+        records, factory_records, searched.trials, made.trials
+    ):
         assert set(real_trial.user_attrs) == set(fake_trial.user_attrs), real.number
         for field in dataclasses.fields(real):
             if field.name not in OPTUNA_OWNED:
