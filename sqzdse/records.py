@@ -3,7 +3,7 @@
 The search writes a trial only through `TrialRecord.write`; every reader (analysis, export, the
 dashboard, the CLI's tables) gets a trial through `TrialRecord.from_trial` and its row through
 `TrialRecord.row`. Nothing else spells a metric name: adding a metric is one `Metric` entry in
-METRICS plus the code that measures it.
+the table below plus the code that measures it.
 
 What a trial stores, as Optuna user attributes (unchanged since the first studies):
 - `arch`: the full architecture, `ArchConfig.to_dict()` (pool_after as a list of layer names);
@@ -310,8 +310,6 @@ class Epoch:
 # Trial user attributes other than the metrics.
 _ARCH, _STATUS, _REASON, _CURVE = "arch", "status", "failure_reason", "curve"
 _DEVICE, _VERSIONS, _REUSED_FROM = "device", "versions", "reused_from"
-# What a reused trial copies from the trial that trained its architecture.
-_TRAINING_ATTRS = (*metrics_of(source=Source.TRAINED), _CURVE, _DEVICE, _VERSIONS)
 
 
 @dataclass(frozen=True)
