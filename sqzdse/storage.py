@@ -155,9 +155,8 @@ def open_storage(
                 f"storage {describe_storage(url)}: a database driver is missing "
                 f"({err}); for PostgreSQL install `pip install 'sqzdse[postgres]'`"
             ) from None
-        except (
-            Exception
-        ) as err:  # SQLAlchemy and driver errors: unreachable server, bad URL, bad file
+        # SQLAlchemy's and the drivers' errors: an unreachable server, a bad URL, a bad file.
+        except Exception as err:
             raise _open_error(url, err) from None
 
 

@@ -107,8 +107,7 @@ class Objective:
     setup: SearchSetup
     n_trials: int
     device: str = "auto"
-    # (cfg, data, config) -> TrainResult; the proxy trainer by default
-    trainer: Callable | None = None
+    trainer: Callable | None = None  # (arch, data, config) -> TrainResult; default train_proxy
     interrupts: Interrupts | None = None  # set by `run_search` while it runs
     current: int | None = None  # the number of the trial under way or last run
     failures: list[str] = field(default_factory=list)  # reasons of the last consecutive failures
@@ -169,9 +168,8 @@ class Objective:
             result = self._train(record.arch)
         except SqzdseError as err:  # a data file that broke since the search started, ...
             return record.replace(status=Status.FAILED, failure_reason=str(err))
-        except (
-            Exception
-        ) as err:  # anything else is a bug: recorded, counted, and the search goes on
+        # Anything else is a bug: recorded with its reason, counted, and the search goes on.
+        except Exception as err:
             return record.replace(
                 status=Status.FAILED, failure_reason=f"{type(err).__name__}: {err}"
             )
