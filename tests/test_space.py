@@ -8,7 +8,16 @@ from sqzdse.arch import preset
 from sqzdse.errors import SpaceError
 from sqzdse.space import find_space, load_space, parse_space, shipped_spaces
 
-SHIPPED = ("micro", "macro", "full", "paper_sr", "paper_pct", "paper_bypass", "paper_pooling")
+SHIPPED = (
+    "micro",
+    "macro",
+    "full",
+    "fashion",
+    "paper_sr",
+    "paper_pct",
+    "paper_bypass",
+    "paper_pooling",
+)
 MINIMAL = {"metaparameters": {"sr": {"choices": [0.125, 0.25]}}}
 
 
@@ -187,7 +196,7 @@ def test_file_errors_name_the_file(tmp_path):
     with pytest.raises(
         SpaceError,
         match="search space 'nosuch' not found .* shipped spaces: "
-        "full.yaml, macro.yaml, micro.yaml",
+        "fashion.yaml, full.yaml, macro.yaml, micro.yaml",
     ):
         load_space("nosuch")
 

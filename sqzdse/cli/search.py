@@ -72,7 +72,11 @@ _FORWARDED = (
 )
 @click.option("--device", help=f"{DEVICES}.")
 @click.option("--epochs", type=int, help="Proxy training epochs.")
-@click.option("--dataset", help="digits, cifar10, cifar100, tiny-imagenet or folder.")
+@click.option(
+    "--dataset",
+    # a literal, so that `--help` need not import torch; tests/data/test_core.py keeps it whole
+    help="digits, cifar10, cifar100, tiny-imagenet, folder, fashion-mnist or mnist.",
+)
 @click.option("--data-root", help="Folder of a data set that is not embedded.")
 @click.option("--resolution", type=int, help="Training resolution in pixels.")
 @click.option("--train-per-class", type=int, help="Training images per class (the proxy knob).")

@@ -27,7 +27,8 @@ TRAIN_RESOLUTION = 32  # the default input size for training (the presets descri
 @click.option(
     "--data-root",
     type=click.Path(file_okay=False),
-    help="Folder of a data set that is not embedded (cifar10, cifar100, tiny-imagenet, folder).",
+    help="Folder of a data set that is not embedded (cifar10, cifar100, tiny-imagenet, folder, "
+    "mnist; fashion-mnist defaults to /usr/share/datasets/fashion-mnist).",
 )
 @click.option(
     "--download",

@@ -12,6 +12,9 @@ the per-channel statistics the trainer normalises with. Registered sets, one mod
 - `tiny-imagenet` (`_tiny_imagenet`): the tiny-imagenet-200 layout (train/<wnid>/images/*.JPEG,
   val/val_annotations.txt).
 - `folder` (`_folder`): any folder with one sub-folder of images per class.
+- `fashion-mnist`, `mnist` (`_mnist`): the four IDX files of the MNIST layout (plain or .gz);
+  `fashion-mnist` reads /usr/share/datasets/fashion-mnist (Debian's `dataset-fashion-mnist`) when no
+  root is given. Grey copied to 3 channels; the official test split is the validation split.
 
 Sets that ship without a validation split (digits, folder) are split per class with a fixed seed, so
 every trial of a search is measured on the same images whatever its own seed; `DataSpec.seed` picks
@@ -45,6 +48,7 @@ from sqzdse.data import _digits  # noqa: F401
 from sqzdse.data._cifar import CIFAR, download_dataset
 from sqzdse.data import _tiny_imagenet  # noqa: F401
 from sqzdse.data import _folder  # noqa: F401
+from sqzdse.data import _mnist  # noqa: F401
 # isort: on
 
 __all__ = [

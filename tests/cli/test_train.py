@@ -108,7 +108,10 @@ def test_image_folder_with_few_classes_notes_top5(tmp_path, capsys):
             ["--num-classes", "7"],
             "--num-classes 7 conflicts with the digits data set, which has 10 classes",
         ),
-        (["--dataset", "mnist"], "unknown data set 'mnist'; valid data sets: digits, cifar10"),
+        (
+            ["--dataset", "imagenet"],
+            "unknown data set 'imagenet'; valid data sets: digits, cifar10",
+        ),
         (
             ["--dataset", "cifar10"],
             "the cifar10 data set is read from a folder: pass its location with --data-root",

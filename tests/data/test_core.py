@@ -49,10 +49,22 @@ def test_registry_refuses_duplicates_and_lists_valid_names():
     with pytest.raises(
         DataError,
         match=r"unknown data set 'imagenet'; valid data sets: digits, "
-        r"cifar10, cifar100, tiny-imagenet, folder",
+        r"cifar10, cifar100, tiny-imagenet, folder, fashion-mnist, mnist",
     ):
         load_dataset(DataSpec(name="imagenet"))
     assert "digits" in DATASETS and "imagenet" not in DATASETS and DATASETS.get("imagenet") is None
+
+
+def test_search_help_names_every_registered_set():
+    # `sqzdse search` lists the sets in a literal (its --help does not import torch); `train`
+    # builds its list from DATASETS.
+    from sqzdse.cli.search import search
+    from sqzdse.cli.train import train
+
+    for command in (search, train):
+        (option,) = [p for p in command.params if p.name == "dataset"]
+        listed = option.help.rstrip(".").replace(" or ", ", ").split(": ")[-1].split(", ")
+        assert listed == list(DATASETS), command.name
 
 
 # ---------------------------------------------------------------------------- shared steps

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import pickle
+import struct
 
 import numpy as np
 from PIL import Image
@@ -84,6 +86,34 @@ def write_folder(root, *, per_class: int = 5) -> None:
             )
 
 
+def write_idx(path, array: np.ndarray, *, magic: int | None = None, gz: bool = False) -> None:
+    """`array` (uint8) as an IDX file: the magic number (by default 0x0800 + its dimensions), one
+    big-endian 32-bit size per dimension, then the bytes; gzip-compressed when `gz`."""
+    magic = 0x0800 + array.ndim if magic is None else magic
+    content = (
+        struct.pack(f">I{array.ndim}I", magic, *array.shape) + array.astype(np.uint8).tobytes()
+    )
+    path.write_bytes(gzip.compress(content) if gz else content)
+
+
+def mnist_images(n: int, *, seed: int, size: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """n random grey size x size images whose first pixel encodes the label (classes 0..2)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 3
+    images = rng.integers(0, 256, size=(n, size, size), dtype=np.uint8)
+    images[:, 0, 0] = labels * 10
+    return images, labels
+
+
+def write_mnist(root, *, train: int = 9, val: int = 6, gz: bool = False) -> None:
+    """The four files of the MNIST layout, as the official names, plain or .gz."""
+    suffix = ".gz" if gz else ""
+    for split, n, seed in (("train", train, 0), ("t10k", val, 1)):
+        images, labels = mnist_images(n, seed=seed)
+        write_idx(root / f"{split}-images-idx3-ubyte{suffix}", images, gz=gz)
+        write_idx(root / f"{split}-labels-idx1-ubyte{suffix}", labels, gz=gz)
+
+
 # Every registered set by name: None for an embedded set, else a writer of a small copy into a
 # folder. A new data set needs a writer here: tests/data/test_core.py loads every set in DATASETS.
 WRITERS = {
@@ -92,4 +122,6 @@ WRITERS = {
     "cifar100": lambda root: write_cifar_python(root, "cifar100"),
     "tiny-imagenet": write_tiny_imagenet,
     "folder": write_folder,
+    "fashion-mnist": lambda root: write_mnist(root, gz=True),
+    "mnist": write_mnist,
 }
