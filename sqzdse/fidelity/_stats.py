@@ -1,0 +1,123 @@
+"""How well one ranking of networks agrees with another: pure functions, one value per network.
+
+The instrument compares a proxy's accuracies with a reference's (longer training) over the same
+networks. Every function takes sequences of equal length and returns plain floats; NaN means the
+statistic is undefined for the data (fewer than two networks, or a constant ranking).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+
+from sqzdse.analysis._fronts import _front_mask
+
+Statistic = Callable[[np.ndarray, np.ndarray], float]
+
+
+def _pair(x: Sequence[float], y: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(
+            f"expected two sequences of one value per network, got shapes {x.shape} and {y.shape}"
+        )
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("every value must be finite: leave out the networks that failed")
+    return x, y
+
+
+def _constant(values: np.ndarray) -> bool:
+    return len(values) < 2 or bool(np.all(values == values[0]))
+
+
+def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
+    """Kendall's tau-b (scipy's default, which accounts for ties), NaN if undefined."""
+    x, y = _pair(x, y)
+    if _constant(x) or _constant(y):
+        return math.nan
+    return float(stats.kendalltau(x, y).statistic)
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation (average ranks for ties), NaN if undefined."""
+    x, y = _pair(x, y)
+    if _constant(x) or _constant(y):
+        return math.nan
+    return float(stats.spearmanr(x, y).statistic)
+
+
+def bootstrap_interval(
+    x: Sequence[float],
+    y: Sequence[float],
+    statistic: Statistic = kendall_tau,
+    *,
+    level: float = 0.9,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """The central `level` interval of `statistic` over networks drawn with replacement (pairs kept
+    together), seeded. Resamples where the statistic is undefined are left out; (NaN, NaN) when
+    none is defined."""
+    x, y = _pair(x, y)
+    if not 0 < level < 1:
+        raise ValueError(f"`level` must be in (0, 1), got {level!r}")
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(x), size=(resamples, len(x)))
+    values = np.array([statistic(x[d], y[d]) for d in draws])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return math.nan, math.nan
+    tail = (1 - level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def size_residuals(accuracy: Sequence[float], params: Sequence[float]) -> np.ndarray:
+    """What is left of `accuracy` once a straight line in log10(params) is taken out (least
+    squares): the part of a ranking that the parameter count cannot explain."""
+    accuracy, params = _pair(accuracy, params)
+    if (params <= 0).any():
+        raise ValueError("parameter counts must be positive")
+    design = np.column_stack([np.ones(len(params)), np.log10(params)])
+    coefficients, *_ = np.linalg.lstsq(design, accuracy, rcond=None)
+    residuals = accuracy - design @ coefficients
+    # Round away the fit's floating-point dust, so that equal residuals stay tied (tau-b counts ties)
+    # and an exact fit reads as no residual at all.
+    scale = max(float(np.abs(accuracy).max()), 1.0)
+    return np.round(residuals / scale, 12) * scale + 0.0
+
+
+def within_size_tau(
+    proxy: Sequence[float], reference: Sequence[float], params: Sequence[float]
+) -> float:
+    """Kendall's tau-b between the proxy's and the reference's accuracy residuals on log10(params)
+    (`size_residuals`): how well the proxy ranks networks beyond what their size already says. NaN
+    when size explains one of the two rankings entirely."""
+    return kendall_tau(size_residuals(proxy, params), size_residuals(reference, params))
+
+
+def seed_to_seed_tau(by_seed: Sequence[Sequence[float]]) -> float:
+    """The mean tau-b over every pair of seeds (rows: seeds, columns: networks): how well a proxy
+    agrees with itself, the ceiling of how well it can agree with anything. NaN for one seed."""
+    rows = [np.asarray(row, dtype=float) for row in by_seed]
+    taus = [kendall_tau(a, b) for a, b in itertools.combinations(rows, 2)]
+    taus = [t for t in taus if math.isfinite(t)]
+    return float(np.mean(taus)) if taus else math.nan
+
+
+def front_recall(
+    params: Sequence[float], proxy: Sequence[float], reference: Sequence[float]
+) -> float:
+    """The share of the reference's Pareto front (fewer params, higher accuracy) that is also on
+    the proxy's front: 1.0 when the proxy finds every network the reference would keep."""
+    params, proxy = _pair(params, proxy)
+    _, reference = _pair(params, reference)
+    if not len(params):
+        return math.nan
+    reference_front = _front_mask(np.column_stack([params, -reference]))
+    proxy_front = _front_mask(np.column_stack([params, -proxy]))
+    return float((reference_front & proxy_front).sum() / reference_front.sum())
