@@ -85,8 +85,8 @@ def size_residuals(accuracy: Sequence[float], params: Sequence[float]) -> np.nda
     design = np.column_stack([np.ones(len(params)), np.log10(params)])
     coefficients, *_ = np.linalg.lstsq(design, accuracy, rcond=None)
     residuals = accuracy - design @ coefficients
-    # Round away the fit's floating-point dust, so that equal residuals stay tied (tau-b counts ties)
-    # and an exact fit reads as no residual at all.
+    # Round away the fit's floating-point dust, so that equal residuals stay tied (tau-b counts
+    # ties) and an exact fit reads as no residual at all.
     scale = max(float(np.abs(accuracy).max()), 1.0)
     return np.round(residuals / scale, 12) * scale + 0.0
 
