@@ -4,7 +4,6 @@ file, and the real Fashion-MNIST files of Debian's dataset-fashion-mnist (requir
 from __future__ import annotations
 
 import gzip
-import os
 import struct
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import torch
 from sqzdse.data import DATASETS, DataSpec, _mnist, dataset_num_classes, load_dataset
 from sqzdse.errors import DataError
 from sqzdse.space import load_space
+from tests import ci
 from tests.data.writers import mnist_images, write_idx, write_mnist
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
@@ -221,7 +221,6 @@ def test_missing_files_name_the_file_the_folder_and_the_package(tmp_path, monkey
 def fashion_mnist_or_skip(env=None, folder: Path = REAL) -> Path:
     """The folder of the real Fashion-MNIST files. Without them the test is skipped with the
     reason, or fails when `CI` is "true": CI installs Debian's dataset-fashion-mnist (.ci/run)."""
-    env = os.environ if env is None else env
     missing = [n for n in _mnist.MNIST_FILES if not (folder / f"{n}.gz").is_file()]
     if not missing:
         return folder
@@ -229,9 +228,7 @@ def fashion_mnist_or_skip(env=None, folder: Path = REAL) -> Path:
         f"no Fashion-MNIST files in {folder} (missing {', '.join(n + '.gz' for n in missing)}): "
         "apt-get install dataset-fashion-mnist"
     )
-    if env.get("CI") == "true":
-        pytest.fail(f"{message}; CI=true, where .ci/run installs them", pytrace=False)
-    pytest.skip(message)
+    ci.missing(message, on_ci="where .ci/run installs them", env=env)
 
 
 def test_missing_real_files_skip_outside_ci_and_fail_in_ci(tmp_path):

@@ -1,7 +1,6 @@
 """Many workers on one study (PostgreSQL and SQLite), crash safety, and storage hardening."""
 
 import multiprocessing
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from optuna.trial import TrialState
 from sqzdse.errors import StorageError
 from sqzdse.search import threads_per_worker, worker_devices
 from sqzdse.storage import open_storage
+from tests import ci
 from tests.search.helpers import cli_process, load, run, trials_so_far, write_space
 
 PG_HOST, PG_PORT, PG_DATABASE = "127.0.0.1", 5432, "test"
@@ -58,7 +58,6 @@ def postgres_user(connect=None) -> tuple[str | None, str]:
 def postgres_or_skip(env=None, connect=None) -> str:
     """The libpq user to reach the test database as. Without one the test is skipped with the exact
     reason, or fails when `CI` is "true": every machine of this project runs PostgreSQL there."""
-    env = os.environ if env is None else env
     user, reason = postgres_user(connect)
     if user is not None:
         return user
@@ -66,9 +65,7 @@ def postgres_or_skip(env=None, connect=None) -> str:
         f"no PostgreSQL server usable at {PG_HOST}:{PG_PORT} (database {PG_DATABASE}, "
         f"users {' or '.join(PG_USERS)}): {reason}"
     )
-    if env.get("CI") == "true":
-        pytest.fail(f"{message}; CI=true, where the server must be running", pytrace=False)
-    pytest.skip(message)
+    ci.missing(message, on_ci="where the server must be running", env=env)
 
 
 def pg_url(user: str, database: str = PG_DATABASE) -> str:
