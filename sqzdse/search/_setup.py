@@ -44,25 +44,22 @@ class SearchSetup:
 def make_setup(space: SearchSpace) -> SearchSetup:
     """The setup of a search of `space`, once everything that can be checked before the storage is
     opened has been: a refused search writes nothing."""
-    from sqzdse.data import dataset_num_classes
-
-    check_runnable(space)
-    num_classes = dataset_num_classes(space.training.data_spec())
+    num_classes = check_runnable(space)
     objectives, note = space.resolve_objectives(num_classes)
     return SearchSetup(space, num_classes, objectives, note)
 
 
-def check_runnable(space: SearchSpace) -> None:
+def check_runnable(space: SearchSpace) -> int:
     """SqzdseError for a setting that would fail every trial: trainer settings out of range, a
     device this machine lacks, a data set that is not there or not readable. The data set is loaded
-    (and cached for the trials), so a broken file is found now."""
+    (and cached for the trials), so a broken file is found now; returns its number of classes."""
     from sqzdse.data import load_dataset
     from sqzdse.train import resolve_device
 
     training = space.training
     training.train_config()
     resolve_device(training.device)
-    load_dataset(training.data_spec())
+    return load_dataset(training.data_spec()).num_classes
 
 
 def open_study(
