@@ -287,22 +287,36 @@ class Status(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Epoch:
-    """One point of a learning curve: after `epoch` epochs, `seconds` after the run started."""
+    """One point of a learning curve: after `epoch` epochs, `seconds` after the run started.
+
+    `val_loss` is the mean cross-entropy (no label smoothing) on the validation images; None in
+    curves stored before it was measured, and then left out of the stored entry.
+    """
 
     epoch: int
     train_loss: float
     top1: float
     top5: float
     seconds: float
+    val_loss: float | None = None
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if self.val_loss is None:
+            del data["val_loss"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping) -> Epoch | None:
         """The epoch of a stored curve entry, or None for an entry that is not one."""
         try:
-            return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+            return cls(
+                **{
+                    f.name: data[f.name]
+                    for f in dataclasses.fields(cls)
+                    if f.name in data or f.default is dataclasses.MISSING
+                }
+            )
         except (KeyError, TypeError):
             return None
 

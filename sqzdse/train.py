@@ -386,7 +386,7 @@ def _train(
                 train_seconds=time.perf_counter() - start,
                 peak_memory_bytes=_peak_memory(device),
             )
-        top1, top5 = evaluate(
+        top1, top5, val_loss = evaluate(
             run.model,
             data.val_x,
             data.val_y,
@@ -402,6 +402,7 @@ def _train(
                 top1=top1,
                 top5=top5,
                 seconds=time.perf_counter() - start,
+                val_loss=val_loss,
             )
         )
         if on_epoch is not None:
@@ -594,11 +595,13 @@ def evaluate(
     scale: torch.Tensor,
     batch_size: int,
     autocast,
-) -> tuple[float, float]:
-    """(top-1, top-5) fractions of `x` (uint8 images) in eval mode; top-5 is top-min(5, classes)."""
+) -> tuple[float, float, float]:
+    """(top-1, top-5, loss) on `x` (uint8 images) in eval mode: the fractions of images right
+    (top-5 is top-min(5, classes)) and the mean cross-entropy without label smoothing."""
     model.eval()
     hits1 = torch.zeros((), dtype=torch.int64, device=x.device)
     hits5 = torch.zeros((), dtype=torch.int64, device=x.device)
+    loss = torch.zeros((), dtype=torch.float64, device=x.device)
     for xb, yb in zip(x.split(batch_size), y.split(batch_size)):
         xb = ((xb.float() - shift) * scale).contiguous(memory_format=torch.channels_last)
         with autocast:
@@ -607,7 +610,8 @@ def evaluate(
         hit = top == yb[:, None]
         hits1 += hit[:, 0].sum()
         hits5 += hit.any(dim=1).sum()
-    return hits1.item() / len(y), hits5.item() / len(y)
+        loss += F.cross_entropy(logits.float(), yb, reduction="sum").double()
+    return hits1.item() / len(y), hits5.item() / len(y), loss.item() / len(y)
 
 
 def _peak_memory(device: torch.device) -> int | None:

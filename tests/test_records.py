@@ -190,3 +190,12 @@ def test_study_info_round_trip(tmp_path):
     assert study.user_attrs["objectives"] == [["top1", "maximize"], ["params", "minimize"]]
     assert StudyInfo.read(study) == info and info.training == {"resolution": 32}
     assert StudyInfo.read(optuna.create_study()) == StudyInfo()
+
+
+def test_an_epoch_keeps_its_validation_loss_and_reads_curves_stored_without_one():
+    measured = Epoch(epoch=2, train_loss=1.5, top1=0.5, top5=0.9, seconds=3.0, val_loss=1.25)
+    assert Epoch.from_dict(measured.to_dict()) == measured
+    old = {"epoch": 1, "train_loss": 2.0, "top1": 0.3, "top5": 0.8, "seconds": 1.5}
+    assert Epoch.from_dict(old) == Epoch(1, 2.0, 0.3, 0.8, 1.5, val_loss=None)
+    assert Epoch.from_dict(old).to_dict() == old  # written back as it was
+    assert Epoch.from_dict({"epoch": 1, "top1": 0.3}) is None

@@ -14,7 +14,7 @@ import torch
 from sqzdse.arch import preset
 from sqzdse.data import Dataset, DataSpec, load_dataset
 from sqzdse.errors import TrainingError
-from sqzdse.train import TOP5_NOTE, TrainConfig, augment, resolve_device, train_proxy
+from sqzdse.train import TOP5_NOTE, TrainConfig, augment, evaluate, resolve_device, train_proxy
 
 SMALL = {"base_e": 16, "incr_e": 16, "num_classes": 10, "resolution": 24}
 TINY_DATA = DataSpec(resolution=24, train_per_class=12, val_per_class=6)
@@ -43,7 +43,8 @@ def test_result_has_every_field_and_serialises():
     result = small_run()
     assert result["status"] == "ok" and result["reason"] is None and result["note"] is None
     assert [e["epoch"] for e in result["curve"]] == [1, 2]
-    assert set(result["curve"][0]) == {"epoch", "train_loss", "top1", "top5", "seconds"}
+    assert set(result["curve"][0]) == {"epoch", "train_loss", "top1", "top5", "seconds", "val_loss"}
+    assert all(e["val_loss"] > 0 for e in result["curve"])
     assert (
         result["top1"] == result["curve"][-1]["top1"] and 0 <= result["top1"] <= result["top5"] <= 1
     )
@@ -184,3 +185,24 @@ def test_v1_0_learns_digits_in_three_epochs(bypass):
     result = train_proxy(cfg, data, TrainConfig(epochs=3, seed=0, device="cpu"))
     assert result.status == "ok"
     assert result.top1 >= 0.90, result.curve
+
+
+def test_evaluate_gives_the_mean_cross_entropy_of_the_validation_images():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 7))
+    x = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
+    y = torch.randint(0, 7, (10,))
+    shift, scale = torch.full((1, 3, 1, 1), 128.0), torch.full((1, 3, 1, 1), 1 / 64)
+    top1, top5, loss = evaluate(
+        model,
+        x,
+        y,
+        shift=shift,
+        scale=scale,
+        batch_size=3,
+        autocast=torch.autocast("cpu", enabled=False),
+    )
+    logits = model((x.float() - shift) * scale)
+    assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, y).item(), rel=1e-6)
+    assert top1 == (logits.argmax(1) == y).sum().item() / 10
+    assert top5 == (logits.topk(5, 1).indices == y[:, None]).any(1).sum().item() / 10
