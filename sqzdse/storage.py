@@ -105,12 +105,14 @@ def open_storage(
     mode: str = "read",
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
+    retry_stale: bool = True,
 ) -> Storage:
     """Optuna's relational storage at `url`, for reading or for writing (see the module's doc).
 
-    Heartbeats (a writer's running trials say they are alive; dead ones are failed and retried once)
-    apply to `mode="write"`. Raises StorageError with one clear message for a bad URL, a missing or
-    damaged file, a missing driver or an unreachable server.
+    Heartbeats (a writer's running trials say they are alive; dead ones are failed and, with
+    `retry_stale`, retried once as a new trial) apply to `mode="write"`. Raises StorageError with
+    one clear message for a bad URL, a missing or damaged file, a missing driver or an unreachable
+    server.
     """
     if mode not in MODES:
         raise ValueError(f"`mode` must be 'read' or 'write', got {mode!r}")
@@ -133,7 +135,7 @@ def open_storage(
     writing = mode == "write"
     retry = (
         optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
-        if writing and heartbeat_interval
+        if writing and heartbeat_interval and retry_stale
         else None
     )
     for attempt in range(CREATION_ATTEMPTS):

@@ -18,6 +18,7 @@ COMMANDS = {
     "export": "sqzdse.cli.export:export",
     "studies": "sqzdse.cli.export:studies",
     "dashboard": "sqzdse.cli.dashboard:dashboard",
+    "fidelity": "sqzdse.cli.fidelity:fidelity",
 }
 
 

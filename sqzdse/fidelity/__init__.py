@@ -1,11 +1,17 @@
 """Proxy fidelity: how well a cheap proxy training ranks networks against a longer reference.
 
-So far: which networks to measure (`_draw`: distinct, feasible, spread over log params) and the
-statistics (`_stats`, pure functions on one value per network); the instrument that trains them and
-reports ([fidelity] issue, section 2) builds on these.
+`_draw` picks the networks (distinct, feasible, spread over log params); `_plan` says which runs
+measure them (the proxy's settings on K seeds, the reference's) and keys each run by what it
+measures; `_store` keeps the runs in an Optuna study (claim, heartbeat, record; resumable and
+shareable); `_runner` trains what is missing with progress lines; `_report` computes the
+statistics (`_stats`, pure functions) and the verdict. `sqzdse fidelity` is the command;
+`dashboards/fidelity.py` draws a stored study.
 """
 
 from sqzdse.fidelity._draw import CANDIDATES_PER_NETWORK, draw_networks
+from sqzdse.fidelity._instrument import make_plan, train_run
+from sqzdse.fidelity._plan import Plan, Role, Run, reference_setting, run_key
+from sqzdse.fidelity._report import Report, build_report, format_report
 from sqzdse.fidelity._stats import (
     bootstrap_interval,
     front_recall,
@@ -18,12 +24,22 @@ from sqzdse.fidelity._stats import (
 
 __all__ = [
     "CANDIDATES_PER_NETWORK",
+    "Plan",
+    "Report",
+    "Role",
+    "Run",
     "bootstrap_interval",
+    "build_report",
     "draw_networks",
+    "format_report",
     "front_recall",
     "kendall_tau",
+    "make_plan",
+    "reference_setting",
+    "run_key",
     "seed_to_seed_tau",
     "size_residuals",
     "spearman",
+    "train_run",
     "within_size_tau",
 ]

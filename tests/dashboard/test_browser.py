@@ -1,39 +1,36 @@
 """The running dashboard in headless Chromium: the Pareto graph, a click on a trial, live refresh.
 
 Starts the real command (`python -m sqzdse dashboard`) on a study made by sqzdse.testing.
-Skipped only when the chromium or chromedriver binary is absent (CI installs both).
+Skipped only when the chromium or chromedriver binary is absent; fails then on CI, which installs
+both.
 """
 
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from sqzdse.arch import count_params
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
-
-
-def _binary(name: str) -> str | None:
-    found = shutil.which(name)
-    return found or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").is_file() else None)
-
-
-CHROMIUM, CHROMEDRIVER = _binary("chromium"), _binary("chromedriver")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None,
-    reason="needs the chromium and chromedriver binaries (missing: "
-    + ", ".join(n for n, b in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER)) if b is None)
-    + "); on Debian: apt-get install chromium chromium-driver",
+from tests.dashboard.browser import (
+    ABSENT,
+    chromium,
+    free_port,
+    require_chromium,
+    serving,
+    wait,
 )
 
-WAIT_S = 40  # generous: the machine running the tests may be busy
+
+@pytest.fixture(autouse=True)
+def _chromium_present():
+    require_chromium()
+
+
 SCREENSHOT = Path("/tmp/dashboard.png")
 STUDY = "browser"
 ARCHS = {  # trial number -> (architecture changes, top5)
@@ -96,81 +93,22 @@ def study(tmp_path_factory) -> Study:
     return made
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(study):
     """The real `sqzdse dashboard` command, refreshing every second."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sqzdse",
-            "dashboard",
-            "--storage",
-            sqlite_url(study.path),
-            "--study",
-            STUDY,
-            "--port",
-            str(port),
-            "--refresh",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                assert response.status == 200
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"the dashboard did not start:\n{proc.communicate()[0]}")
-            time.sleep(0.25)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    port = free_port()
+    command = [sys.executable, "-m", "sqzdse", "dashboard", "--storage", sqlite_url(study.path)]
+    command += ["--study", STUDY, "--port", str(port), "--refresh", "1"]
+    with serving(command, f"http://127.0.0.1:{port}/") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(server, tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-        "--window-size=1500,1900",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(WAIT_S)
-    driver.get(server)
-    yield driver
-    driver.quit()
+    if ABSENT:
+        pytest.skip("no chromium")  # require_chromium (autouse) says why, or fails on CI
+    with chromium(server, tmp_path_factory.mktemp("chromium-profile")) as driver:
+        yield driver
 
 
 GRAPH = "document.querySelector('#pareto-graph .js-plotly-plot')"
@@ -186,12 +124,6 @@ def traces(driver, role: str) -> list[list[int]]:
                      .map(t => (t.customdata || []).map(c => c[1]));""",
         role,
     )
-
-
-def wait(driver, condition, message: str):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.2).until(condition, message)
 
 
 def test_pareto_graph_click_shows_the_layer_table(browser, study, tmp_path):

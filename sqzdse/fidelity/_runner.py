@@ -1,0 +1,125 @@
+"""Train every run of a plan that the study does not hold yet, with progress lines and an ETA."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import optuna
+
+from sqzdse.errors import SqzdseError
+
+from . import _store
+from ._plan import Plan, Role, Run
+
+WAIT_SECONDS = 5.0  # how often to look again while other processes train the last runs
+
+
+@dataclass
+class _Clock:
+    """Seconds of the runs trained so far, per role, for the estimate of the time left."""
+
+    start: float = field(default_factory=time.perf_counter)
+    seconds: dict[Role, list[float]] = field(default_factory=lambda: {r: [] for r in Role})
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def eta(self, plan: Plan, todo: list[Run], stored: dict[str, _store.StoredRun]) -> str:
+        """The time left for `todo`: each role's runs at the mean seconds of its runs so far (those
+        of this process, else the stored ones); a role not timed yet is estimated from the other
+        by epochs x training images, and the estimate says so with a `~`."""
+        mean = {}
+        for role in Role:
+            times = self.seconds[role] or [
+                stored[r.key].seconds for r in plan.runs() if r.role is role and r.key in stored
+            ]
+            if times:
+                mean[role] = sum(times) / len(times)
+        guessed = False
+        for role in Role:
+            other = Role.REFERENCE if role is Role.PROXY else Role.PROXY
+            if role not in mean and other in mean:
+                mean[role] = mean[other] * _work(plan, role) / _work(plan, other)
+                guessed = True
+        if not mean:
+            return "eta ?"
+        left = sum(mean[r.role] for r in todo)
+        return f"eta {'~' if guessed else ''}{_clock(left)}"
+
+
+def _work(plan: Plan, role: Role) -> float:
+    """Epochs x training images per class (the full split counted as 6,000/class, about
+    Fashion-MNIST's and CIFAR-10's): a rough measure of one run's cost for the first estimate."""
+    setting = plan.setting(role)
+    per_class = setting.train_per_class or 6000
+    return setting.epochs * per_class * (setting.resolution / plan.proxy.resolution) ** 2
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def run_plan(
+    plan: Plan,
+    study: optuna.Study,
+    *,
+    echo: Callable[[str], None],
+    host: str,
+    heartbeat_interval: float,
+    train: Callable[[Run], object],
+    interrupts,
+) -> None:
+    """Train the plan's runs that are neither stored nor being trained by another process, then
+    wait for the others' runs; `train(run)` returns a TrainResult. Ctrl-C (or SIGTERM through
+    `interrupts`) gives the run under way back and raises KeyboardInterrupt."""
+    runs = plan.runs()
+    clock = _Clock()
+    while True:
+        optuna.storages.fail_stale_trials(study)
+        stored = _store.finished_runs(study)
+        running = _store.running_keys(study)
+        todo = [r for r in runs if r.key not in stored and r.key not in running]
+        if not todo:
+            if not any(r.key in running for r in runs):
+                return
+            time.sleep(WAIT_SECONDS)  # another process holds the last runs
+            continue
+        run = todo[0]
+        trial = _store.claim(study, run, host=host)
+        if trial is None:
+            continue
+        try:
+            with _store.Heartbeat(study._storage, trial, heartbeat_interval), interrupts.armed():
+                result = train(run)
+        except KeyboardInterrupt:
+            _store.release(study, trial, "interrupted")
+            raise
+        except SqzdseError:
+            _store.release(study, trial, "could not start")
+            raise
+        _store.record(study, trial, result)
+        clock.seconds[run.role].append(result.train_seconds)
+        done = len(runs) - len(todo) + 1
+        echo(_progress(plan, run, result, done, len(runs), clock, todo[1:], stored))
+
+
+def _progress(plan: Plan, run: Run, result, done: int, total: int, clock, todo, stored) -> str:
+    """`[ 5/72] proxy     network  5/24 seed 1  params 123,456  top-1 81.20%  8.1 s | ...`."""
+    from sqzdse.records import analytic_metrics, format_value
+
+    params = analytic_metrics(run.arch)["params"]
+    width = len(str(total))
+    count = len(plan.networks)
+    outcome = (
+        f"top-1 {format_value('top1', result.top1)}"
+        if result.status == "ok"
+        else f"failed: {result.reason}"
+    )
+    return (
+        f"[{done:>{width}}/{total}] {run.role:<9} network {run.network + 1:>{len(str(count))}}/"
+        f"{count} seed {run.seed}  params {params:,}  {outcome}  {result.train_seconds:.1f} s"
+        f" | elapsed {_clock(clock.elapsed())}  {clock.eta(plan, todo, stored)}"
+    )

@@ -1,0 +1,195 @@
+"""Fidelity runs kept in an Optuna study: one trial per training run, found again by its key.
+
+A process claims a run by creating a RUNNING trial that carries the run's key; when two processes
+claim the same run at once, the trial with the lower number keeps it and the other steps back. A
+finished run is a COMPLETE trial (value: top-1) or, when training itself failed, a FAIL trial with
+the reason; a run whose process was interrupted or died (no heartbeat for the grace period,
+`optuna.storages.fail_stale_trials`) is a FAIL trial without a result and is trained again.
+Every reader recomputes the report from the stored trials, so resuming, sharing a run between
+machines and reporting are the same code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import TrialState
+
+from sqzdse.errors import SqzdseError
+from sqzdse.records import Epoch
+from sqzdse.train import TrainResult
+
+from ._plan import Plan, Run
+
+KIND, FIDELITY = "kind", "fidelity"  # study attribute that marks a fidelity study
+_KEY, _ROLE, _NETWORK, _SEED = "run_key", "role", "network", "seed"
+_ARCH, _TRAINING, _RESULT, _INTERRUPTED, _HOST = "arch", "training", "result", "interrupted", "host"
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What a finished run measured, as stored."""
+
+    key: str
+    ok: bool
+    reason: str | None
+    top1: float | None
+    top5: float | None
+    curve: tuple[Epoch, ...]
+    seconds: float
+    device: str
+
+    @property
+    def val_loss(self) -> float | None:
+        return self.curve[-1].val_loss if self.curve else None
+
+    @property
+    def train_loss_sum(self) -> float:
+        return sum(e.train_loss for e in self.curve)
+
+
+def open_fidelity_study(storage, study_name: str) -> optuna.Study:
+    """Create the fidelity study `study_name`, or open it; SqzdseError when a study of that name
+    holds something else (a search)."""
+    study = optuna.create_study(
+        storage=storage, study_name=study_name, direction="maximize", load_if_exists=True
+    )
+    kind = study.user_attrs.get(KIND)
+    if kind != FIDELITY:
+        if kind is not None or study.get_trials(deepcopy=False) or study.user_attrs:
+            raise SqzdseError(
+                f"study {study_name!r} is not a fidelity study (a search's, or another tool's); "
+                "choose another name with --study"
+            )
+        study.set_user_attr(KIND, FIDELITY)
+    return study
+
+
+def is_fidelity_study(study: optuna.Study) -> bool:
+    return study.user_attrs.get(KIND) == FIDELITY
+
+
+def finished_runs(study: optuna.Study) -> dict[str, StoredRun]:
+    """Key -> the run's result, for every run that finished (trained, or failed while training)."""
+    found = {}
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
+        attrs = trial.user_attrs
+        if _KEY not in attrs or _RESULT not in attrs:
+            continue  # interrupted, died, or stepped back from a run another process held
+        result = attrs[_RESULT]
+        curve = tuple(e for e in map(Epoch.from_dict, result.get("curve") or ()) if e is not None)
+        found.setdefault(
+            attrs[_KEY],
+            StoredRun(
+                key=attrs[_KEY],
+                ok=trial.state == TrialState.COMPLETE,
+                reason=result.get("reason"),
+                top1=result.get("top1"),
+                top5=result.get("top5"),
+                curve=curve,
+                seconds=float(result.get("train_seconds") or 0.0),
+                device=str(result.get("device")),
+            ),
+        )
+    return found
+
+
+def running_keys(study: optuna.Study) -> set[str]:
+    """Keys of the runs some process is training now."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return {t.user_attrs[_KEY] for t in running if _KEY in t.user_attrs}
+
+
+def claim(study: optuna.Study, run: Run, *, host: str) -> optuna.Trial | None:
+    """A RUNNING trial that holds `run` for this process, or None when another process holds it."""
+    trial = study.ask()
+    for name, value in (
+        (_KEY, run.key),
+        (_ROLE, str(run.role)),
+        (_NETWORK, run.network),
+        (_SEED, run.seed),
+        (_ARCH, run.arch.to_dict()),
+        (_TRAINING, dataclasses.asdict(run.training)),
+        (_HOST, host),
+    ):
+        trial.set_user_attr(name, value)
+    holders = [
+        t.number
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE))
+        if t.user_attrs.get(_KEY) == run.key
+    ]
+    if min(holders) != trial.number:
+        trial.set_user_attr(_INTERRUPTED, f"run held by trial {min(holders)}")
+        study.tell(trial, state=TrialState.FAIL)
+        return None
+    return trial
+
+
+def record(study: optuna.Study, trial: optuna.Trial, result: TrainResult) -> None:
+    """Store a finished training: COMPLETE with its top-1, or FAIL with the reason."""
+    stored = {
+        "status": result.status,
+        "reason": result.reason,
+        "top1": result.top1,
+        "top5": result.top5,
+        "train_loss": result.train_loss,
+        "curve": [e.to_dict() for e in result.curve],
+        "train_seconds": result.train_seconds,
+        "device": result.device,
+    }
+    trial.set_user_attr(_RESULT, stored)
+    if result.status == "ok":
+        study.tell(trial, result.top1)
+    else:
+        study.tell(trial, state=TrialState.FAIL)
+
+
+def release(study: optuna.Study, trial: optuna.Trial, why: str) -> None:
+    """Give a claimed run back unfinished (Ctrl-C): a later process trains it again."""
+    trial.set_user_attr(_INTERRUPTED, why)
+    study.tell(trial, state=TrialState.FAIL)
+
+
+class Heartbeat:
+    """Tells the storage every `interval` seconds that a claimed run's process is alive, so that
+    `optuna.storages.fail_stale_trials` fails the runs of processes that died (Optuna beats only
+    inside `study.optimize`)."""
+
+    def __init__(self, storage, trial: optuna.Trial, interval: float) -> None:
+        self._storage, self._trial_id, self._interval = storage, trial._trial_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        while True:
+            self._storage.record_heartbeat(self._trial_id)
+            if self._stop.wait(self._interval):
+                return
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+_PLAN_PREFIX = "plan:"
+
+
+def save_plan(study: optuna.Study, plan: Plan) -> None:
+    """Keep the plan in the study, so that readers can rebuild its report while it runs."""
+    study.set_user_attr(_PLAN_PREFIX + plan.id, plan.to_dict())
+
+
+def stored_plans(study: optuna.Study) -> list[Plan]:
+    """Every plan measured in the study, in the order first stored."""
+    return [
+        Plan.from_dict(value)
+        for name, value in study.user_attrs.items()
+        if name.startswith(_PLAN_PREFIX)
+    ]
