@@ -321,6 +321,10 @@ class Epoch:
             return None
 
 
+# A study attribute that says what a study holds when it is not a search: `sqzdse fidelity`'s
+# studies hold one training run per trial (sqzdse.fidelity._store), which search readers refuse.
+STUDY_KIND, FIDELITY_KIND = "kind", "fidelity"
+
 # Trial user attributes other than the metrics.
 _ARCH, _STATUS, _REASON, _CURVE = "arch", "status", "failure_reason", "curve"
 _DEVICE, _VERSIONS, _REUSED_FROM = "device", "versions", "reused_from"

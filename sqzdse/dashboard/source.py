@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqzdse import analysis
 from sqzdse.dashboard.study_data import StudyData
 from sqzdse.errors import StorageError
-from sqzdse.records import StudyInfo
+from sqzdse.records import FIDELITY_KIND, STUDY_KIND, StudyInfo
 from sqzdse.storage import open_storage, reason, sqlite_file
 
 
@@ -108,6 +108,12 @@ class StudySource:
         if cached is not None and cached[0] == study_id:
             return cached[1]
         study = optuna.load_study(study_name=name, storage=self._storage)
+        if study.user_attrs.get(STUDY_KIND) == FIDELITY_KIND:
+            raise StorageError(
+                f"study {name!r} in {self.url} holds fidelity runs (sqzdse fidelity), not a "
+                f"search; draw it with: python dashboards/fidelity.py --storage {self.url} "
+                f"--study {name}"
+            )
         with self._lock:
             self._studies[name] = (study_id, study)
             self._data.pop(name, None)

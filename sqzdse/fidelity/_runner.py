@@ -18,34 +18,42 @@ WAIT_SECONDS = 5.0  # how often to look again while other processes train the la
 
 @dataclass
 class _Clock:
-    """Seconds of the runs trained so far, per role, for the estimate of the time left."""
+    """Wall-clock time of this process, and the estimate of the time left."""
 
     start: float = field(default_factory=time.perf_counter)
-    seconds: dict[Role, list[float]] = field(default_factory=lambda: {r: [] for r in Role})
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
-    def eta(self, plan: Plan, todo: list[Run], stored: dict[str, _store.StoredRun]) -> str:
-        """The time left for `todo`: each role's runs at the mean seconds of its runs so far (those
-        of this process, else the stored ones); a role not timed yet is estimated from the other
-        by epochs x training images, and the estimate says so with a `~`."""
-        mean = {}
-        for role in Role:
-            times = self.seconds[role] or [
-                stored[r.key].seconds for r in plan.runs() if r.role is role and r.key in stored
-            ]
-            if times:
-                mean[role] = sum(times) / len(times)
-        guessed = False
-        for role in Role:
-            other = Role.REFERENCE if role is Role.PROXY else Role.PROXY
-            if role not in mean and other in mean:
-                mean[role] = mean[other] * _work(plan, role) / _work(plan, other)
-                guessed = True
-        if not mean:
+    @staticmethod
+    def eta(plan: Plan, todo: list[Run], stored: dict[str, _store.StoredRun]) -> str:
+        """The time left for `todo`. A network's runs cost about its proxy run's seconds times
+        the role's ratio (reference over proxy seconds, from the networks that have both): big
+        networks are slow in both. Before any reference run has finished, the ratio is guessed
+        from epochs x training images, and the estimate says so with a `~`."""
+        seconds: dict[tuple[Role, int], list[float]] = {}
+        for run in plan.runs():
+            if run.key in stored and stored[run.key].ok:
+                seconds.setdefault((run.role, run.network), []).append(stored[run.key].seconds)
+        proxy = {n: sum(v) / len(v) for (role, n), v in seconds.items() if role is Role.PROXY}
+        if not proxy:
             return "eta ?"
-        left = sum(mean[r.role] for r in todo)
+        ratios = [
+            sum(v) / len(v) / proxy[n]
+            for (role, n), v in seconds.items()
+            if role is Role.REFERENCE and n in proxy
+        ]
+        guessed = not ratios
+        ratio = {
+            Role.PROXY: 1.0,
+            Role.REFERENCE: (
+                sum(ratios) / len(ratios)
+                if ratios
+                else _work(plan, Role.REFERENCE) / _work(plan, Role.PROXY)
+            ),
+        }
+        typical = sum(proxy.values()) / len(proxy)
+        left = sum(proxy.get(r.network, typical) * ratio[r.role] for r in todo)
         return f"eta {'~' if guessed else ''}{_clock(left)}"
 
 
@@ -101,8 +109,8 @@ def run_plan(
             _store.release(study, trial, "could not start")
             raise
         _store.record(study, trial, result)
-        clock.seconds[run.role].append(result.train_seconds)
         done = len(runs) - len(todo) + 1
+        stored = _store.finished_runs(study)
         echo(_progress(plan, run, result, done, len(runs), clock, todo[1:], stored))
 
 

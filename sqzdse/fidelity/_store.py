@@ -14,17 +14,20 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.trial import TrialState
 
 from sqzdse.errors import SqzdseError
-from sqzdse.records import Epoch
-from sqzdse.train import TrainResult
+from sqzdse.records import FIDELITY_KIND, STUDY_KIND, Epoch
 
 from ._plan import Plan, Run
 
-KIND, FIDELITY = "kind", "fidelity"  # study attribute that marks a fidelity study
+if TYPE_CHECKING:
+    from sqzdse.train import TrainResult
+
+KIND, FIDELITY = STUDY_KIND, FIDELITY_KIND  # the study attribute that marks a fidelity study
 _KEY, _ROLE, _NETWORK, _SEED = "run_key", "role", "network", "seed"
 _ARCH, _TRAINING, _RESULT, _INTERRUPTED, _HOST = "arch", "training", "result", "interrupted", "host"
 

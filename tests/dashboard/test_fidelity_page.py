@@ -102,3 +102,11 @@ def test_the_page_in_chromium_shows_the_verdict_and_three_graphs(stored, tmp_pat
         )
         assert points == 4
         assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_the_search_dashboard_points_a_fidelity_study_to_this_page(stored):
+    from sqzdse.dashboard.source import StudySource
+    from sqzdse.errors import StorageError
+
+    with pytest.raises(StorageError, match=r"holds fidelity runs .* python dashboards/fidelity.py"):
+        StudySource(stored).load("tiny-fidelity")
