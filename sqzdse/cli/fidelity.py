@@ -35,14 +35,14 @@ def _setting_options(func):
     defaults = {
         "proxy": "the space's",
         "reference": {
-            "epochs": f"{REFERENCE_EPOCHS_FACTOR}x the proxy's",
+            "epochs": f"{REFERENCE_EPOCHS_FACTOR}x the space's",
             "train_per_class": "0: every image",
-            "val_per_class": "the proxy's; 0: every image",
+            "val_per_class": "the space's; 0: every image",
         },
     }
     for role in ("reference", "proxy"):
         for name in reversed(SETTINGS):
-            default = defaults[role] if role == "proxy" else defaults[role].get(name, "the proxy's")
+            default = defaults[role] if role == "proxy" else defaults[role].get(name, "the space's")
             func = click.option(
                 f"--{role}-{name.replace('_', '-')}",
                 f"{role}_{name}",

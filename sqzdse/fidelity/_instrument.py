@@ -28,8 +28,9 @@ def make_plan(
     reference: dict | None = None,
 ) -> Plan:
     """The plan: `networks` networks of `space` drawn by `draw_networks`, the space's training
-    settings changed by `proxy` as the proxy, and the default reference (`reference_setting`)
-    changed by `reference`. Both are checked as a space's training settings are."""
+    settings changed by `proxy` as the proxy, and the space's default reference
+    (`reference_setting`) changed by `reference`. Both are checked as a space's training settings
+    are."""
     for name, count in (("proxy seeds", proxy_seeds), ("reference seeds", reference_seeds)):
         if not isinstance(count, int) or count < 1:
             raise SpaceError(f"the number of {name} must be an integer >= 1, got {count!r}")
@@ -40,7 +41,7 @@ def make_plan(
         k: (None if v == ALL and k.endswith("per_class") else v)
         for k, v in reference_changes.items()
     }
-    reference_training = reference_setting(proxy_setting, **reference_changes)
+    reference_training = reference_setting(space.training, **reference_changes)
     # Checked as a space's own settings (pools that vanish at a small resolution, ...).
     space.with_overrides(**{k: v for k, v in reference_changes.items() if v is not None})
     drawn = draw_networks(proxy_space, count=networks, num_classes=num_classes, seed=draw_seed)

@@ -114,10 +114,13 @@ class Plan:
         )
 
 
-def reference_setting(proxy: Training, **overrides) -> Training:
-    """The default reference for `proxy`: REFERENCE_EPOCHS_FACTOR times its epochs on every
-    training image, the same validation images; `overrides` (Training fields) change it."""
+def reference_setting(space_training: Training, **overrides) -> Training:
+    """The default reference for a space's training settings: REFERENCE_EPOCHS_FACTOR times its
+    epochs on every training image, its validation images; `overrides` (Training fields) change it.
+    It does not follow the proxy's own overrides: candidate proxies share one reference."""
     default = dataclasses.replace(
-        proxy, epochs=proxy.epochs * REFERENCE_EPOCHS_FACTOR, train_per_class=None
+        space_training,
+        epochs=space_training.epochs * REFERENCE_EPOCHS_FACTOR,
+        train_per_class=None,
     )
     return dataclasses.replace(default, **overrides)

@@ -75,3 +75,11 @@ def test_proxy_and_reference_settings_are_set_apart_and_checked():
         tiny_plan(reference={"resolution": 8})
     with pytest.raises(SpaceError, match="number of proxy seeds must be an integer >= 1"):
         tiny_plan(proxy_seeds=0)
+
+
+def test_candidate_proxies_share_one_reference():
+    plain = tiny_plan()
+    other = tiny_plan(proxy={"batch_size": 16, "epochs": 2, "train_per_class": 3})
+    assert other.reference == plain.reference  # derived from the space, not from the proxy
+    reference_keys = {r.key for r in plain.runs() if r.role is Role.REFERENCE}
+    assert reference_keys == {r.key for r in other.runs() if r.role is Role.REFERENCE}
