@@ -48,8 +48,18 @@ class Run:
 def run_key(arch: ArchConfig, training: Training) -> str:
     """A short hash of what a training of `arch` with `training` measures."""
     measured = {k: v for k, v in dataclasses.asdict(training).items() if k not in _NOT_MEASURED}
+    # The trainer's default batch size given explicitly is the same training as leaving it out.
+    # (Runs were first stored with None for the default, so None stays the key's spelling.)
+    if measured["batch_size"] == _default_batch_size():
+        measured["batch_size"] = None
     blob = json.dumps({"arch": arch.to_dict(), "training": measured}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _default_batch_size() -> int:
+    from sqzdse.train import TrainConfig
+
+    return TrainConfig.batch_size
 
 
 @dataclass(frozen=True)

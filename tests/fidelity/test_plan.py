@@ -29,6 +29,8 @@ def test_a_run_key_names_what_the_run_measures_and_nothing_else():
     for change in ({"seed": 1}, {"epochs": 2}, {"train_per_class": 9}, {"resolution": 32}):
         assert run_key(arch, dataclasses.replace(training, **change)) != key
     assert run_key(plan.networks[1], training) != key
+    # The trainer's default batch size (64), given or left out, is one training.
+    assert run_key(arch, dataclasses.replace(training, batch_size=64)) == key
     assert run_key(arch, training) == key  # stable within and across processes (a pure hash)
 
 
