@@ -38,6 +38,9 @@ PRESETS = {
                 "--proxy-epochs 3 --proxy-train-per-class 300 --proxy-batch-size 32"
             ),
             "600/class x 3 epochs (2x cost)": "--proxy-epochs 3 --proxy-train-per-class 600",
+            "450/class x 2 epochs at 28 px (0.6x cost)": (
+                "--proxy-epochs 2 --proxy-train-per-class 450 --proxy-resolution 28"
+            ),
         },
     },
     "digits": {

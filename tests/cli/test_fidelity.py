@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+import uuid
 from collections import Counter
 
 import optuna
@@ -15,6 +16,7 @@ from sqzdse.fidelity import _store
 from sqzdse.fidelity._plan import Role
 from tests.fidelity.test_plan import tiny_plan
 from tests.search.helpers import cli_process, run, trials_so_far, write_space
+from tests.search.test_workers import pg_url, postgres_or_skip
 
 STUDY = "tiny-fidelity"
 # 3 networks, 2 proxy seeds (1 epoch), 1 reference seed (2 epochs): 9 runs of a second or less.
@@ -160,3 +162,28 @@ def test_refuses_a_search_study_and_bad_settings_with_one_message(capsys, space,
     assert [s.study_name for s in optuna.get_all_study_summaries(f"sqlite:///{db}")] == [
         "searched"
     ]  # a refused command writes nothing
+
+
+def test_two_machines_share_one_fidelity_run_on_postgresql(space, tmp_path):
+    url = pg_url(postgres_or_skip())
+    study = f"fid-{uuid.uuid4().hex[:8]}"
+    args = ("fidelity", "--space", space, "--storage", url, "--study", study, *ARGS, "--json")
+    try:
+        procs = [cli_process(*args, cwd=tmp_path) for _ in range(2)]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+        reports = [json.loads(out) for out, _ in outputs]
+        assert reports[0] == reports[1] and reports[0]["complete"]
+        stored = optuna.load_study(study_name=study, storage=_pg(url))
+        done = [t for t in stored.trials if t.state == TrialState.COMPLETE]
+        assert len(done) == 9  # every run trained once, by one of the two
+        assert len({t.user_attrs["run_key"] for t in done}) == 9
+        # One progress line per run trained, from whichever process trained it.
+        lines = [line for _, err in outputs for line in err.splitlines() if line.startswith("[")]
+        assert len(lines) == 9, lines
+    finally:
+        optuna.delete_study(study_name=study, storage=_pg(url))
+
+
+def _pg(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://")
