@@ -310,7 +310,7 @@ def format_report(report: Report) -> str:
         seconds = report.proxy_seconds if role is Role.PROXY else report.reference_seconds
         lines.append(
             f"{role:<9}: {s['dataset']} {s['resolution']} px, {per_class} training images/class, "
-            f"{s['val_per_class'] or 'all'} validation/class, {s['epochs']} epochs, seeds "
+            f"{s['val_per_class'] or 'all'} validation/class, {_epochs(s['epochs'])}, seeds "
             f"{','.join(map(str, s['seeds']))}: {_fmt_seconds(seconds)} per run"
         )
     lines.append(
@@ -337,6 +337,10 @@ def format_report(report: Report) -> str:
     )
     lines.append(report.verdict())
     return "\n".join(lines)
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch" + ("" if count == 1 else "s")
 
 
 def _fmt_seconds(seconds: float) -> str:

@@ -42,6 +42,18 @@ def kendall_tau(x: Sequence[float], y: Sequence[float]) -> float:
     return float(stats.kendalltau(x, y).statistic)
 
 
+def kendall_tau_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of every row pair of two (rows, networks) arrays: (concordant - discordant)
+    pairs over the square root of the pairs untied in x times those untied in y, as scipy; NaN for a
+    row where either side is constant."""
+    i, j = np.triu_indices(x.shape[1], k=1)
+    dx, dy = np.sign(x[:, i] - x[:, j]), np.sign(y[:, i] - y[:, j])
+    untied = np.count_nonzero(dx, axis=1) * np.count_nonzero(dy, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = (dx * dy).sum(axis=1) / np.sqrt(untied)
+    return np.where(untied > 0, np.clip(tau, -1.0, 1.0), np.nan)
+
+
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman's rank correlation (average ranks for ties), NaN if undefined."""
     x, y = _pair(x, y)
@@ -67,7 +79,10 @@ def bootstrap_interval(
         raise ValueError(f"`level` must be in (0, 1), got {level!r}")
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(x), size=(resamples, len(x)))
-    values = np.array([statistic(x[d], y[d]) for d in draws])
+    if statistic is kendall_tau:  # the common case, all resamples at once (about 50x faster)
+        values = kendall_tau_rows(x[draws], y[draws])
+    else:
+        values = np.array([statistic(x[d], y[d]) for d in draws])
     values = values[np.isfinite(values)]
     if not len(values):
         return math.nan, math.nan

@@ -190,9 +190,10 @@ def save_plan(study: optuna.Study, plan: Plan) -> None:
 
 
 def stored_plans(study: optuna.Study) -> list[Plan]:
-    """Every plan measured in the study, in the order first stored."""
-    return [
-        Plan.from_dict(value)
-        for name, value in study.user_attrs.items()
-        if name.startswith(_PLAN_PREFIX)
-    ]
+    """Every distinct plan measured in the study (plans that train the same runs once)."""
+    plans: dict[str, Plan] = {}
+    for name, value in study.user_attrs.items():
+        if name.startswith(_PLAN_PREFIX):
+            plan = Plan.from_dict(value)
+            plans.setdefault(plan.id, plan)
+    return list(plans.values())

@@ -8,7 +8,7 @@ import pytest
 
 from sqzdse.errors import SpaceError
 from sqzdse.fidelity._instrument import make_plan
-from sqzdse.fidelity._plan import Role, reference_setting, run_key
+from sqzdse.fidelity._plan import Plan, Role, reference_setting, run_key
 from sqzdse.space import Training, parse_space
 from tests.search.helpers import TINY
 
@@ -85,3 +85,10 @@ def test_candidate_proxies_share_one_reference():
     assert other.reference == plain.reference  # derived from the space, not from the proxy
     reference_keys = {r.key for r in plain.runs() if r.role is Role.REFERENCE}
     assert reference_keys == {r.key for r in other.runs() if r.role is Role.REFERENCE}
+
+
+def test_plans_that_train_the_same_runs_have_one_id_and_round_trip():
+    plain, explicit = tiny_plan(), tiny_plan(proxy={"batch_size": 64})
+    assert plain.id == explicit.id and plain.to_dict() != explicit.to_dict()
+    assert tiny_plan(proxy={"epochs": 2}).id != plain.id
+    assert Plan.from_dict(plain.to_dict()) == plain

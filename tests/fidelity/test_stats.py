@@ -106,3 +106,16 @@ def test_front_recall_by_hand():
     proxy = [0.5, 0.4, 0.6, 0.9]  # its front: 0, 2, 3; shares 0 and 3 of the reference's three
     assert front_recall(params, proxy, reference) == pytest.approx(2 / 3)
     assert math.isnan(front_recall([], [], []))
+
+
+def test_the_row_wise_tau_equals_scipys_on_resamples_with_ties():
+    from sqzdse.fidelity._stats import kendall_tau_rows
+
+    rng = np.random.default_rng(4)
+    x = np.round(rng.normal(size=(200, 12)), 1)  # rounded: many ties
+    y = np.round(x + rng.normal(scale=0.7, size=(200, 12)), 1)
+    x[0] = 1.0  # a constant row: undefined
+    fast = kendall_tau_rows(x, y)
+    slow = np.array([kendall_tau(a, b) for a, b in zip(x, y)])
+    assert np.isnan(fast[0]) and np.isnan(slow[0])
+    assert np.allclose(fast[1:], slow[1:], atol=1e-12)
