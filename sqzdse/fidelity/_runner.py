@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import optuna
 
 from sqzdse.errors import SqzdseError
+from sqzdse.records import analytic_metrics, format_value
 
 from . import _store
 from ._plan import Plan, Role, Run
@@ -116,8 +117,6 @@ def run_plan(
 
 def _progress(plan: Plan, run: Run, result, done: int, total: int, clock, todo, stored) -> str:
     """`[ 5/72] proxy     network  5/24 seed 1  params 123,456  top-1 81.20%  8.1 s | ...`."""
-    from sqzdse.records import analytic_metrics, format_value
-
     params = analytic_metrics(run.arch)["params"]
     width = len(str(total))
     count = len(plan.networks)
