@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 import dash
 import plotly.graph_objects as go
@@ -25,7 +24,7 @@ from dash import Input, Output, dcc, html
 from sqzdse.errors import SqzdseError, StorageError
 from sqzdse.fidelity._report import SIGNALS, Report, build_report, format_report
 from sqzdse.fidelity._store import finished_runs, is_fidelity_study, stored_plans
-from sqzdse.storage import STUDIES_DIR, load_study, open_storage, study_names
+from sqzdse.storage import FIDELITY_DIR, load_study, open_storage, single_storage_in, study_names
 
 DEFAULT_PORT = 8052
 
@@ -199,16 +198,6 @@ def build_app(
     return app
 
 
-def default_storage(folder: Path = STUDIES_DIR / "fidelity") -> str:
-    found = sorted(folder.glob("*.db")) if folder.is_dir() else []
-    if len(found) != 1:
-        raise StorageError(
-            f"{len(found)} fidelity databases in {folder}/; give one with --storage URL"
-            + ("" if found else ", or make one with `sqzdse fidelity --space SPACE`")
-        )
-    return f"sqlite:///{found[0]}"
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", help="storage URL [default: the only studies/fidelity/*.db]")
@@ -222,7 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     if not (math.isfinite(args.refresh) and args.refresh >= 0):
         parser.error(f"--refresh must be a finite number of seconds >= 0, got {args.refresh}")
     try:
-        storage = args.storage or default_storage()
+        storage = args.storage or single_storage_in(
+            FIDELITY_DIR, start="make one with `sqzdse fidelity --space SPACE`"
+        )
         reports(storage, args.study)  # a bad storage or study stops here, with its message
     except SqzdseError as err:
         parser.exit(2, f"fidelity page: error: {err}\n")

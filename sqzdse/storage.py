@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 STUDIES_DIR = Path("studies")  # where `sqzdse search` puts a study's database by default
+# `sqzdse fidelity`'s databases: apart, so that `sqzdse dashboard` still finds one *.db in studies/
+FIDELITY_DIR = STUDIES_DIR / "fidelity"
 MODES = ("read", "write")
 STUDY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 # How long an SQLite connection waits for another process's write lock. A writer waits long: several
@@ -52,21 +54,25 @@ EXAMPLE_URL = "sqlite:///studies/micro.db"
 Storage = optuna.storages.RDBStorage
 
 
-def storage_for_space(space_name: str) -> str:
-    """The default storage of a search: `sqlite:///studies/<space>.db`."""
-    return f"sqlite:///{STUDIES_DIR / space_name}.db"
+def storage_for_space(space_name: str, folder: Path = STUDIES_DIR) -> str:
+    """The default storage of a search (`sqlite:///studies/<space>.db`), or of a fidelity run in
+    FIDELITY_DIR."""
+    return f"sqlite:///{folder / space_name}.db"
 
 
-def single_storage_in(folder: Path = STUDIES_DIR) -> str:
-    """The URL of the only `*.db` file in `folder`; StorageError naming what is there otherwise."""
+def single_storage_in(
+    folder: Path = STUDIES_DIR,
+    *,
+    start: str = "start a search first: sqzdse search --space micro.yaml",
+) -> str:
+    """The URL of the only `*.db` file in `folder`; StorageError naming what is there otherwise
+    (with no file, `start` says how to make one)."""
     found = sorted(folder.glob("*.db")) if folder.is_dir() else []
     if len(found) == 1:
         return f"sqlite:///{found[0]}"
     if not found:
         raise StorageError(
-            f"no study database in {folder}/; pass --storage URL (e.g. "
-            f"{EXAMPLE_URL}), or start a search first: "
-            "sqzdse search --space micro.yaml"
+            f"no study database in {folder}/; pass --storage URL (e.g. {EXAMPLE_URL}), or {start}"
         )
     listed = ", ".join(str(p) for p in found)
     raise StorageError(

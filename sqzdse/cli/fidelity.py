@@ -9,8 +9,8 @@ import warnings
 
 import click
 
+from sqzdse.cli.options import check_heartbeat, heartbeat_options
 from sqzdse.devices import DEVICES
-from sqzdse.errors import SqzdseError
 from sqzdse.fidelity._instrument import (
     DEFAULT_NETWORKS,
     DEFAULT_PROXY_SEEDS,
@@ -19,7 +19,7 @@ from sqzdse.fidelity._instrument import (
 )
 from sqzdse.fidelity._plan import REFERENCE_EPOCHS_FACTOR
 from sqzdse.space import MAX_SEED
-from sqzdse.storage import STUDIES_DIR, check_study_name, open_storage
+from sqzdse.storage import FIDELITY_DIR, check_study_name, open_storage, storage_for_space
 
 _HELP = {
     "epochs": "training epochs",
@@ -50,11 +50,6 @@ def _setting_options(func):
                 help=f"The {role}'s {_HELP[name]} [default: {default}].",
             )(func)
     return func
-
-
-def default_storage(space_name: str) -> str:
-    """`sqlite:///studies/fidelity/<space>.db`: apart from the searches' databases."""
-    return f"sqlite:///{STUDIES_DIR / 'fidelity' / space_name}.db"
 
 
 @click.command()
@@ -110,20 +105,9 @@ def default_storage(space_name: str) -> str:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
-@click.option(
-    "--heartbeat-interval",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    help="Seconds between a run's heartbeats.",
-)
-@click.option(
-    "--grace-period",
-    type=click.IntRange(min=2),
-    default=60,
-    show_default=True,
-    help="Seconds without a heartbeat after which a run's process counts as dead and the run "
-    "is trained again.",
+@heartbeat_options(
+    beating="a run's",
+    dead="a run's process counts as dead and the run is trained again",
 )
 def fidelity(
     space_name: str,
@@ -159,11 +143,7 @@ def fidelity(
     # Our runs beat their own heartbeats (`_store.Heartbeat`); Optuna expects `optimize` to.
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    if grace_period <= heartbeat_interval:
-        raise SqzdseError(
-            f"--grace-period ({grace_period}) must exceed --heartbeat-interval "
-            f"({heartbeat_interval})"
-        )
+    check_heartbeat(heartbeat_interval, grace_period)
     shared = {k: options.pop(k) for k in ("dataset", "data_root", "train_seed", "device")}
     space = load_space(space_name).with_overrides(**shared)
     settings = {
@@ -185,7 +165,7 @@ def fidelity(
     # storage is written.
     for setting in (plan.proxy, plan.reference):
         check_runnable(dataclasses.replace(space, training=setting))
-    storage_url = storage or default_storage(space.name)
+    storage_url = storage or storage_for_space(space.name, FIDELITY_DIR)
     study_name = check_study_name(study_name or f"{space.name}-fidelity")
     rdb = open_storage(
         storage_url,

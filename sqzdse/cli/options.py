@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from sqzdse.arch import ArchConfig, preset
+from sqzdse.errors import SqzdseError
 
 _ARCH_FLAGS = [
     click.option(
@@ -84,3 +85,34 @@ def pop_arch_flags(kwargs: dict) -> ArchConfig:
     """Remove the architecture flags from a command's kwargs and build the ArchConfig."""
     flags = {name: kwargs.pop(name) for name in ARCH_OPTION_NAMES}
     return arch_from_options(kwargs.pop("preset_name"), **flags)
+
+
+def heartbeat_options(*, beating: str, dead: str):
+    """--heartbeat-interval and --grace-period (checked by `check_heartbeat`): `beating` names
+    what beats, `dead` says what becomes of it after the grace period."""
+
+    def decorate(func):
+        func = click.option(
+            "--grace-period",
+            type=int,
+            default=60,
+            show_default=True,
+            help=f"Seconds without a heartbeat after which {dead}.",
+        )(func)
+        return click.option(
+            "--heartbeat-interval",
+            type=int,
+            default=10,
+            show_default=True,
+            help=f"Seconds between {beating} heartbeats.",
+        )(func)
+
+    return decorate
+
+
+def check_heartbeat(heartbeat: int, grace: int) -> None:
+    if heartbeat < 1 or grace <= heartbeat:
+        raise SqzdseError(
+            f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
+            "which must be >= 1 second"
+        )

@@ -9,6 +9,7 @@ import warnings
 
 import click
 
+from sqzdse.cli.options import check_heartbeat, heartbeat_options
 from sqzdse.cli.report import format_front, progress_line
 from sqzdse.devices import DEVICES
 from sqzdse.errors import SqzdseError
@@ -96,20 +97,9 @@ _FORWARDED = (
     show_default=True,
     help="Stop (exit 1) after this many failed trials in a row, naming their reasons.",
 )
-@click.option(
-    "--heartbeat-interval",
-    type=int,
-    default=10,
-    show_default=True,
-    help="Seconds between a running trial's heartbeats.",
-)
-@click.option(
-    "--grace-period",
-    type=int,
-    default=60,
-    show_default=True,
-    help="Seconds without a heartbeat after which a trial counts as dead, is marked "
-    "failed and retried once.",
+@heartbeat_options(
+    beating="a running trial's",
+    dead="a trial counts as dead, is marked failed and retried once",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; the Pareto table only.")
 @click.option("--worker-id", type=int, hidden=True)
@@ -132,11 +122,7 @@ def search(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     heartbeat = overrides.pop("heartbeat_interval")
     grace = overrides.pop("grace_period")
-    if heartbeat < 1 or grace <= heartbeat:
-        raise SqzdseError(
-            f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
-            "which must be >= 1 second"
-        )
+    check_heartbeat(heartbeat, grace)
     space = load_space(space_name).with_overrides(**_given(overrides))
     workers = 1 if worker_id is not None else resolve_workers(workers, space.training.device)
     storage_url = storage or storage_for_space(space.name)

@@ -109,9 +109,8 @@ def run_plan(
         except SqzdseError:
             _store.release(study, trial, "could not start")
             raise
-        _store.record(study, trial, result)
+        stored[run.key] = _store.record(study, trial, run, result)
         done = len(runs) - len(todo) + 1
-        stored = _store.finished_runs(study)
         echo(_progress(plan, run, result, done, len(runs), clock, todo[1:], stored))
 
 

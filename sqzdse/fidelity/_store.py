@@ -82,22 +82,22 @@ def finished_runs(study: optuna.Study) -> dict[str, StoredRun]:
         attrs = trial.user_attrs
         if _KEY not in attrs or _RESULT not in attrs:
             continue  # interrupted, died, or stepped back from a run another process held
-        result = attrs[_RESULT]
-        curve = tuple(e for e in map(Epoch.from_dict, result.get("curve") or ()) if e is not None)
-        found.setdefault(
-            attrs[_KEY],
-            StoredRun(
-                key=attrs[_KEY],
-                ok=trial.state == TrialState.COMPLETE,
-                reason=result.get("reason"),
-                top1=result.get("top1"),
-                top5=result.get("top5"),
-                curve=curve,
-                seconds=float(result.get("train_seconds") or 0.0),
-                device=str(result.get("device")),
-            ),
-        )
+        found.setdefault(attrs[_KEY], _stored_run(attrs[_KEY], attrs[_RESULT]))
     return found
+
+
+def _stored_run(key: str, result: dict) -> StoredRun:
+    curve = tuple(e for e in map(Epoch.from_dict, result.get("curve") or ()) if e is not None)
+    return StoredRun(
+        key=key,
+        ok=result.get("status") == "ok",
+        reason=result.get("reason"),
+        top1=result.get("top1"),
+        top5=result.get("top5"),
+        curve=curve,
+        seconds=float(result.get("train_seconds") or 0.0),
+        device=str(result.get("device")),
+    )
 
 
 def running_keys(study: optuna.Study) -> set[str]:
@@ -131,8 +131,9 @@ def claim(study: optuna.Study, run: Run, *, host: str) -> optuna.Trial | None:
     return trial
 
 
-def record(study: optuna.Study, trial: optuna.Trial, result: TrainResult) -> None:
-    """Store a finished training: COMPLETE with its top-1, or FAIL with the reason."""
+def record(study: optuna.Study, trial: optuna.Trial, run: Run, result: TrainResult) -> StoredRun:
+    """Store `run`'s finished training: COMPLETE with its top-1, or FAIL with the reason; the run
+    as readers will find it."""
     stored = {
         "status": result.status,
         "reason": result.reason,
@@ -148,6 +149,7 @@ def record(study: optuna.Study, trial: optuna.Trial, result: TrainResult) -> Non
         study.tell(trial, result.top1)
     else:
         study.tell(trial, state=TrialState.FAIL)
+    return _stored_run(run.key, stored)
 
 
 def release(study: optuna.Study, trial: optuna.Trial, why: str) -> None:
