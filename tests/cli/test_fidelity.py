@@ -16,7 +16,7 @@ from sqzdse.fidelity import _store
 from sqzdse.fidelity._plan import Role
 from tests.fidelity.test_plan import tiny_plan
 from tests.search.helpers import cli_process, run, trials_so_far, write_space
-from tests.search.test_workers import pg_url, postgres_or_skip
+from tests.search.test_workers import _pg, pg_url, postgres_or_skip
 
 STUDY = "tiny-fidelity"
 # 3 networks, 2 proxy seeds (1 epoch), 1 reference seed (2 epochs): 9 runs of a second or less.
@@ -81,8 +81,10 @@ def test_a_run_killed_mid_reference_resumes_without_retraining_finished_runs(
     capsys, space, tmp_path, one_thread
 ):
     db = tmp_path / "f.db"
-    # The reference trains on every training image, so it is slow enough to be killed in.
-    slow = (*ARGS, "--reference-train-per-class", 0, "--heartbeat-interval", 1)
+    # The reference trains 6 epochs on every training image (seconds a run), so a kill lands
+    # inside it even when reading the study between polls is slow on a busy machine.
+    slow = (*ARGS, "--reference-train-per-class", 0, "--reference-epochs", 6)
+    slow += ("--heartbeat-interval", 1)
     proc = cli_process(
         "fidelity",
         "--space",
@@ -183,7 +185,3 @@ def test_two_machines_share_one_fidelity_run_on_postgresql(space, tmp_path):
         assert len(lines) == 9, lines
     finally:
         optuna.delete_study(study_name=study, storage=_pg(url))
-
-
-def _pg(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://")

@@ -17,7 +17,6 @@ import pytest
 from sqzdse.arch import count_params
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 from tests.dashboard.browser import (
-    ABSENT,
     chromium,
     free_port,
     require_chromium,
@@ -105,8 +104,7 @@ def server(study):
 
 @pytest.fixture(scope="module")
 def browser(server, tmp_path_factory):
-    if ABSENT:
-        pytest.skip("no chromium")  # require_chromium (autouse) says why, or fails on CI
+    require_chromium()  # module fixtures come before the autouse one: skip, or fail on CI, here
     with chromium(server, tmp_path_factory.mktemp("chromium-profile")) as driver:
         yield driver
 
