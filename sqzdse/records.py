@@ -10,7 +10,10 @@ What a trial stores, as Optuna user attributes (unchanged since the first studie
 - `status`: a `Status`; `failure_reason`: why a trial failed or was infeasible (absent otherwise);
 - one attribute per known metric, named as in METRICS (costs always; accuracy only when trained);
 - `curve`: one `Epoch` per epoch as a dict; `device`; `versions`;
-- `reused_from`: the number of the trial whose training result a duplicate architecture reused.
+- `reused_from`: the number of the trial whose training result a duplicate architecture reused;
+- `rungs`: under successive halving, one `Rung` per rung the trial reached: its values there, the
+  trials it was ranked among, and the decision. A stopped trial is PRUNED, status `stopped`, with
+  its partial curve, its `train_seconds` and the reason; it has no accuracy (it was not finished).
 Its values are the study's objectives, in the order of the study's metric names. An infeasible
 configuration (over a constraint budget) is never trained: PRUNED, its constraints recorded through
 `Trial.set_constraint`, status `infeasible`; no accuracy is invented for it.
@@ -50,6 +53,7 @@ __all__ = [
     "Kind",
     "Metric",
     "Role",
+    "Rung",
     "Source",
     "Status",
     "StudyInfo",
@@ -283,6 +287,7 @@ class Status(enum.StrEnum):
     REUSED = "reused"  # an architecture trained before in this study: its result is reused
     FAILED = "failed"  # training failed (non-finite loss, out of memory, interrupted, ...)
     INFEASIBLE = "infeasible"  # over a constraint budget: never trained
+    STOPPED = "stopped"  # stopped at a rung of successive halving: a partial curve, no accuracy
 
 
 @dataclass(frozen=True)
@@ -321,13 +326,46 @@ class Epoch:
             return None
 
 
+@dataclass(frozen=True)
+class Rung:
+    """A trial at a rung of successive halving: its `values` there (the study's objectives, the
+    accuracy at `epoch`), the numbers of the trials whose values it was ranked `among`, and the
+    decision (`sqzdse.search._rungs.Decision`): enough for any reader to recompute it."""
+
+    epoch: int
+    values: tuple[float, ...]
+    among: tuple[int, ...]
+    continues: bool
+    position: int
+    kept: int
+    n: int
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "values": list(self.values), "among": list(self.among)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Rung | None:
+        """The rung of a stored entry, or None for an entry that is not one."""
+        try:
+            return cls(
+                **{
+                    **{f.name: data[f.name] for f in dataclasses.fields(cls)},
+                    "values": tuple(data["values"]),
+                    "among": tuple(data["among"]),
+                }
+            )
+        except (KeyError, TypeError):
+            return None
+
+
 # A study attribute that says what a study holds when it is not a search: `sqzdse fidelity`'s
 # studies hold one training run per trial (sqzdse.fidelity._store), which search readers refuse.
 STUDY_KIND, FIDELITY_KIND = "kind", "fidelity"
 
 # Trial user attributes other than the metrics.
 _ARCH, _STATUS, _REASON, _CURVE = "arch", "status", "failure_reason", "curve"
-_DEVICE, _VERSIONS, _REUSED_FROM = "device", "versions", "reused_from"
+_DEVICE, _VERSIONS, _REUSED_FROM, _RUNGS = "device", "versions", "reused_from", "rungs"
 
 
 @dataclass(frozen=True)
@@ -348,6 +386,7 @@ class TrialRecord:
     reused_from: int | None = None
     device: str | None = None
     versions: Mapping[str, str] | None = None
+    rungs: tuple[Rung, ...] = ()
     number: int | None = None
     state: str | None = None  # Optuna's TrialState name
     values: tuple[float, ...] | None = None  # the objective values of a COMPLETE trial
@@ -358,6 +397,11 @@ class TrialRecord:
     def replace(self, **changes) -> TrialRecord:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def epochs_trained(self) -> int | None:
+        """Epochs its result was trained for (its curve's length); None without a curve."""
+        return len(self.curve) or None
+
     def user_attrs(self) -> dict[str, Any]:
         """The user attributes this record stores on its trial (absent fields are left out)."""
         attrs: dict[str, Any] = {}
@@ -366,6 +410,8 @@ class TrialRecord:
         attrs.update({name: value for name, value in self.metrics.items() if value is not None})
         if self.curve:
             attrs[_CURVE] = [e.to_dict() for e in self.curve]
+        if self.rungs:
+            attrs[_RUNGS] = [r.to_dict() for r in self.rungs]
         optional = {
             _STATUS: None if self.status is None else str(self.status),
             _REASON: self.failure_reason,
@@ -386,10 +432,17 @@ class TrialRecord:
         return attrs
 
     def reusing(self, earlier: TrialRecord) -> TrialRecord:
-        """This record with the training result of `earlier`, which trained the same network."""
+        """This record with the training result of `earlier`, which trained the same network: a
+        completed one, or one stopped at a rung (then this trial is stopped there too)."""
         trained = metrics_of(source=Source.TRAINED)
+        stopped = earlier.status is Status.STOPPED
         return self.replace(
-            status=Status.REUSED,
+            status=Status.STOPPED if stopped else Status.REUSED,
+            failure_reason=(
+                f"same network as trial {earlier.number}, {earlier.failure_reason}"
+                if stopped
+                else None
+            ),
             reused_from=earlier.number,
             curve=earlier.curve,
             device=earlier.device,
@@ -406,6 +459,7 @@ class TrialRecord:
         values = dict(zip(objective_names, trial.values or ()))
         metrics = {name: attrs.get(name, values.get(name)) for name in METRICS}
         curve = attrs.get(_CURVE)
+        rungs = attrs.get(_RUNGS)
         status = attrs.get(_STATUS)
         return cls(
             arch=arch,
@@ -416,6 +470,11 @@ class TrialRecord:
                 e
                 for e in map(Epoch.from_dict, curve if isinstance(curve, list) else ())
                 if isinstance(e, Epoch)
+            ),
+            rungs=tuple(
+                r
+                for r in map(Rung.from_dict, rungs if isinstance(rungs, list) else ())
+                if isinstance(r, Rung)
             ),
             failure_reason=attrs.get(_REASON),
             reused_from=attrs.get(_REUSED_FROM),
@@ -435,6 +494,7 @@ class TrialRecord:
             "number": self.number,
             "state": self.state,
             "status": None if self.status is None else str(self.status),
+            "epochs_trained": self.epochs_trained,
         }
         for name in ARCH_COLUMNS:
             row[name] = None if arch is None else getattr(arch, name)
@@ -501,12 +561,23 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("number", "int64", "trial number in the study, from 0"),
     Column("state", "string", "Optuna trial state: COMPLETE, PRUNED, FAIL, RUNNING or WAITING"),
     Column(
-        "status", "string", "sqzdse status: ok, reused, failed or infeasible; missing while running"
+        "status",
+        "string",
+        "sqzdse status: ok, reused, stopped, failed or infeasible; missing while running",
+    ),
+    Column(
+        "epochs_trained",
+        "Int64",
+        "epochs the result was trained for: the space's epochs, fewer when stopped at a rung",
     ),
     *(Column(name, dtype, meaning) for name, (dtype, meaning) in _ARCH_MEANINGS.items()),
     *(Column(name, METRICS[name].dtype, METRICS[name].meaning) for name in METRIC_ORDER),
     Column("pareto", "bool", "on the Pareto front of the study's own objectives"),
-    Column("failure_reason", "string", "why the trial failed or was infeasible; missing otherwise"),
+    Column(
+        "failure_reason",
+        "string",
+        "why the trial failed, was infeasible or was stopped; missing otherwise",
+    ),
     Column("reused_from", "Int64", "number of the trial whose training result this trial reused"),
     Column(
         "datetime_start",

@@ -47,6 +47,7 @@ TOP_LEVEL_KEYS = (
     "training",
     "n_trials",
     "timeout",
+    "fidelity",
 )
 CONSTRAINT_METRICS = metrics_of(source=Source.ANALYTIC)  # known before training: budgets
 
@@ -247,6 +248,16 @@ class Training:
 
 
 @dataclass(frozen=True)
+class Fidelity:
+    """The `fidelity` section: multi-objective successive halving over epochs (sqzdse.search).
+    Rungs sit at min_epochs * eta**k epochs below the training epochs; at each, about 1/eta of the
+    results recorded there go on. Defaults: README, "Multi-fidelity search"."""
+
+    min_epochs: int = 1
+    eta: int = 3
+
+
+@dataclass(frozen=True)
 class SamplerSpec:
     name: str = "tpe"
     seed: int = 0
@@ -254,7 +265,9 @@ class SamplerSpec:
 
 
 # Fields of the space that do not change what a trial measures: excluded from the space hash.
-RUN_SETTINGS = ("sampler", "n_trials", "timeout", "device", "description", "path")
+# `fidelity` decides which trials stop early, not what a completed trial measures (the schedule is
+# the full budget's either way), and a stopped trial's rung values are those of its epoch.
+RUN_SETTINGS = ("sampler", "n_trials", "timeout", "device", "description", "path", "fidelity")
 
 
 @dataclass(frozen=True)
@@ -274,6 +287,17 @@ class SearchSpace:
     timeout: float | None = None
     description: str = ""
     path: str | None = None
+    fidelity: Fidelity | None = None  # None: every trial trains for the full budget
+
+    @property
+    def rungs(self) -> tuple[int, ...]:
+        """The epochs at which trials are compared and some stopped (none at full fidelity)."""
+        if self.fidelity is None:
+            return ()
+        from sqzdse.search._rungs import rung_epochs
+
+        f = self.fidelity
+        return rung_epochs(self.training.epochs, min_epochs=f.min_epochs, eta=f.eta)
 
     def base_config(self, num_classes: int) -> ArchConfig:
         return preset(
@@ -337,7 +361,13 @@ class SearchSpace:
         for key in ("n_trials", "timeout"):
             if overrides.get(key) is not None:
                 space = dataclasses.replace(space, **{key: overrides[key]})
+        fidelity = {k: overrides[k] for k in ("min_epochs", "eta") if overrides.get(k) is not None}
+        if fidelity:
+            space = dataclasses.replace(
+                space, fidelity=dataclasses.replace(space.fidelity or Fidelity(), **fidelity)
+            )
         _validate_training(space.training, "training")
+        _check_fidelity(space, flags=bool(fidelity))
         _check_seed(space.sampler.seed, "sampler.seed")
         _check_architectures(space)
         _check_sampler_settings(space)
@@ -465,6 +495,7 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
     constraints = _parse_constraints(data.get("constraints", {}))
     sampler = _parse_sampler(data.get("sampler", {}))
     training = _parse_training(data.get("training", {}))
+    fidelity = _parse_fidelity(data.get("fidelity"))
     n_trials = data.get("n_trials", 16)
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise SpaceError(f"n_trials: expected an integer >= 1, got {n_trials!r}")
@@ -489,7 +520,9 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
         timeout=timeout,
         description=description,
         path=path,
+        fidelity=fidelity,
     )
+    _check_fidelity(space, flags=False)
     _check_architectures(space)
     _check_sampler_settings(space)
     return space
@@ -636,6 +669,33 @@ def _parse_training(node: Any) -> Training:
     return training
 
 
+def _parse_fidelity(node: Any) -> Fidelity | None:
+    if node is None:
+        return None
+    if not isinstance(node, dict):
+        raise SpaceError(
+            f"fidelity: expected a mapping such as {{min_epochs: 1, eta: 3}}, got {node!r}"
+        )
+    _check_keys(node, "fidelity", tuple(Fidelity.__dataclass_fields__))
+    return Fidelity(**node)  # checked with the training epochs: `_check_fidelity`
+
+
+def _check_fidelity(space: SearchSpace, *, flags: bool) -> None:
+    """Successive halving needs a rung below the training epochs, or it would stop nothing."""
+    f = space.fidelity
+    if f is None:
+        return
+    names = ("--min-epochs", "--eta") if flags else ("fidelity.min_epochs", "fidelity.eta")
+    _check_int(f.min_epochs, names[0], minimum=1)
+    _check_int(f.eta, names[1], minimum=2)
+    if f.min_epochs >= space.training.epochs:
+        raise SpaceError(
+            f"{names[0]}: {f.min_epochs} is not below the training epochs "
+            f"({space.training.epochs}), so no trial could stop early; choose 1 to "
+            f"{space.training.epochs - 1}, or leave `fidelity` out for full-fidelity trials"
+        )
+
+
 def _validate_training(t: Training, path: str) -> None:
     if not isinstance(t.dataset, str):
         raise SpaceError(f"{path}.dataset: expected a data set name, got {t.dataset!r}")
@@ -732,6 +792,7 @@ __all__ = [
     "Param",
     "Pooling",
     "Training",
+    "Fidelity",
     "SamplerSpec",
     "load_space",
     "parse_space",

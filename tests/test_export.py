@@ -57,6 +57,7 @@ def test_export_columns_by_name():
         "number",
         "state",
         "status",
+        "epochs_trained",
         "base_e",
         "incr_e",
         "pct_3x3",

@@ -276,11 +276,17 @@ def default_reference(df: pd.DataFrame, metrics: Metrics) -> tuple[float, ...]:
 def hypervolume_history(
     df: pd.DataFrame, metrics: Metrics, *, reference: Iterable[float] | None = None
 ) -> pd.DataFrame:
-    """Hypervolume of the trials numbered up to each trial: columns `number` and `hypervolume`.
+    """Hypervolume of the trials numbered up to each trial, and the training seconds they spent:
+    columns `number`, `hypervolume` and `cumulative_train_seconds`.
 
     One row per row of `df`, in trial-number order; ineligible trials repeat the value before them.
     `reference` defaults to `default_reference(df, metrics)` over the whole frame, so every row of
     the history is measured against the same point.
+
+    `cumulative_train_seconds` sums `train_seconds` over the trials up to and including each one: a
+    missing value counts 0, and so does a trial that reused another's result (`reused_from` set, or
+    status `reused`), whose `train_seconds` are the original's. So stopped and failed trials add
+    the seconds they trained, infeasible ones nothing. A frame without `train_seconds` spent none.
     """
     pairs = normalize_metrics(metrics)
     _check_hypervolume_dimensions(len(pairs))
@@ -300,8 +306,25 @@ def hypervolume_history(
                 volume = _volume(front, reference)
             history[k] = volume
     return pd.DataFrame(
-        {"number": ordered["number"].to_numpy(dtype=np.int64), "hypervolume": history}
+        {
+            "number": ordered["number"].to_numpy(dtype=np.int64),
+            "hypervolume": history,
+            "cumulative_train_seconds": np.cumsum(_spent_seconds(ordered)),
+        }
     )
+
+
+def _spent_seconds(df: pd.DataFrame) -> np.ndarray:
+    """The training seconds each trial spent itself (a reused result cost nothing)."""
+    if records.TRAIN_SECONDS not in df.columns:
+        return np.zeros(len(df))
+    seconds = df[records.TRAIN_SECONDS].astype("float64").fillna(0.0).to_numpy()
+    reused = np.zeros(len(df), dtype=bool)
+    if "reused_from" in df.columns:
+        reused |= df["reused_from"].notna().to_numpy()
+    if "status" in df.columns:
+        reused |= (df["status"] == records.Status.REUSED).fillna(False).to_numpy(dtype=bool)
+    return np.where(reused, 0.0, seconds)
 
 
 # ---------------------------------------------------------------------------- knee and effects

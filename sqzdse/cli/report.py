@@ -14,6 +14,7 @@ from sqzdse.records import (
     format_value,
     metrics_of,
 )
+from sqzdse.search import counted
 
 DESIGN = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
 
@@ -26,7 +27,7 @@ def _clock(seconds: float) -> str:
 def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives) -> str:
     """`[ 3/16] trial 2 ok  top1 91.20%  params 139,818  4.2 s | elapsed 0:00:12  eta ...`."""
     trials = study.get_trials(deepcopy=False)
-    done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    done = sum(map(counted, trials))
     record = TrialRecord.from_trial(trial, objectives)
     status = record.status or trial.state.name.lower()
     parts = [
@@ -41,7 +42,8 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives)
         elif seconds is not None:
             parts.append(f"{seconds:.1f} s")
     else:
-        parts.append(record.failure_reason or "")
+        reason = record.failure_reason or ""
+        parts.append(reason.removeprefix("stopped ") if status == Status.STOPPED else reason)
     remaining = max(progress.target - done, 0)
     eta = progress.elapsed() / max(progress.run_trials, 1) * remaining
     front = len(study.best_trials) if any(t.state == TrialState.COMPLETE for t in trials) else 0

@@ -15,6 +15,7 @@ from sqzdse.devices import DEVICES
 from sqzdse.errors import SqzdseError
 from sqzdse.search import (
     DEFAULT_MAX_FAILURES,
+    DEFAULT_MAX_INFEASIBLE,
     Objective,
     make_setup,
     open_study,
@@ -40,6 +41,8 @@ _FORWARDED = (
     "train_per_class",
     "val_per_class",
     "batch_size",
+    "min_epochs",
+    "eta",
 )
 
 
@@ -84,6 +87,19 @@ _FORWARDED = (
 @click.option("--val-per-class", type=int, help="Validation images per class.")
 @click.option("--batch-size", type=int, help="Training batch size.")
 @click.option(
+    "--min-epochs",
+    type=int,
+    help="Successive halving: the first rung's epoch (rungs at min_epochs * eta**k below "
+    "--epochs) [default: the space's `fidelity`, else 1 when --eta is given].",
+)
+@click.option(
+    "--eta",
+    type=int,
+    help="Successive halving: about 1/eta of the trials at a rung go on [default: the space's "
+    "`fidelity`, else 3 when --min-epochs is given]. Without either, and without `fidelity` "
+    "in the space, every trial trains for the full --epochs.",
+)
+@click.option(
     "--workers",
     default="auto",
     show_default=True,
@@ -96,6 +112,14 @@ _FORWARDED = (
     default=DEFAULT_MAX_FAILURES,
     show_default=True,
     help="Stop (exit 1) after this many failed trials in a row, naming their reasons.",
+)
+@click.option(
+    "--max-infeasible",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_INFEASIBLE,
+    show_default=True,
+    help="Stop (exit 1) after this many draws in a row over the constraints' budgets "
+    "(infeasible draws are recorded but do not count towards --n-trials).",
 )
 @heartbeat_options(
     beating="a running trial's",
@@ -111,6 +135,7 @@ def search(
     workers: str,
     worker_id: int | None,
     max_failures: int,
+    max_infeasible: int,
     **overrides,
 ) -> None:
     """Search a space: each trial builds a network, trains a proxy and records the results."""
@@ -154,6 +179,8 @@ def search(
             str(grace),
             "--max-failures",
             str(max_failures),
+            "--max-infeasible",
+            str(max_infeasible),
             *_flags(overrides),
             *(["--quiet"] if quiet else []),
         ]
@@ -163,7 +190,9 @@ def search(
         if code:
             raise SystemExit(code)
     else:
-        _search_here(study, setup, echo, prefix, max_failures=max_failures)
+        _search_here(
+            study, setup, echo, prefix, max_failures=max_failures, max_infeasible=max_infeasible
+        )
     if worker_id is None:
         click.echo(format_front(study, setup.objectives))
         click.echo(
@@ -172,7 +201,9 @@ def search(
         )
 
 
-def _search_here(study, setup, echo, prefix: str, *, max_failures: int) -> None:
+def _search_here(
+    study, setup, echo, prefix: str, *, max_failures: int, max_infeasible: int
+) -> None:
     """Run this process's trials; Ctrl-C records the trial under way as failed and exits 130."""
     space = setup.space
     objective = Objective(setup, n_trials=space.n_trials, device=space.training.device)
@@ -182,6 +213,7 @@ def _search_here(study, setup, echo, prefix: str, *, max_failures: int) -> None:
             objective,
             timeout=space.timeout,
             max_failures=max_failures,
+            max_infeasible=max_infeasible,
             on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)),
         )
     except KeyboardInterrupt:
@@ -202,6 +234,13 @@ def _header(echo, study, storage_url: str, setup) -> None:
         f"{', '.join(setup.objectives)}; {t.dataset} at {t.resolution}px, {t.epochs} epochs, "
         f"{space.n_trials} trials"
     )
+    if space.fidelity is not None:
+        f = space.fidelity
+        echo(
+            f"successive halving: rungs at epochs {', '.join(map(str, space.rungs))} of "
+            f"{t.epochs}, about 1 in {f.eta} trials goes on at each (min_epochs {f.min_epochs}, "
+            f"eta {f.eta})"
+        )
     if setup.note:
         echo(setup.note)
     already = len(study.get_trials(deepcopy=False))

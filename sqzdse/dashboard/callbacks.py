@@ -100,8 +100,10 @@ def detail(source: StudySource, selected, _versions):
     except SqzdseError:
         raise PreventUpdate from None
     trial = details.trial_detail(data, selected["number"])
-    curve = None if trial is None else figures.curve_figure(trial.curve, title="learning curve")
-    return layout.detail_panel(trial, curve)
+    if trial is None:
+        return layout.detail_panel(None)
+    curve = figures.curve_figure(trial.curve, title="learning curve")
+    return layout.detail_panel(trial, curve, details.rung_decisions(data, trial.number))
 
 
 # In the browser: bring the detail panel into view (a table row is far below it).

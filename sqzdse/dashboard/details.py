@@ -1,8 +1,10 @@
-"""One trial in detail: its layer table (exact analytic counts), metrics, learning curve, and the
-`sqzdse train` command that rebuilds it. Pure functions of StudyData."""
+"""One trial in detail: its layer table (exact analytic counts), metrics, learning curve, the
+decisions at the rungs of successive halving, and the `sqzdse train` command that rebuilds it. Pure
+functions of StudyData."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ import pandas as pd
 
 from sqzdse.arch import ArchConfig, layer_table, preset
 from sqzdse.dashboard.study_data import StudyData
-from sqzdse.records import METRIC_ORDER, Epoch, metric
+from sqzdse.records import METRIC_ORDER, METRICS, Epoch, Status, metric
 
 # ArchConfig field -> `sqzdse train` flag, in the order the command lists them.
 ARCH_FLAGS = (
@@ -98,6 +100,43 @@ def trial_detail(data: StudyData, number: int) -> TrialDetail | None:
     )
 
 
+@dataclass(frozen=True)
+class RungDecision:
+    """A trial at one rung of successive halving, for people (`records.Rung`)."""
+
+    epoch: int
+    values: str  # its objective values at that epoch, e.g. "top-5 80.00% · params 727,626"
+    ranked: str  # its place among the results at the rung, from 1: "4 of 6"
+    kept: int  # how many of them go on
+    continues: bool
+
+
+def rung_decisions(data: StudyData, number: int) -> tuple[RungDecision, ...]:
+    """The rungs trial `number` reached, in order; empty without successive halving."""
+    record = data.records.get(int(number))
+    if record is None:
+        return ()
+    names = [name for name, _ in data.objectives]
+    return tuple(
+        RungDecision(
+            epoch=rung.epoch,
+            values=_objective_values(names, rung.values),
+            ranked=f"{rung.position + 1} of {rung.n}",
+            kept=rung.kept,
+            continues=rung.continues,
+        )
+        for rung in record.rungs
+    )
+
+
+def _objective_values(names: list[str], values: tuple[float, ...]) -> str:
+    if len(names) != len(values) or not all(name in METRICS for name in names):
+        return ", ".join(f"{v:.4g}" for v in values)
+    return " · ".join(
+        f"{metric(name).short} {metric(name).format(value)}" for name, value in zip(names, values)
+    )
+
+
 def train_command(
     cfg: ArchConfig, *, training: Mapping, dataset: str | None
 ) -> tuple[str, list[str]]:
@@ -151,12 +190,20 @@ def _text(value) -> str | None:
 
 
 def status_line(detail: TrialDetail) -> str:
-    """One sentence on the trial's outcome."""
+    """One sentence on the trial's outcome; for a trial stopped at a rung, the epoch its curve
+    reached."""
     text = f"{detail.study} trial #{detail.number}: {detail.state.lower()}"
-    if detail.status:
+    reason = detail.failure_reason
+    if detail.status == Status.STOPPED and detail.curve:
+        where = f"stopped at epoch {detail.curve[-1].epoch}"
+        # The search's reason starts by saying so ("stopped at epoch 1 of 3: ranked ..."): once.
+        if reason and re.match(rf"{where}\b", reason):
+            where, reason = reason, None
+        text += f", {where}"
+    elif detail.status:
         text += f", {detail.status}"
     if detail.reused_from is not None:
         text += f" (training result reused from trial #{detail.reused_from})"
-    if detail.failure_reason:
-        text += f": {detail.failure_reason}"
+    if reason:
+        text += f": {reason}"
     return text + "."

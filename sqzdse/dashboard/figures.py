@@ -6,6 +6,8 @@ as plain data that tests can check without drawing; then a *figure* function dra
 
 Fronts, ranks and hypervolumes come from `sqzdse.analysis`: only COMPLETE trials with both metrics
 take part; failed, pruned (infeasible) and running trials are counted in `left_out`, never drawn.
+Trials stopped at a rung of successive halving are drawn apart, faint, at the accuracy their curve
+had reached: they have no final accuracy, so they are never on a front nor in a hypervolume.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ PALETTE = (
     "#637939",
 )
 FRONT_COLORS = ("#111111", "#b30000", "#00509e", "#006d2c", "#6a3d9a", "#b15928")
+STOPPED_COLOR = "#555555"
 START_SEARCH = "sqzdse search --space micro.yaml"
 
 
@@ -128,10 +131,15 @@ def unmeasured(references: Sequence[Reference]) -> list[Reference]:
     return lines
 
 
+POINT_COLUMNS = ["study", "number", "x", "y", "color", "hover", "on_front"]
+
+
 @dataclass(frozen=True, eq=False)
 class ParetoInfo:
     """What the main view draws. `points` holds one row per plotted trial: study, number, x, y,
-    color, hover, on_front; `fronts` the front of each study sorted by x (then y)."""
+    color, hover, on_front; `fronts` the front of each study sorted by x (then y); `stopped` the
+    trials stopped at a rung, in the same columns (on_front always False), y their accuracy at the
+    last epoch of their curve."""
 
     x: str
     y: str
@@ -139,6 +147,7 @@ class ParetoInfo:
     studies: tuple[str, ...]
     points: pd.DataFrame
     fronts: dict[str, pd.DataFrame]
+    stopped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POINT_COLUMNS))
     references: tuple[Reference, ...] = ()
     left_out: dict[str, Counter] = field(default_factory=dict)  # study -> reason -> count
     trials: dict[str, int] = field(default_factory=dict)  # study -> number of trials
@@ -146,16 +155,23 @@ class ParetoInfo:
 
     @property
     def is_empty(self) -> bool:
-        return len(self.points) == 0
+        return len(self.points) == 0 and len(self.stopped) == 0
+
+    def drawn(self, column: str) -> np.ndarray:
+        """`column` ("x" or "y") of every trial drawn, stopped ones included."""
+        return np.concatenate(
+            [self.points[column].to_numpy(dtype=float), self.stopped[column].to_numpy(dtype=float)]
+        )
 
 
 def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "bypass") -> ParetoInfo:
     """Every trial that has both metrics, the Pareto front of (`y` up, `x` down) of each study,
-    and the SqueezeNet reference points."""
+    the trials stopped at a rung (at the accuracy they had reached), and the SqueezeNet
+    reference points."""
     metrics = shown_metrics(x=x, y=y)
     if color not in COLOR_COLUMNS:
         raise ValueError(f"`color` must be one of {', '.join(COLOR_COLUMNS)}, got {color!r}")
-    parts, fronts, left_out, trials = [], {}, {}, {}
+    parts, stopped_parts, fronts, left_out, trials = [], [], {}, {}, {}
     for data in datas:
         df = data.frame
         trials[data.name] = len(df)
@@ -164,33 +180,24 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
             continue
         plotted = analysis.eligible_rows(df, metrics)
         on_front = analysis.pareto_front(df, metrics)
-        left_out[data.name] = _left_out(df.loc[~plotted], y=y)
+        stopped = _drawn_stopped(data, x=x, y=y) & ~plotted
+        left_out[data.name] = _left_out(df.loc[~plotted & ~stopped], y=y)
         rows = df.loc[plotted]
-        part = pd.DataFrame(
-            {
-                "study": data.name,
-                "number": rows["number"].to_numpy(dtype=np.int64),
-                "x": rows[x].to_numpy(dtype=float),
-                "y": rows[y].to_numpy(dtype=float),
-                "color": (
-                    pd.Series(data.name, index=rows.index) if color == "study" else rows[color]
-                ).to_numpy(dtype=object),
-                "hover": _hover_texts(rows, study=data.name, x=x, y=y),
-                "on_front": on_front.loc[plotted].to_numpy(dtype=bool),
-            }
-        )
+        part = _points(rows, study=data.name, x=x, y=y, color=color)
+        part["on_front"] = on_front.loc[plotted].to_numpy(dtype=bool)
         parts.append(part)
         fronts[data.name] = part.loc[part["on_front"]].sort_values(["x", "y"], kind="stable")
-    columns = ["study", "number", "x", "y", "color", "hover", "on_front"]
-    points = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        if stopped.any():
+            stopped_parts.append(_stopped_points(data, stopped, x=x, y=y, color=color))
     references, notes = reference_info(datas, x=x, y=y)
     return ParetoInfo(
         x=x,
         y=y,
         color=color,
         studies=tuple(d.name for d in datas),
-        points=points,
+        points=_concat(parts),
         fronts=fronts,
+        stopped=_concat(stopped_parts),
         references=references,
         left_out=left_out,
         trials=trials,
@@ -198,18 +205,70 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
     )
 
 
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=POINT_COLUMNS)
+
+
+def _points(rows: pd.DataFrame, *, study: str, x: str, y: str, color: str) -> pd.DataFrame:
+    """The points of `rows` in POINT_COLUMNS but on_front."""
+    return pd.DataFrame(
+        {
+            "study": study,
+            "number": rows["number"].to_numpy(dtype=np.int64),
+            "x": rows[x].to_numpy(dtype=float),
+            "y": rows[y].to_numpy(dtype=float),
+            "color": (
+                pd.Series(study, index=rows.index) if color == "study" else rows[color]
+            ).to_numpy(dtype=object),
+            "hover": _hover_texts(rows, study=study, x=x, y=y),
+        }
+    )
+
+
+def _drawn_stopped(data: StudyData, *, x: str, y: str) -> pd.Series:
+    """Mask of the trials stopped at a rung whose curve records `y` and that have `x`."""
+    df = data.frame
+    if y not in data.last_epoch.columns:
+        return pd.Series(False, index=df.index)
+    stopped = (df["status"] == records.Status.STOPPED).fillna(False).astype(bool)
+    return stopped & data.last_epoch[y].notna() & df[x].notna()
+
+
+def _stopped_points(
+    data: StudyData, mask: pd.Series, *, x: str, y: str, color: str
+) -> pd.DataFrame:
+    """The stopped trials of `mask` at `y` as it was at the last epoch of their curve; the hover
+    says where they stopped."""
+    last = data.last_epoch.loc[mask]
+    points = _points(
+        data.frame.loc[mask].assign(**{y: last[y]}), study=data.name, x=x, y=y, color=color
+    )
+    of = f" of {data.epochs}" if data.epochs else ""
+    points["hover"] += [f"<br>stopped at epoch {int(e)}{of}" for e in last["epoch"]]
+    points["on_front"] = False
+    return points
+
+
 def _left_out(rows: pd.DataFrame, *, y: str) -> Counter:
-    """Why trials are not drawn: failed, infeasible (not trained), pruned, running, or no metric."""
+    """Why trials are not drawn: failed, infeasible (not trained), stopped without a curve,
+    pruned, running, or no metric."""
     state = rows["state"].astype(object)
     status = rows["status"].astype(object)
     reasons = np.select(
         [
             (state == "FAIL").to_numpy(),
             (status == "infeasible").to_numpy(),
+            (status == "stopped").to_numpy(),
             (state == "PRUNED").to_numpy(),
             state.isin(["RUNNING", "WAITING"]).to_numpy(),
         ],
-        ["failed", "infeasible (not trained)", "pruned", "running"],
+        [
+            "failed",
+            "infeasible (not trained)",
+            f"stopped, no {y} on its curve",
+            "pruned",
+            "running",
+        ],
         default=f"without {y}",
     )
     return Counter(reasons.tolist())
@@ -334,6 +393,12 @@ def summary_lines(info: ParetoInfo) -> list[str]:
             f"{study}: {info.trials.get(study, 0)} trials, {len(pts)} plotted, {front} on the "
             f"Pareto front of {Y_METRICS[info.y]} vs {X_METRICS[info.x]}"
         )
+        stopped = int((info.stopped["study"] == study).sum())
+        if stopped:
+            line += (
+                f"; {stopped} stopped at a rung (drawn faint at the accuracy reached then, "
+                "never on the front)"
+            )
         left = info.left_out.get(study)
         if left:
             line += "; not plotted: " + ", ".join(
@@ -382,6 +447,7 @@ def pareto_figure(info: ParetoInfo) -> go.Figure:
     fig = go.Figure()
     symbols = {s: SYMBOLS[i % len(SYMBOLS)] for i, s in enumerate(info.studies)}
     several = len(info.studies) > 1
+    _add_stopped_trace(fig, info, symbols, several)
     _add_trial_traces(fig, info, symbols, several)
     for i, (study, front) in enumerate(info.fronts.items()):
         if not len(front):
@@ -416,7 +482,7 @@ def pareto_figure(info: ParetoInfo) -> go.Figure:
         xaxis={"type": "log", "title": {"text": f"{X_METRICS[info.x]} (log scale)"}},
         yaxis={
             "title": {"text": Y_METRICS[info.y]},
-            "tickformat": percent_format(info.points["y"].to_numpy(dtype=float)),
+            "tickformat": percent_format(info.drawn("y")),
         },
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
         hovermode="closest",
@@ -436,6 +502,31 @@ def _categories(values: pd.Series) -> list | None:
     if numeric and len(distinct) > MAX_CATEGORIES:
         return None
     return sorted(distinct, key=lambda v: (0, v, "") if numeric else (0, 0, str(v)))
+
+
+def _add_stopped_trace(fig: go.Figure, info: ParetoInfo, symbols: dict, several: bool) -> None:
+    """The stopped trials, faint and under the others, in one legend entry."""
+    pts = info.stopped
+    if not len(pts):
+        return
+    fig.add_trace(
+        go.Scatter(
+            x=pts["x"].to_numpy(),
+            y=pts["y"].to_numpy(),
+            mode="markers",
+            name=f"stopped at a rung ({len(pts)})",
+            marker={
+                "size": 7,
+                "color": STOPPED_COLOR,
+                "opacity": 0.3,
+                "symbol": pts["study"].map(symbols).to_numpy() if several else "circle",
+            },
+            customdata=np.column_stack([pts["study"], pts["number"]]),
+            hovertext=pts["hover"].to_numpy(),
+            hoverinfo="text",
+            meta={"role": "stopped"},
+        )
+    )
 
 
 def _add_trial_traces(fig: go.Figure, info: ParetoInfo, symbols: dict, several: bool) -> None:
@@ -490,7 +581,7 @@ def _add_trial_traces(fig: go.Figure, info: ParetoInfo, symbols: dict, several: 
 
 
 def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
-    ys = info.points["y"].to_numpy(dtype=float)
+    ys = info.drawn("y")
     low, high = float(np.nanmin(ys)), float(np.nanmax(ys))
     for ref in info.references:
         if ref.trial is not None:
@@ -514,7 +605,7 @@ def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
                 )
             )
     lines = sorted(unmeasured(info.references), key=lambda r: r.x)
-    xs = np.log10([*info.points["x"].to_numpy(dtype=float), *(r.x for r in lines)])
+    xs = np.log10([*info.drawn("x"), *(r.x for r in lines)])
     middle = (xs.min() + xs.max()) / 2
     for i, ref in enumerate(lines):
         # Labels alternate between the foot and the top of the lines, so close lines stay legible,
@@ -579,7 +670,8 @@ class HypervolumeInfo:
     x: str
     y: str
     reference: tuple[float, float] | None  # (y, x); None when no trial is eligible
-    series: dict[str, pd.DataFrame]  # study -> columns number, hypervolume
+    # study -> columns number, hypervolume, cumulative_train_seconds (analysis.hypervolume_history)
+    series: dict[str, pd.DataFrame]
 
 
 def hypervolume_info(datas: Sequence[StudyData], *, x: str, y: str) -> HypervolumeInfo:
@@ -599,18 +691,22 @@ def hypervolume_info(datas: Sequence[StudyData], *, x: str, y: str) -> Hypervolu
 
 
 def hypervolume_figure(info: HypervolumeInfo) -> go.Figure:
-    """Hypervolume against trial number, one step line per study."""
+    """Hypervolume against the training seconds spent so far (stopped and failed trials spent
+    some too), one step line per study; the hover names the trial."""
     if info.reference is None:
         return empty_figure("The hypervolume appears once a trial has finished.")
     fig = go.Figure()
     for i, (study, history) in enumerate(info.series.items()):
         fig.add_trace(
             go.Scatter(
-                x=history["number"],
+                x=history["cumulative_train_seconds"],
                 y=history["hypervolume"],
+                customdata=history["number"],
                 mode="lines",
                 name=study,
                 line={"shape": "hv", "color": PALETTE[i % len(PALETTE)]},
+                hovertemplate="after trial #%{customdata}: %{x:,.1f} training seconds, "
+                "hypervolume %{y:.4g}",
             )
         )
     ref_y, ref_x = info.reference
@@ -623,7 +719,7 @@ def hypervolume_figure(info: HypervolumeInfo) -> go.Figure:
             f"reference point: {info.y} = {ref_y:g}, {info.x} = {ref_x:,.0f}</sup>",
             "font": {"size": 14},
         },
-        xaxis={"title": {"text": "trial number"}},
+        xaxis={"title": {"text": "cumulative training seconds"}},
         yaxis={"title": {"text": "hypervolume"}},
         showlegend=len(info.series) > 1,
         uirevision=f"{info.x}|{info.y}",
@@ -725,6 +821,7 @@ TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("number", "#", "number"),
     ("state", "state", "text"),
     ("status", "status", "text"),
+    ("epochs_trained", "epochs", "number"),
     ("front", "front", "text"),
     ("base_e", "base_e", "int"),
     ("incr_e", "incr_e", "int"),

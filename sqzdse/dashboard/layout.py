@@ -11,7 +11,7 @@ from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Group, Scheme, Trim
 
 from sqzdse.dashboard import figures
-from sqzdse.dashboard.details import TrialDetail, status_line
+from sqzdse.dashboard.details import RungDecision, TrialDetail, status_line
 
 
 class ids:  # noqa: N801 - a namespace of component ids
@@ -29,6 +29,7 @@ class ids:  # noqa: N801 - a namespace of component ids
     DETAIL = "trial-detail"
     LAYERS = "layer-table"
     CURVE = "curve-graph"
+    RUNGS = "rung-table"
     COMMAND = "train-command"
     HYPERVOLUME = "hypervolume-graph"
     PARALLEL = "parallel-graph"
@@ -259,7 +260,9 @@ def detail_placeholder() -> list:
     ]
 
 
-def detail_panel(detail: TrialDetail | None, curve_figure=None) -> list:
+def detail_panel(
+    detail: TrialDetail | None, curve_figure=None, rungs: Sequence[RungDecision] = ()
+) -> list:
     """The detail panel of one trial; the placeholder when `detail` is None."""
     if detail is None:
         return detail_placeholder()
@@ -319,6 +322,11 @@ def detail_panel(detail: TrialDetail | None, curve_figure=None) -> list:
         ]
     if curve_figure is not None:
         children.append(dcc.Graph(id=ids.CURVE, figure=curve_figure, config={"displaylogo": False}))
+    if rungs:
+        children += [
+            html.Span("Rungs of successive halving", style=LABEL),
+            rung_table(rungs),
+        ]
     if detail.arch_error:
         children.append(html.P(f"No layer table: {detail.arch_error}.", style={"color": "#a33"}))
     else:
@@ -327,6 +335,31 @@ def detail_panel(detail: TrialDetail | None, curve_figure=None) -> list:
             layer_table(detail.layers),
         ]
     return children
+
+
+def rung_table(rungs: Sequence[RungDecision]) -> html.Table:
+    """One row per rung the trial reached: its values there, its rank and the decision."""
+    cell = {"padding": "1px 8px 1px 0", "textAlign": "left"}
+    header = ("epoch", "values at that epoch", "ranked", "kept", "decision")
+    return html.Table(
+        [
+            html.Tr([html.Th(h, style={**cell, "color": "#555"}) for h in header]),
+            *(
+                html.Tr(
+                    [
+                        html.Td(str(r.epoch), style=cell),
+                        html.Td(r.values, style=cell),
+                        html.Td(r.ranked, style=cell),
+                        html.Td(f"top {r.kept}", style=cell),
+                        html.Td("went on" if r.continues else "stopped", style=cell),
+                    ]
+                )
+                for r in rungs
+            ),
+        ],
+        id=ids.RUNGS,
+        style={"fontSize": "12px", "borderCollapse": "collapse", "marginBottom": "8px"},
+    )
 
 
 def layer_table(layers: Sequence[dict]) -> dash_table.DataTable:

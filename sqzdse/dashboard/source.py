@@ -84,6 +84,10 @@ class StudySource:
             resolution=(
                 _int_or_none(info.training.get("resolution")) or _common_value(frame, "resolution")
             ),
+            epochs=(
+                _int_or_none(info.training.get("epochs"))
+                or _common_value(frame.loc[frame["state"] == "COMPLETE"], "epochs_trained")
+            ),
             dataset=info.training.get("dataset") or info.dataset,
             training=info.training,
             accuracy_note=info.accuracy_note,

@@ -5,13 +5,23 @@ Figures and details are pure functions of StudyData; only `sqzdse.dashboard.sour
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from sqzdse.records import TrialRecord
+from sqzdse.records import Epoch, Role, TrialRecord, metrics_of
+
+# The accuracy metrics a learning curve records at every epoch.
+CURVE_ACCURACY: tuple[str, ...] = tuple(
+    name
+    for name in metrics_of(role=Role.ACCURACY)
+    if name in {f.name for f in dataclasses.fields(Epoch)}
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,6 +39,7 @@ class StudyData:
     objectives: tuple[tuple[str, str], ...] = ()
     num_classes: int | None = None
     resolution: int | None = None  # training resolution in pixels
+    epochs: int | None = None  # epochs a completed trial trained for
     dataset: str | None = None
     training: Mapping[str, Any] = field(default_factory=dict)  # the `training` section of the space
     accuracy_note: str = ""
@@ -37,3 +48,19 @@ class StudyData:
     @property
     def is_empty(self) -> bool:
         return len(self.frame) == 0
+
+    @functools.cached_property
+    def last_epoch(self) -> pd.DataFrame:
+        """The last epoch of each trial's learning curve, row for row with `frame` (same index):
+        `epoch` and each accuracy of CURVE_ACCURACY there; NaN for a trial without a curve. For a
+        trial stopped at a rung, the accuracy it had reached (it has no final accuracy)."""
+        ends = []
+        for number in self.frame["number"].tolist():
+            record = self.records.get(int(number))
+            ends.append(record.curve[-1] if record is not None and record.curve else None)
+        columns = ("epoch", *CURVE_ACCURACY)
+        return pd.DataFrame(
+            {c: [np.nan if e is None else getattr(e, c) for e in ends] for c in columns},
+            index=self.frame.index,
+            dtype="float64",
+        )

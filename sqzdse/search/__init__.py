@@ -5,10 +5,17 @@
     run_search(study, Objective(setup, n_trials=16))
 
 `_setup` decides what a search measures and opens its study; `_objective` runs one trial;
-`_loop` runs trials until the study holds enough; `_workers` starts several processes on one study.
+`_halving` stops a trial at a rung of successive halving (`_rungs` decides); `_loop` runs trials
+until the study holds enough; `_workers` starts several processes on one study.
 """
 
-from sqzdse.search._loop import DEFAULT_MAX_FAILURES, Progress, count_states, run_search
+from sqzdse.search._loop import (
+    DEFAULT_MAX_FAILURES,
+    DEFAULT_MAX_INFEASIBLE,
+    Progress,
+    count_trials,
+    run_search,
+)
 from sqzdse.search._objective import (
     FINISHED,
     UNDER_WAY,
@@ -17,6 +24,7 @@ from sqzdse.search._objective import (
     SurplusTrial,
     TrialFailed,
     constraint_violations,
+    counted,
     over_budget,
     software_versions,
 )
@@ -37,6 +45,7 @@ from sqzdse.search._workers import (
 
 __all__ = [
     "DEFAULT_MAX_FAILURES",
+    "DEFAULT_MAX_INFEASIBLE",
     "FINISHED",
     "Interrupts",
     "UNDER_WAY",
@@ -48,7 +57,8 @@ __all__ = [
     "TrialFailed",
     "check_runnable",
     "constraint_violations",
-    "count_states",
+    "count_trials",
+    "counted",
     "make_setup",
     "open_study",
     "over_budget",

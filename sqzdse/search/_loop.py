@@ -12,11 +12,11 @@ from optuna.trial import TrialState
 
 from sqzdse.errors import SearchError
 from sqzdse.search._objective import (
-    FINISHED,
     Interrupts,
     Objective,
     SurplusTrial,
     TrialFailed,
+    counted,
 )
 
 
@@ -32,17 +32,20 @@ class Progress:
         return time.monotonic() - self.started
 
 
-def count_states(study: optuna.Study) -> dict[TrialState, int]:
-    counts = dict.fromkeys(TrialState, 0)
+def count_trials(study: optuna.Study) -> tuple[int, int]:
+    """(trials that count towards n_trials, trials running)."""
+    done = running = 0
     for t in study.get_trials(deepcopy=False):
-        counts[t.state] += 1
-    return counts
+        done += counted(t)
+        running += t.state == TrialState.RUNNING
+    return done, running
 
 
 OnTrial = Callable[[optuna.Study, optuna.trial.FrozenTrial, Progress], None]
 
 
 DEFAULT_MAX_FAILURES = 10
+DEFAULT_MAX_INFEASIBLE = 200
 
 
 def run_search(
@@ -53,13 +56,17 @@ def run_search(
     on_trial: OnTrial | None = None,
     poll_seconds: float = 1.0,
     max_failures: int = DEFAULT_MAX_FAILURES,
+    max_infeasible: int = DEFAULT_MAX_INFEASIBLE,
 ) -> Progress:
-    """Run trials until the study holds `objective.n_trials` finished (COMPLETE or PRUNED) trials.
+    """Run trials until the study holds `objective.n_trials` trials with a result (trained,
+    stopped at a rung, or reused: `counted`).
 
     Failed trials do not count: a rerun (or another worker) makes up for them, but `max_failures`
     failed trials in a row stop the search with SearchError naming their reasons (every network
-    running out of memory would otherwise fill the study forever). KeyboardInterrupt (Ctrl-C,
-    SIGTERM) propagates after the trial under way is recorded as FAIL.
+    running out of memory would otherwise fill the study forever). Infeasible draws do not count
+    either; `max_infeasible` of them in a row stop the search: the constraints exclude nearly all
+    of the space. KeyboardInterrupt (Ctrl-C, SIGTERM) propagates after the trial under way is
+    recorded as FAIL.
     """
     progress = Progress(target=objective.n_trials)
 
@@ -72,11 +79,10 @@ def run_search(
         objective.interrupts = interrupts
         try:
             while timeout is None or progress.elapsed() < timeout:
-                counts = count_states(study)
-                done = sum(counts[s] for s in FINISHED)
+                done, running = count_trials(study)
                 if done >= objective.n_trials:
                     break
-                if done + counts[TrialState.RUNNING] >= objective.n_trials:
+                if done + running >= objective.n_trials:
                     # Others are running the last trials: wait, and fail theirs if they go stale.
                     optuna.storages.fail_stale_trials(study)
                     time.sleep(poll_seconds)
@@ -92,6 +98,8 @@ def run_search(
                     raise KeyboardInterrupt("interrupted between trials")
                 if len(objective.failures) >= max_failures:
                     raise SearchError(_failures_message(objective.failures))
+                if len(objective.infeasible) >= max_infeasible:
+                    raise SearchError(_infeasible_message(objective.infeasible))
         except KeyboardInterrupt:
             _fail_if_running(study, objective.current)
             raise
@@ -107,6 +115,15 @@ def _failures_message(reasons: list[str]) -> str:
         f"stopped: the last {len(reasons)} trials all failed (--max-failures {len(reasons)}). "
         f"Reasons: {listed}. Fix the cause, or raise --max-failures, and run the same command "
         "to resume"
+    )
+
+
+def _infeasible_message(reasons: list[str]) -> str:
+    return (
+        f"stopped: the last {len(reasons)} networks drawn were all over the constraints' budgets "
+        f"(the last: {reasons[-1]}): the constraints exclude nearly all of the space. Raise the "
+        "budgets in `constraints`, narrow the metaparameters' ranges towards smaller networks, or "
+        f"raise --max-infeasible ({len(reasons)})"
     )
 
 

@@ -1,8 +1,10 @@
 """One trial: suggest a network, count it, refuse it, reuse an earlier result, or train it.
 
 Counts are exact and free, so constraints are checked before any training (an over-budget trial is
-PRUNED, never trained); an architecture this study already trained reuses the recorded result;
-otherwise the proxy trainer runs. Every trial is written as a `TrialRecord`.
+PRUNED, never trained, and does not count towards `n_trials`); an architecture this study already
+trained, or stopped at a rung, reuses the recorded result; otherwise the proxy trainer runs, under
+successive halving when the space has a `fidelity` section (`_halving`). Every trial is written as
+a `TrialRecord`.
 """
 
 from __future__ import annotations
@@ -17,11 +19,29 @@ from optuna.trial import TrialState
 
 from sqzdse.arch import ArchConfig
 from sqzdse.errors import SqzdseError
-from sqzdse.records import Source, Status, TrialRecord, analytic_metrics, metrics_of
+from sqzdse.records import (
+    TRAIN_SECONDS,
+    Source,
+    Status,
+    TrialRecord,
+    analytic_metrics,
+    metrics_of,
+)
+from sqzdse.search._halving import Halving, Stopped
 from sqzdse.search._setup import SearchSetup
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 UNDER_WAY = (TrialState.RUNNING, TrialState.WAITING)
+
+
+def counted(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a finished trial counts towards `n_trials`: it has a result (trained, stopped at a
+    rung, or reused from a twin). An infeasible draw is recorded but free."""
+    if trial.state == TrialState.COMPLETE:
+        return True
+    return trial.state == TrialState.PRUNED and trial.user_attrs.get("status") != str(
+        Status.INFEASIBLE
+    )
 
 
 class TrialFailed(Exception):
@@ -111,6 +131,7 @@ class Objective:
     interrupts: Interrupts | None = None  # set by `run_search` while it runs
     current: int | None = None  # the number of the trial under way or last run
     failures: list[str] = field(default_factory=list)  # reasons of the last consecutive failures
+    infeasible: list[str] = field(default_factory=list)  # reasons of the last infeasible draws
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         self.current = trial.number
@@ -133,7 +154,7 @@ class Objective:
             ).write(trial, written=written)
             raise
         self._count(record)
-        if record.status is Status.INFEASIBLE:
+        if record.status in (Status.INFEASIBLE, Status.STOPPED):
             raise optuna.TrialPruned(record.failure_reason)
         if record.status is Status.FAILED:
             raise TrialFailed(record.failure_reason)
@@ -150,22 +171,38 @@ class Objective:
             yield
 
     def _count(self, record: TrialRecord) -> None:
-        """Keep the reasons of this process's consecutive failed trials (see `run_search`)."""
+        """Keep the reasons of this process's consecutive failed trials, and of its consecutive
+        infeasible draws (see `run_search`)."""
         if record.status is Status.FAILED:
             self.failures.append(record.failure_reason or "no reason recorded")
         else:
             self.failures.clear()
+        if record.status is Status.INFEASIBLE:
+            self.infeasible.append(record.failure_reason or "no reason recorded")
+        else:
+            self.infeasible.clear()
 
     def _outcome(self, trial: optuna.Trial, record: TrialRecord) -> TrialRecord:
-        """The record of the trial once decided: infeasible, reused, trained or failed."""
+        """The record of the trial once decided: infeasible, reused, trained, stopped or failed."""
         reason = over_budget(record.metrics, self.setup.space.constraints)
         if reason is not None:
             return record.replace(status=Status.INFEASIBLE, failure_reason=reason)
         earlier = _trained_twin(trial, record.arch)
         if earlier is not None:
             return record.reusing(earlier)
+        halving = self._halving(trial, record)
         try:
-            result = self._train(record.arch)
+            result = self._train(record.arch, on_epoch=halving)
+        except Stopped as stop:
+            return record.replace(
+                status=Status.STOPPED,
+                failure_reason=stop.reason,
+                curve=tuple(halving.curve),
+                rungs=tuple(halving.rungs),
+                device=self._device_name(),
+                versions=software_versions(),
+                metrics={**record.metrics, TRAIN_SECONDS: halving.curve[-1].seconds},
+            )
         except SqzdseError as err:  # a data file that broke since the search started, ...
             return record.replace(status=Status.FAILED, failure_reason=str(err))
         # Anything else is a bug: recorded with its reason, counted, and the search goes on.
@@ -174,7 +211,10 @@ class Objective:
                 status=Status.FAILED, failure_reason=f"{type(err).__name__}: {err}"
             )
         trained = record.replace(
-            device=result.device, versions=software_versions(), curve=tuple(result.curve)
+            device=result.device,
+            versions=software_versions(),
+            curve=tuple(result.curve),
+            rungs=() if halving is None else tuple(halving.rungs),
         )
         if result.status != "ok":
             return trained.replace(status=Status.FAILED, failure_reason=result.reason)
@@ -184,13 +224,34 @@ class Objective:
             metrics={**record.metrics, **{k: v for k, v in measured.items() if v is not None}},
         )
 
-    def _train(self, cfg: ArchConfig):
+    def _halving(self, trial: optuna.Trial, record: TrialRecord) -> Halving | None:
+        """The per-epoch successive-halving hook, or None at full fidelity."""
+        space = self.setup.space
+        if not space.rungs:
+            return None
+        return Halving(
+            trial=trial,
+            objectives=tuple(self.setup.objectives),
+            directions=tuple(self.setup.directions),
+            metrics=record.metrics,
+            rung_epochs=space.rungs,
+            eta=space.fidelity.eta,
+            epochs=space.training.epochs,
+        )
+
+    def _device_name(self) -> str:
+        from sqzdse.train import resolve_device
+
+        return str(resolve_device(self.device))
+
+    def _train(self, cfg: ArchConfig, *, on_epoch: Callable | None = None):
         from sqzdse.data import load_dataset
         from sqzdse.train import resolve_device, train_proxy
 
         training = self.setup.space.training
         data = load_dataset(training.data_spec(), device=resolve_device(self.device))
-        return (self.trainer or train_proxy)(cfg, data, training.train_config(device=self.device))
+        config = training.train_config(device=self.device)
+        return (self.trainer or train_proxy)(cfg, data, config, on_epoch=on_epoch)
 
     def _refuse_surplus(self, trial: optuna.Trial) -> None:
         """Several workers may ask for a trial at the same moment; the later ones step back."""
@@ -198,7 +259,7 @@ class Objective:
         earlier = [
             t
             for t in study.get_trials(deepcopy=False, states=FINISHED + UNDER_WAY)
-            if t.number < trial.number
+            if t.number < trial.number and (t.state in UNDER_WAY or counted(t))
         ]
         if len(earlier) >= self.n_trials:
             TrialRecord(
@@ -210,9 +271,15 @@ class Objective:
 
 
 def _trained_twin(trial: optuna.Trial, cfg: ArchConfig) -> TrialRecord | None:
-    """The record of an earlier COMPLETE trial of this study that trained exactly this network."""
-    for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+    """The record of an earlier trial of this study that trained exactly this network: one that
+    completed (preferred), or else one stopped at a rung."""
+    stopped = None
+    for t in trial.study.get_trials(deepcopy=False, states=FINISHED):
         record = TrialRecord.from_trial(t)
-        if record.status is Status.OK and record.arch == cfg:
+        if record.arch != cfg or record.reused_from is not None:
+            continue
+        if record.status is Status.OK:
             return record
-    return None
+        if record.status is Status.STOPPED and stopped is None:
+            stopped = record
+    return stopped

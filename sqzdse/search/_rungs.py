@@ -1,13 +1,12 @@
 """Multi-objective successive halving: where the rungs sit, and whether a result at a rung goes on.
 
-Pure functions ([multi-fidelity] issue, its first part; the objective does not call them yet). A
-result is one vector per trial: its accuracy at the rung's epoch and the exact cost objectives, each
-with its direction. At a rung, a result is ranked among every result recorded there (itself
-included): non-dominated sorting, then NSGA-II crowding distance inside a front, larger first. It
-continues when it is within the top ceil(n / eta) of the n results; while fewer than eta results
-were recorded before it, it continues exactly when none of them dominates it. A tie in the ranking
-(same front, same crowding distance) goes to the newcomer, so identical results never stop each
-other by arrival order alone.
+Pure functions, called by `_halving` inside each trial's training. A result is one vector per
+trial: its accuracy at the rung's epoch and the exact cost objectives, each with its direction. At
+a rung, a result is ranked among every result recorded there (itself included): non-dominated
+sorting, then NSGA-II crowding distance inside a front, larger first. It continues when it is within
+the top ceil(n / eta) of the n results; while fewer than eta results were recorded before it, it
+continues exactly when none of them dominates it. A tie in the ranking (same front, same crowding
+distance) goes to the newcomer, so identical results never stop each other by arrival order alone.
 """
 
 from __future__ import annotations
@@ -114,7 +113,7 @@ def decide(
         kept=kept,
         n=n,
         reason=(
-            f"ranked {position + 1} of {n} at this rung (front {int(ranks[new])}); the top "
+            f"ranked {position + 1} of {n} at this rung (front {int(ranks[new]) + 1}); the top "
             f"{kept} (n / eta, eta={eta}) go on"
         ),
     )

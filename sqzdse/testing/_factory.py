@@ -7,6 +7,7 @@
     add_trial(study, status="reused", reused_from=0, top1=0.8, top5=0.95)
     add_trial(study, status="failed")                          # FAIL with a failure_reason
     add_trial(study, status="infeasible")                      # PRUNED with a constraint > 0
+    add_trial(study, status="stopped", top1=0.4, top5=0.8)     # PRUNED at a rung: a curve only
     add_trial(study, state="RUNNING")                          # still running: no status yet
 
 Analytic metrics (params, macs, sizes) are computed from the architecture; `metrics=` overrides any
@@ -37,6 +38,7 @@ STATES = {
     Status.REUSED: TrialState.COMPLETE,
     Status.FAILED: TrialState.FAIL,
     Status.INFEASIBLE: TrialState.PRUNED,
+    Status.STOPPED: TrialState.PRUNED,
 }
 
 
@@ -134,17 +136,18 @@ def add_trial(
 
     `status` ok / reused -> COMPLETE with values in the study's objective order (top1 and top5 are
     then required); failed -> FAIL; infeasible -> PRUNED with `constraints` (default: params over a
-    budget 1 below its count). `state` (e.g. "RUNNING") overrides and leaves no status. A trained
-    trial's curve is one epoch with its final numbers unless `curve` is given.
+    budget 1 below its count); stopped -> PRUNED with a curve ending at top1 and top5 (required),
+    its train_seconds and no accuracy metric. `state` (e.g. "RUNNING") overrides and leaves no
+    status. A trained trial's curve is one epoch with its final numbers unless `curve` is given.
     """
     arch = arch if arch is not None else small_arch()
     status = Status(status)
-    trained = state is None and status in (Status.OK, Status.REUSED)
+    trained = state is None and status in (Status.OK, Status.REUSED, Status.STOPPED)
     if trained and (top1 is None or top5 is None):
-        raise ValueError("an ok or reused trial needs top1 and top5")
+        raise ValueError("an ok, reused or stopped trial needs top1 and top5")
     values = analytic_metrics(arch)
     record = TrialRecord(arch=arch)
-    if state is None and status in (Status.OK, Status.REUSED, Status.FAILED):  # the trainer ran
+    if state is None and status is not Status.INFEASIBLE:  # the trainer ran
         record = record.replace(device="cpu", versions=software_versions())
     if trained:
         train_seconds = 2.0 if train_seconds is None else train_seconds
@@ -163,6 +166,9 @@ def add_trial(
                 Epoch(epoch=1, train_loss=train_loss, top1=top1, top5=top5, seconds=train_seconds),
             )
         )
+    if status is Status.STOPPED and state is None:
+        values = {k: v for k, v in values.items() if k not in ("top1", "top5", "train_loss")}
+        values.pop("images_per_second")
     values.update(metrics or {})
     record = record.replace(metrics=values)
 
@@ -180,6 +186,11 @@ def add_trial(
         elif status is Status.INFEASIBLE:
             record = record.replace(failure_reason=failure_reason or "params over budget")
             constraints = constraints or {"params": 1.0}
+        elif status is Status.STOPPED:
+            record = record.replace(
+                failure_reason=failure_reason
+                or f"stopped at epoch {len(record.curve)}: ranked last at this rung"
+            )
 
     names = [name for name, _ in StudyInfo.read(study).objectives]
     objective_values = (

@@ -217,10 +217,11 @@ def test_hypervolume_history_by_hand():
         states=["COMPLETE", "FAIL", "COMPLETE", "COMPLETE", "COMPLETE"],
     )
     history = hypervolume_history(df, {"params": "minimize", "macs": "minimize"}, reference=(4, 4))
-    assert list(history.columns) == ["number", "hypervolume"]
+    assert list(history.columns) == ["number", "hypervolume", "cumulative_train_seconds"]
     assert history["number"].tolist() == [0, 1, 2, 3, 4]
     # (1,3): 3; the failed (0,0) adds nothing; (2,2): 5; dominated (3,3): 5; (3,1): 6.
     assert history["hypervolume"].tolist() == [3.0, 3.0, 5.0, 5.0, 6.0]
+    assert history["cumulative_train_seconds"].tolist() == [0.0] * 5  # no train_seconds column
 
 
 def test_default_reference_and_history_over_trial_numbers():
@@ -233,6 +234,38 @@ def test_default_reference_and_history_over_trial_numbers():
     first = 0.8 * (110 - 50)
     both = 0.8 * (110 - 50) + (0.9 - 0.8) * (110 - 100)
     assert history["hypervolume"].tolist() == pytest.approx([0.0, first, both])
+
+
+def test_history_counts_the_training_seconds_each_trial_spent():
+    # (state, status, top5, params, train_seconds, reused_from), given in reverse number order
+    rows = [
+        ("RUNNING", None, np.nan, 120, np.nan, None),  # 7 still running: nothing recorded
+        ("COMPLETE", "ok", 0.9, 200, 40.0, None),  # 6
+        ("PRUNED", "stopped", np.nan, 50, 10.0, 1),  # 5 stopped again without training, like 1
+        ("COMPLETE", "reused", 0.8, 100, 30.0, 0),  # 4 reused 0: its 30 s are trial 0's
+        ("PRUNED", "infeasible", np.nan, 10, np.nan, None),  # 3 never trained
+        ("FAIL", "failed", np.nan, 80, 5.0, None),  # 2 failed after 5 s
+        ("PRUNED", "stopped", np.nan, 50, 10.0, None),  # 1 stopped at a rung after 10 s
+        ("COMPLETE", "ok", 0.8, 100, 30.0, None),  # 0
+    ]
+    state, status, top5, params, seconds, reused_from = zip(*rows)
+    df = pd.DataFrame(
+        {
+            "number": range(7, -1, -1),
+            "state": state,
+            "status": pd.array(status, dtype="string"),
+            "top5": top5,
+            "params": params,
+            "train_seconds": seconds,
+            "reused_from": pd.array(reused_from, dtype="Int64"),
+        }
+    )
+    history = hypervolume_history(df, MAX_MIN)
+    assert history["number"].tolist() == list(range(8))
+    assert history["cumulative_train_seconds"].tolist() == [30, 40, 45, 45, 45, 45, 85, 85]
+    # Only the completed trials 0, 4 and 6 count; the reference's params are 1.1 x 200 = 220.
+    first = 0.8 * (220 - 100)
+    assert history["hypervolume"].tolist() == pytest.approx([first] * 6 + [first + 0.1 * 20] * 2)
 
 
 def test_history_with_no_eligible_trial_is_zero():

@@ -41,6 +41,7 @@ ARCHS = {  # trial number -> (architecture changes, top5)
     9: ({"base_e": 32, "incr_e": 32, "sr": 0.5}, 0.88),
 }
 FIRST_FRONT = {0, 1, 2, 3, 5, 9}  # by hand: 4 loses to 3; 5 is 0 reused (a tie); 6-8 never count
+STOPPED = 10  # stopped at a rung: smaller than 3 at a higher partial top-5, and never on the front
 
 
 class Study:
@@ -65,6 +66,14 @@ class Study:
                         number - 6
                     ],
                 )
+        stopped = add_trial(
+            self.study,
+            arch=small_arch(base_e=32, incr_e=32, pct_3x3=0.25),
+            status="stopped",
+            top1=0.89,
+            top5=0.99,
+        )
+        assert stopped == STOPPED
 
     def add(self, arch, top5: float) -> int:
         number = add_trial(self.study, arch=arch, top1=top5 - 0.1, top5=top5)
@@ -138,6 +147,18 @@ def test_pareto_graph_click_shows_the_layer_table(browser, study, tmp_path):
     assert len(front) == len(expected)  # each front trial drawn once
     plotted = sorted(n for t in traces(browser, "trials") for n in t)
     assert plotted == sorted(study.points)  # failed, infeasible and running trials are not drawn
+    assert traces(browser, "stopped") == [[STOPPED]]  # drawn apart, faint
+    wait(
+        browser,
+        lambda d: (
+            d.execute_script(
+                "const g = document.querySelector('#hypervolume-graph .js-plotly-plot');"
+                "return g && g.layout && g.layout.xaxis.title.text;"
+            )
+            == "cumulative training seconds"
+        ),
+        "the hypervolume graph is not drawn against training seconds",
+    )
 
     # Click trial 3 (the smallest network, on the front) where plotly drew it.
     params3 = study.points[3][0]

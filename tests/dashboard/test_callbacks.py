@@ -52,7 +52,10 @@ def test_views_draw_the_selected_studies(source):
     ref = 1.1 * 2_882_058
     first = (ref - 727_626) * 0.8
     both = first + (ref - 2_882_058) * (0.9 - 0.8)
-    assert list(history.x) == [0, 1, 2] and list(history.y) == pytest.approx([first, both, both])
+    assert list(history.y) == pytest.approx([first, both, both])
+    # against the training seconds spent: 2 s for each trained trial (the factory's default),
+    # none recorded for the failed one; the hover names the trial
+    assert list(history.x) == [2.0, 4.0, 4.0] and list(history.customdata) == [0, 1, 2]
     (axes,) = callbacks.parallel(source, versions(source), "params", "top5").data
     columns = {d.label: list(d.values) for d in axes.dimensions}
     assert columns["params"] == [727_626, 2_882_058] and columns["top5"] == [0.8, 0.9]

@@ -515,7 +515,8 @@ def test_layout_holds_every_component_the_callbacks_use():
 
     walk(page)
     wanted = {v for k, v in vars(layout.ids).items() if k.isupper()}
-    assert wanted - found == {layout.ids.LAYERS, layout.ids.CURVE, layout.ids.COMMAND}
+    in_detail_panel = {layout.ids.LAYERS, layout.ids.CURVE, layout.ids.COMMAND, layout.ids.RUNGS}
+    assert wanted - found == in_detail_panel
 
 
 def test_pairs_of_axes_are_all_drawable():

@@ -25,7 +25,7 @@ from tests.search.helpers import TINY, load, run, write_space
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def failing_trainer(cfg, data, config):
+def failing_trainer(cfg, data, config, *, on_epoch=None):
     return TrainResult("failed", "out of memory on cuda:0: CUDA out of memory", None, None, None)
 
 
@@ -75,7 +75,7 @@ def test_the_cli_stops_after_max_failures_and_exits_1(tmp_path, capsys, monkeypa
 def test_an_exception_inside_a_trial_is_recorded_as_failed_with_its_reason(
     tmp_path, capsys, monkeypatch
 ):
-    def broken(cfg, data, config):
+    def broken(cfg, data, config, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr("sqzdse.train.train_proxy", broken)
