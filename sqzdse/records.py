@@ -11,6 +11,7 @@ What a trial stores, as Optuna user attributes (unchanged since the first studie
 - one attribute per known metric, named as in METRICS (costs always; accuracy only when trained);
 - `curve`: one `Epoch` per epoch as a dict; `device`; `versions`;
 - `reused_from`: the number of the trial whose training result a duplicate architecture reused;
+- `latency`: how `latency_ms` was measured (`sqzdse.latency.Latency`: its spread, threads, CPU);
 - `rungs`: under successive halving, one `Rung` per rung the trial reached: its values there, the
   trials it was ranked among, and the decision. A stopped trial is PRUNED, status `stopped`, with
   its partial curve, its `train_seconds` and the reason; it has no accuracy (it was not finished).
@@ -200,6 +201,20 @@ _TABLE = (
         compute=_size(8),
     ),
     Metric(
+        "latency_ms",
+        "minimize",
+        "latency in ms (batch 1, CPU)",
+        "latency ms",
+        "median milliseconds of one batch-1 inference of the deployable network on the search "
+        "machine's CPU, 1 thread unless the study says otherwise (sqzdse.latency); NaN if not "
+        "measured",
+        Source.MEASURED,
+        Role.COST,
+        Kind.NUMBER,
+        "float64",
+        per_image=True,
+    ),
+    Metric(
         "train_loss",
         "minimize",
         "final training loss",
@@ -366,6 +381,7 @@ STUDY_KIND, FIDELITY_KIND = "kind", "fidelity"
 # Trial user attributes other than the metrics.
 _ARCH, _STATUS, _REASON, _CURVE = "arch", "status", "failure_reason", "curve"
 _DEVICE, _VERSIONS, _REUSED_FROM, _RUNGS = "device", "versions", "reused_from", "rungs"
+_LATENCY = "latency"
 
 
 @dataclass(frozen=True)
@@ -387,6 +403,7 @@ class TrialRecord:
     device: str | None = None
     versions: Mapping[str, str] | None = None
     rungs: tuple[Rung, ...] = ()
+    latency: Mapping[str, Any] | None = None  # how latency_ms was measured (sqzdse.latency)
     number: int | None = None
     state: str | None = None  # Optuna's TrialState name
     values: tuple[float, ...] | None = None  # the objective values of a COMPLETE trial
@@ -418,6 +435,7 @@ class TrialRecord:
             _REUSED_FROM: self.reused_from,
             _DEVICE: self.device,
             _VERSIONS: self.versions,
+            _LATENCY: self.latency,
         }
         attrs.update({key: value for key, value in optional.items() if value is not None})
         return attrs
@@ -434,7 +452,7 @@ class TrialRecord:
     def reusing(self, earlier: TrialRecord) -> TrialRecord:
         """This record with the training result of `earlier`, which trained the same network: a
         completed one, or one stopped at a rung (then this trial is stopped there too)."""
-        trained = metrics_of(source=Source.TRAINED)
+        trained = metrics_of(source=Source.TRAINED) + metrics_of(source=Source.MEASURED)
         stopped = earlier.status is Status.STOPPED
         return self.replace(
             status=Status.STOPPED if stopped else Status.REUSED,
@@ -447,6 +465,7 @@ class TrialRecord:
             curve=earlier.curve,
             device=earlier.device,
             versions=earlier.versions,
+            latency=earlier.latency,
             metrics={**self.metrics, **{k: v for k, v in earlier.metrics.items() if k in trained}},
         )
 
@@ -480,6 +499,7 @@ class TrialRecord:
             reused_from=attrs.get(_REUSED_FROM),
             device=attrs.get(_DEVICE),
             versions=attrs.get(_VERSIONS),
+            latency=attrs.get(_LATENCY) if isinstance(attrs.get(_LATENCY), dict) else None,
             number=trial.number,
             state=trial.state.name,
             values=tuple(trial.values) if trial.values else None,

@@ -26,6 +26,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +37,7 @@ from sqzdse.devices import DEVICES, is_device_spec
 from sqzdse.errors import TrainingError
 from sqzdse.model import Fire, SqueezeNet, build_model
 from sqzdse.records import Epoch
+from sqzdse.weights import Weights
 
 TOP5_NOTE = "top-5 is 1.0 by construction: the data set has 5 or fewer classes"
 
@@ -153,9 +155,13 @@ class TrainResult:
     peak_memory_bytes: int | None = None
     device: str = "cpu"
     note: str | None = None  # e.g. TOP5_NOTE
+    # the trained network, deployable (sqzdse.weights.Weights), when asked for; not in to_dict
+    weights: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "weights"
+        } | {"curve": [dataclasses.asdict(e) for e in self.curve]}
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -192,13 +198,15 @@ def train_proxy(
     config: TrainConfig,
     *,
     on_epoch: Callable[[Epoch], None] | None = None,
+    keep_weights: bool = False,
 ) -> TrainResult:
     """Train the network `arch` on `data` as `config` says and measure it on the validation split.
 
     `data` must already be on the training device
     (`load_dataset(spec, device=resolve_device(...))`). `on_epoch` receives each Epoch of the curve
-    as it is measured (progress output). Returns status "failed" with the reason, instead of
-    raising, on a non-finite loss or when memory runs out.
+    as it is measured (progress output). `keep_weights` returns the trained network's deployable
+    weights in `TrainResult.weights`. Returns status "failed" with the reason, instead of raising,
+    on a non-finite loss or when memory runs out.
     """
     device = resolve_device(config.device)
     _check_inputs(arch, data, device)
@@ -210,7 +218,7 @@ def train_proxy(
         # The caller's global RNG state is restored afterwards; weights and dropout draw from it.
         with torch.random.fork_rng(devices=[device.index] if device.type == "cuda" else []):
             torch.manual_seed(config.seed)
-            result = _train(arch, data, config, device, on_epoch)
+            result = _train(arch, data, config, device, on_epoch, keep_weights)
     except torch.OutOfMemoryError as err:
         reason = f"out of memory on {device}: {(str(err).splitlines() or ['no details'])[0]}"
     # Outside the except block the traceback, and the frames holding the model, are gone.
@@ -364,6 +372,7 @@ def _train(
     config: TrainConfig,
     device: torch.device,
     on_epoch: Callable[[Epoch], None] | None,
+    keep_weights: bool = False,
 ) -> TrainResult:
     start = time.perf_counter()
     run = _start(arch, data, config, device)
@@ -419,6 +428,7 @@ def _train(
         train_seconds=time.perf_counter() - start,
         images_per_second=config.epochs * trained / step_seconds,
         peak_memory_bytes=_peak_memory(device),
+        weights=Weights.of(run.model, arch, mean=data.mean, std=data.std) if keep_weights else None,
     )
 
 

@@ -77,6 +77,7 @@ def test_export_columns_by_name():
         "train_loss",
         "train_seconds",
         "images_per_second",
+        "latency_ms",
         "pareto",
         "failure_reason",
         "reused_from",

@@ -35,28 +35,33 @@ def expected() -> dict:
     return json.loads((FIXTURE / "expected_dashboard.json").read_text())
 
 
-# Added since the fixture was written ([multi-fidelity]): the curve's length of every trained trial.
-ADDED_COLUMN = "epochs_trained"
-EPOCHS_TRAINED = ["4", "4", "", "4", "4", "", "4", "4", "", ""]
+# Added since the fixture was written ([multi-fidelity], [deploy]), with their values here:
+# the curve's length of every trained trial, and no latency (it was not measured then).
+ADDED = {
+    "epochs_trained": ["4", "4", "", "4", "4", "", "4", "4", "", ""],
+    "latency_ms": [""] * 10,
+}
 
 
-def test_csv_export_is_the_same_text_plus_epochs_trained(url, tmp_path, capsys):
+def test_csv_export_is_the_same_text_plus_the_added_columns(url, tmp_path, capsys):
     out = tmp_path / "out.csv"
     assert main(["export", "--storage", url, "-o", str(out)]) == 0
     new = list(csv.reader(io.StringIO(out.read_text(), newline="")))
     old = list(csv.reader(io.StringIO((FIXTURE / "expected.csv").read_text(), newline="")))
-    at = new[0].index(ADDED_COLUMN)
-    assert [row[at] for row in new[1:]] == EPOCHS_TRAINED
-    assert [row[:at] + row[at + 1 :] for row in new] == old
+    added = [new[0].index(name) for name in ADDED]
+    for at, values in zip(added, ADDED.values(), strict=True):
+        assert [row[at] for row in new[1:]] == values
+    assert [[v for i, v in enumerate(row) if i not in added] for row in new] == old
     assert out.read_text().count("\n") == (FIXTURE / "expected.csv").read_text().count("\n")
 
 
-def test_json_export_is_the_same_plus_epochs_trained(url, tmp_path, capsys):
+def test_json_export_is_the_same_plus_the_added_columns(url, tmp_path, capsys):
     out = tmp_path / "out.json"
     assert main(["export", "--storage", url, "-o", str(out)]) == 0
     new = json.loads(out.read_text())
     old = json.loads((FIXTURE / "expected.json").read_text())
-    assert [str(row.pop(ADDED_COLUMN) or "") for row in new] == EPOCHS_TRAINED
+    for name, values in ADDED.items():
+        assert [str(row.pop(name) or "") for row in new] == values
     assert [list(row.items()) for row in new] == [list(row.items()) for row in old]
 
 
@@ -117,4 +122,5 @@ def test_dashboard_reads_the_same(url, expected):
         assert curve == old.pop("curve")
         assert new == old
     labels = [label for label, _ in details.trial_detail(data, 0).metrics]
-    assert labels == [metric(name).label for name in METRIC_ORDER]
+    # Every metric the trial has, in the table's order (latency was not measured then).
+    assert labels == [metric(name).label for name in METRIC_ORDER if name != "latency_ms"]

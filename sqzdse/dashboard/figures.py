@@ -330,8 +330,8 @@ def reference_info(
     datas: Sequence[StudyData], *, x: str, y: str
 ) -> tuple[tuple[Reference, ...], tuple[str, ...]]:
     """SqueezeNet v1.0 / v1.1 for each study: their x value is exact (at the study's classes and,
-    for MACs, its resolution); their accuracy is known only where the study trained exactly that
-    network (a COMPLETE trial with `y`), never otherwise."""
+    for MACs, its resolution; none for a measured x such as latency); their accuracy is known only
+    where the study trained exactly that network (a COMPLETE trial with `y`), never otherwise."""
     check_axes(x=x, y=y)
     references, notes = [], []
     for data in datas:
@@ -342,6 +342,12 @@ def reference_info(
             )
             continue
         resolution = data.resolution or 224
+        if metric(x).source is not records.Source.ANALYTIC:
+            notes.append(
+                f"{data.name}: no SqueezeNet reference for {metric(x).label}: it is measured on "
+                "the search's machine, not known from the architecture"
+            )
+            continue
         if metric(x).per_image and data.resolution is None:
             notes.append(
                 f"{data.name}: no SqueezeNet reference for {metric(x).label}, the study "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import optuna
 
-from sqzdse.records import TRAIN_SECONDS, Epoch, Rung, Source, metric
+from sqzdse.records import TRAIN_SECONDS, Epoch, Role, Rung, metric
 from sqzdse.search._rungs import decide
 
 RUNGS_ATTR = "rungs"
@@ -29,16 +29,16 @@ class Stopped(Exception):
 
 
 def rung_values(objectives: Sequence[str], epoch: Epoch, metrics: Mapping[str, float]) -> tuple:
-    """A trial's objective values after `epoch`: exact costs as they are, accuracy at that epoch,
-    training seconds so far."""
+    """A trial's objective values after `epoch`: accuracy at that epoch, training seconds so far,
+    every other objective (exact costs, latency measured before training) as it is."""
     values = []
     for name in objectives:
-        if metric(name).source is Source.ANALYTIC:
-            values.append(float(metrics[name]))
+        if metric(name).role is Role.ACCURACY:
+            values.append(float(getattr(epoch, name)))
         elif name == TRAIN_SECONDS:
             values.append(float(epoch.seconds))
         else:
-            values.append(float(getattr(epoch, name)))
+            values.append(float(metrics[name]))
     return tuple(values)
 
 

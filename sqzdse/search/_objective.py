@@ -190,6 +190,8 @@ class Objective:
         earlier = _trained_twin(trial, record.arch)
         if earlier is not None:
             return record.reusing(earlier)
+        record = _with_latency(record)
+        trial.set_user_attr(LATENCY, record.metrics[LATENCY])  # visible while it trains
         halving = self._halving(trial, record)
         try:
             result = self._train(record.arch, on_epoch=halving)
@@ -268,6 +270,19 @@ class Objective:
                 "under way in other workers",
             ).write(trial)
             raise SurplusTrial()
+
+
+LATENCY = "latency_ms"
+
+
+def _with_latency(record: TrialRecord) -> TrialRecord:
+    """The record with its network's measured CPU latency (`sqzdse.latency`), before training."""
+    from sqzdse.latency import measure_latency
+
+    latency = measure_latency(record.arch)
+    return record.replace(
+        metrics={**record.metrics, LATENCY: latency.median_ms}, latency=latency.to_dict()
+    )
 
 
 def _trained_twin(trial: optuna.Trial, cfg: ArchConfig) -> TrialRecord | None:

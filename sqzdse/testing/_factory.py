@@ -84,6 +84,20 @@ def _empty_optuna_database() -> Path:
     return path
 
 
+def _made_up_latency(median_ms: float) -> dict:
+    import torch
+
+    return {
+        "median_ms": median_ms,
+        "p10_ms": median_ms,
+        "p90_ms": median_ms,
+        "repeats": 30,
+        "threads": 1,
+        "cpu": "factory",
+        "torch": torch.__version__,
+    }
+
+
 def create_study(
     storage: str,
     *,
@@ -131,6 +145,7 @@ def add_trial(
     reused_from: int | None = None,
     constraints: dict | None = None,
     curve: Sequence[Epoch] | None = None,
+    latency: dict | None = None,
 ) -> int:
     """Add one trial as the search writes it (a TrialRecord); returns its number.
 
@@ -139,6 +154,8 @@ def add_trial(
     budget 1 below its count); stopped -> PRUNED with a curve ending at top1 and top5 (required),
     its train_seconds and no accuracy metric. `state` (e.g. "RUNNING") overrides and leaves no
     status. A trained trial's curve is one epoch with its final numbers unless `curve` is given.
+    A trial whose trainer ran has a made-up `latency_ms` (0.2 ms + 1 ms per million parameters)
+    and its `latency` record unless `metrics` / `latency` give them.
     """
     arch = arch if arch is not None else small_arch()
     status = Status(status)
@@ -170,7 +187,10 @@ def add_trial(
         values = {k: v for k, v in values.items() if k not in ("top1", "top5", "train_loss")}
         values.pop("images_per_second")
     values.update(metrics or {})
-    record = record.replace(metrics=values)
+    if state is None and status is not Status.INFEASIBLE:  # measured before training
+        values.setdefault("latency_ms", round(0.2 + values["params"] / 1e6, 4))
+        latency = latency or _made_up_latency(values["latency_ms"])
+    record = record.replace(metrics=values, latency=latency)
 
     if state is not None:
         trial_state = TrialState[state]

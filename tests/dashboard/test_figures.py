@@ -48,6 +48,9 @@ def trials_frame(rows: list[dict]) -> pd.DataFrame:
         base.update(row)
         if base["params"] is not None:
             base.update(size_bytes_32bit=4 * base["params"], size_bytes_8bit=base["params"])
+            base.setdefault("latency_ms", None)
+            if base["latency_ms"] is None and base["macs"] is not None:
+                base["latency_ms"] = base["macs"] / 100  # made up: follows the MACs
         filled.append(base)
     df = pd.DataFrame(filled, columns=list(analysis.COLUMN_NAMES))
     return pd.DataFrame({c.name: df[c.name].astype(c.dtype) for c in analysis.TRIAL_COLUMNS})
@@ -523,6 +526,15 @@ def test_pairs_of_axes_are_all_drawable():
     for x, y in itertools.product(figures.X_METRICS, figures.Y_METRICS):
         fig = figures.pareto_figure(figures.pareto_info([study()], x=x, y=y))
         assert trace_numbers(fig, "front")
+
+
+def test_a_measured_axis_has_no_reference_networks_and_says_why():
+    references, notes = figures.reference_info([study()], x="latency_ms", y="top1")
+    assert references == ()
+    assert notes == (
+        "hand: no SqueezeNet reference for latency in ms (batch 1, CPU): it is measured on the "
+        "search's machine, not known from the architecture",
+    )
 
 
 def test_percent_ticks_get_a_decimal_when_the_range_is_narrow():

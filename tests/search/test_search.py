@@ -124,6 +124,13 @@ def test_duplicate_architectures_reuse_the_recorded_result(tmp_path, capsys):
     for t in reused:
         source = by_number[t.user_attrs["reused_from"]]
         assert t.user_attrs["arch"] == source.user_attrs["arch"] and t.values == source.values
+        # measured once per architecture: a reused trial carries its twin's latency
+        assert t.user_attrs["latency_ms"] == source.user_attrs["latency_ms"]
+        assert t.user_attrs["latency"] == source.user_attrs["latency"]
+    for t in trained:
+        latency = t.user_attrs["latency"]
+        assert t.user_attrs["latency_ms"] == latency["median_ms"] > 0
+        assert latency["threads"] == 1 and latency["p10_ms"] <= latency["p90_ms"]
     # The Pareto table gives each network one row, naming the trials that reused it.
     front = {t.number for t in load(db).best_trials}
     labels = [

@@ -39,6 +39,7 @@ def test_factory_study_matches_a_real_search_field_by_field(tmp_path, capsys, on
             failure_reason=r.failure_reason,
             reused_from=r.reused_from,
             constraints=searched.trials[r.number].system_attrs.get("constraints"),
+            latency=r.latency,
             **trained,
         )
     factory_records = trial_records(made)

@@ -1,0 +1,102 @@
+"""Measured inference latency of a deployable network on this machine's CPU.
+
+Batch 1 at the network's resolution, BatchNorm folded, in eval mode under `torch.inference_mode`,
+with a fixed number of intra-op threads (default 1, restored afterwards): warm-up runs first, then
+the median of `repeats` timed runs, with the 10th and 90th percentiles as its spread. The weights'
+values do not change a dense network's time, so a freshly built network is measured: once per
+architecture, before any training, so that latency can be a constraint-free objective at no
+training cost. The number belongs to this CPU, this PyTorch build and this thread count; another
+machine needs its own measurement (README, "Latency").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from sqzdse.arch import ArchConfig
+from sqzdse.model import build_model, fold_batchnorm
+
+DEFAULT_THREADS = 1
+DEFAULT_REPEATS = 30
+DEFAULT_WARMUP = 5
+
+
+@dataclass(frozen=True)
+class Latency:
+    """One latency measurement: the median and its spread, in milliseconds, and how it was taken."""
+
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    repeats: int
+    threads: int
+    cpu: str
+    torch: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@contextlib.contextmanager
+def _threads(n: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def cpu_name() -> str:
+    """This machine's CPU model as the OS names it (Linux: /proc/cpuinfo), else its architecture."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def measure_latency(
+    cfg: ArchConfig,
+    *,
+    threads: int = DEFAULT_THREADS,
+    repeats: int = DEFAULT_REPEATS,
+    warmup: int = DEFAULT_WARMUP,
+) -> Latency:
+    """The latency of `cfg`'s deployable network at batch 1 on the CPU (module doc)."""
+    for name, value, least in (
+        ("threads", threads, 1),
+        ("repeats", repeats, 3),
+        ("warmup", warmup, 0),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ValueError(f"`{name}` must be an integer >= {least}, got {value!r}")
+    with torch.random.fork_rng(devices=[]):
+        model = fold_batchnorm(build_model(cfg, batchnorm=True)).eval()
+    image = torch.zeros(1, 3, cfg.resolution, cfg.resolution)
+    times = []
+    with _threads(threads), torch.inference_mode():
+        for _ in range(warmup):
+            model(image)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(image)
+            times.append((time.perf_counter() - start) * 1000)
+    deciles = statistics.quantiles(times, n=10, method="inclusive")
+    return Latency(
+        median_ms=statistics.median(times),
+        p10_ms=deciles[0],
+        p90_ms=deciles[-1],
+        repeats=repeats,
+        threads=threads,
+        cpu=cpu_name(),
+        torch=torch.__version__,
+    )
