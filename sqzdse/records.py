@@ -12,6 +12,10 @@ What a trial stores, as Optuna user attributes (unchanged since the first studie
 - `curve`: one `Epoch` per epoch as a dict; `device`; `versions`;
 - `reused_from`: the number of the trial whose training result a duplicate architecture reused;
 - `latency`: how `latency_ms` was measured (`sqzdse.latency.Latency`: its spread, threads, CPU);
+- `weights`: where the trained network's deployable weights are stored (`sqzdse.artifacts`).
+A finished trial cannot be changed, so `sqzdse retrain` records its result on the study, one
+attribute per trial (`retrained:<number>`: settings, per-seed accuracies, curves, seconds, weights);
+readers attach it to the trial's record (`TrialRecord.with_retrained`) and to its duplicates.
 - `rungs`: under successive halving, one `Rung` per rung the trial reached: its values there, the
   trials it was ranked among, and the decision. A stopped trial is PRUNED, status `stopped`, with
   its partial curve, its `train_seconds` and the reason; it has no accuracy (it was not finished).
@@ -48,6 +52,7 @@ __all__ = [
     "METRIC_ORDER",
     "TRAIN_SECONDS",
     "OBJECTIVE_NAMES",
+    "RETRAINED_PREFIX",
     "TRIAL_COLUMNS",
     "Column",
     "Epoch",
@@ -63,6 +68,7 @@ __all__ = [
     "format_value",
     "metric",
     "metrics_of",
+    "retrained_blocks",
 ]
 
 
@@ -75,6 +81,7 @@ class Source(enum.StrEnum):
     ANALYTIC = "analytic"  # exact, from the architecture alone: known before any training
     TRAINED = "trained"  # measured by the proxy training run
     MEASURED = "measured"  # measured on the built network after training (latency, ...)
+    RETRAINED = "retrained"  # measured by `sqzdse retrain`'s longer training of the network
 
 
 class Role(enum.StrEnum):
@@ -213,6 +220,31 @@ _TABLE = (
         Kind.NUMBER,
         "float64",
         per_image=True,
+    ),
+    Metric(
+        "retrained_top1",
+        "maximize",
+        "retrained top-1 accuracy",
+        "retrained top-1",
+        "mean top-1 over the seeds of `sqzdse retrain` (longer schedule, full training split, the "
+        "study's validation images); NaN unless retrained",
+        Source.RETRAINED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+        objective=False,
+    ),
+    Metric(
+        "retrained_top5",
+        "maximize",
+        "retrained top-5 accuracy",
+        "retrained top-5",
+        "mean top-5 over the seeds of `sqzdse retrain`; NaN unless retrained",
+        Source.RETRAINED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+        objective=False,
     ),
     Metric(
         "train_loss",
@@ -381,7 +413,7 @@ STUDY_KIND, FIDELITY_KIND = "kind", "fidelity"
 # Trial user attributes other than the metrics.
 _ARCH, _STATUS, _REASON, _CURVE = "arch", "status", "failure_reason", "curve"
 _DEVICE, _VERSIONS, _REUSED_FROM, _RUNGS = "device", "versions", "reused_from", "rungs"
-_LATENCY = "latency"
+_LATENCY, _WEIGHTS = "latency", "weights"
 
 
 @dataclass(frozen=True)
@@ -404,6 +436,8 @@ class TrialRecord:
     versions: Mapping[str, str] | None = None
     rungs: tuple[Rung, ...] = ()
     latency: Mapping[str, Any] | None = None  # how latency_ms was measured (sqzdse.latency)
+    weights: Mapping[str, Any] | None = None  # its stored weights (sqzdse.artifacts)
+    retrained: Mapping[str, Any] | None = None  # `sqzdse retrain`'s block, attached by readers
     number: int | None = None
     state: str | None = None  # Optuna's TrialState name
     values: tuple[float, ...] | None = None  # the objective values of a COMPLETE trial
@@ -413,6 +447,17 @@ class TrialRecord:
 
     def replace(self, **changes) -> TrialRecord:
         return dataclasses.replace(self, **changes)
+
+    def with_retrained(self, block: Mapping[str, Any] | None) -> TrialRecord:
+        """This record with `sqzdse retrain`'s result for its network (None: unchanged)."""
+        if not isinstance(block, Mapping):
+            return self
+        accuracies = {
+            f"retrained_{name}": block.get(name)
+            for name in ("top1", "top5")
+            if isinstance(block.get(name), (int, float))
+        }
+        return self.replace(retrained=block, metrics={**self.metrics, **accuracies})
 
     @property
     def epochs_trained(self) -> int | None:
@@ -436,6 +481,7 @@ class TrialRecord:
             _DEVICE: self.device,
             _VERSIONS: self.versions,
             _LATENCY: self.latency,
+            _WEIGHTS: self.weights,
         }
         attrs.update({key: value for key, value in optional.items() if value is not None})
         return attrs
@@ -466,6 +512,7 @@ class TrialRecord:
             device=earlier.device,
             versions=earlier.versions,
             latency=earlier.latency,
+            weights=earlier.weights,
             metrics={**self.metrics, **{k: v for k, v in earlier.metrics.items() if k in trained}},
         )
 
@@ -500,6 +547,7 @@ class TrialRecord:
             device=attrs.get(_DEVICE),
             versions=attrs.get(_VERSIONS),
             latency=attrs.get(_LATENCY) if isinstance(attrs.get(_LATENCY), dict) else None,
+            weights=attrs.get(_WEIGHTS) if isinstance(attrs.get(_WEIGHTS), dict) else None,
             number=trial.number,
             state=trial.state.name,
             values=tuple(trial.values) if trial.values else None,
@@ -545,6 +593,19 @@ def _arch(stored: Any) -> tuple[ArchConfig | None, str | None]:
 def _cached_arch(stored: str) -> ArchConfig:
     """Studies repeat architectures (reused trials, many readers of one study): build each once."""
     return ArchConfig.from_dict(json.loads(stored))
+
+
+RETRAINED_PREFIX = "retrained:"  # study attribute of one trial's retraining: retrained:<number>
+
+
+def retrained_blocks(study_attrs: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
+    """{trial number: `sqzdse retrain`'s block} from a study's user attributes."""
+    blocks = {}
+    for key, value in study_attrs.items():
+        number = key.removeprefix(RETRAINED_PREFIX)
+        if key.startswith(RETRAINED_PREFIX) and number.isdigit() and isinstance(value, dict):
+            blocks[int(number)] = value
+    return blocks
 
 
 # ---------------------------------------------------------------------------- the row layout

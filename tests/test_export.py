@@ -78,6 +78,8 @@ def test_export_columns_by_name():
         "train_seconds",
         "images_per_second",
         "latency_ms",
+        "retrained_top1",
+        "retrained_top5",
         "pareto",
         "failure_reason",
         "reused_from",
@@ -127,7 +129,9 @@ def test_round_trip_of_a_searched_study(tmp_path, capsys):
     assert run(capsys, "search", "--space", space, "--storage", url, "--quiet")[0] == 0
     expected = load_trials(url)
     assert expected["status"].tolist() == ["ok", "reused"] and expected["pareto"].all()
-    assert expected.notna().all().drop(["failure_reason", "reused_from"]).all()
+    # every column filled but those a plain search leaves empty (nothing failed or was retrained)
+    empty = ["failure_reason", "reused_from", "retrained_top1", "retrained_top5"]
+    assert expected.notna().all().drop(empty).all()
     for fmt in ("csv", "parquet", "json"):
         path = exporting.export_study(storage=url, fmt=fmt, path=tmp_path / f"s.{fmt}").path
         pd.testing.assert_frame_equal(load_trials(path), expected, check_exact=True)

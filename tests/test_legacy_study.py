@@ -36,10 +36,12 @@ def expected() -> dict:
 
 
 # Added since the fixture was written ([multi-fidelity], [deploy]), with their values here:
-# the curve's length of every trained trial, and no latency (it was not measured then).
+# the curve's length of every trained trial; no latency (not measured then), no retraining.
 ADDED = {
     "epochs_trained": ["4", "4", "", "4", "4", "", "4", "4", "", ""],
     "latency_ms": [""] * 10,
+    "retrained_top1": [""] * 10,
+    "retrained_top5": [""] * 10,
 }
 
 
@@ -122,5 +124,6 @@ def test_dashboard_reads_the_same(url, expected):
         assert curve == old.pop("curve")
         assert new == old
     labels = [label for label, _ in details.trial_detail(data, 0).metrics]
-    # Every metric the trial has, in the table's order (latency was not measured then).
-    assert labels == [metric(name).label for name in METRIC_ORDER if name != "latency_ms"]
+    # Every metric the trial has, in the table's order (no latency then, no retraining).
+    absent = ("latency_ms", "retrained_top1", "retrained_top5")
+    assert labels == [metric(name).label for name in METRIC_ORDER if name not in absent]

@@ -21,7 +21,13 @@ import pandas as pd
 
 from sqzdse.analysis._fronts import _as_minimization, _front_mask
 from sqzdse.errors import StorageError
-from sqzdse.records import COLUMN_NAMES, TRIAL_COLUMNS, StudyInfo, TrialRecord
+from sqzdse.records import (
+    COLUMN_NAMES,
+    TRIAL_COLUMNS,
+    StudyInfo,
+    TrialRecord,
+    retrained_blocks,
+)
 from sqzdse.storage import load_study, open_storage, study_names
 
 FILE_FORMATS = ("csv", "parquet", "json")
@@ -51,10 +57,16 @@ def study_objectives(study: optuna.Study) -> list[tuple[str, str]]:
 
 
 def trial_records(study: optuna.Study, trials: Sequence | None = None) -> list[TrialRecord]:
-    """The record of every trial of `study` (or of `trials`, read from it), by trial number."""
+    """The record of every trial of `study` (or of `trials`, read from it), by trial number, with
+    `sqzdse retrain`'s results attached (`records.retrained_blocks`)."""
     names = [name for name, _ in study_objectives(study)]
     trials = study.get_trials(deepcopy=False) if trials is None else trials
-    return [TrialRecord.from_trial(t, names) for t in sorted(trials, key=lambda t: t.number)]
+    records = [TrialRecord.from_trial(t, names) for t in sorted(trials, key=lambda t: t.number)]
+    blocks = retrained_blocks(study.user_attrs)
+    if not blocks:
+        return records
+    # A duplicate trained the same network: the retraining of its twin is its own.
+    return [r.with_retrained(blocks.get(r.number, blocks.get(r.reused_from))) for r in records]
 
 
 def trials_frame(study: optuna.Study, records: Sequence[TrialRecord] | None = None) -> pd.DataFrame:

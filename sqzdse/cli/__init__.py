@@ -16,9 +16,11 @@ COMMANDS = {
     "train": "sqzdse.cli.train:train",
     "search": "sqzdse.cli.search:search",
     "export": "sqzdse.cli.export:export",
+    "export-model": "sqzdse.cli.export_model:export_model",
     "studies": "sqzdse.cli.export:studies",
     "dashboard": "sqzdse.cli.dashboard:dashboard",
     "fidelity": "sqzdse.cli.fidelity:fidelity",
+    "retrain": "sqzdse.cli.retrain:retrain",
 }
 
 

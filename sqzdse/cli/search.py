@@ -9,6 +9,12 @@ import warnings
 
 import click
 
+from sqzdse.artifacts import (
+    DEFAULT_SAVE_WEIGHTS,
+    SAVE_WEIGHTS,
+    artifact_store,
+    default_location,
+)
 from sqzdse.cli.options import check_heartbeat, heartbeat_options
 from sqzdse.cli.report import format_front, progress_line
 from sqzdse.devices import DEVICES
@@ -114,6 +120,18 @@ _FORWARDED = (
     help="Stop (exit 1) after this many failed trials in a row, naming their reasons.",
 )
 @click.option(
+    "--save-weights",
+    type=click.Choice(SAVE_WEIGHTS),
+    help="Which trained networks' weights (BatchNorm folded, checksummed) to store as Optuna "
+    "artifacts: none; front: those on the Pareto front when they finish; all [default: front "
+    "where there is a store (an SQLite study, or --artifacts), else none].",
+)
+@click.option(
+    "--artifacts",
+    help="Where weights are stored [default: a folder beside an SQLite study, "
+    "studies/<space>.artifacts]; a study on a server needs a shared DIR or s3://BUCKET.",
+)
+@click.option(
     "--max-infeasible",
     type=click.IntRange(min=1),
     default=DEFAULT_MAX_INFEASIBLE,
@@ -136,6 +154,8 @@ def search(
     worker_id: int | None,
     max_failures: int,
     max_infeasible: int,
+    save_weights: str | None,
+    artifacts: str | None,
     **overrides,
 ) -> None:
     """Search a space: each trial builds a network, trains a proxy and records the results."""
@@ -153,6 +173,11 @@ def search(
     storage_url = storage or storage_for_space(space.name)
     study_name = check_study_name(space.name if study_name is None else study_name)
     setup = make_setup(space)
+    has_store = (artifacts or default_location(storage_url)) is not None
+    if save_weights is None:
+        save_weights = DEFAULT_SAVE_WEIGHTS if has_store else "none"
+    elif save_weights != "none" and not has_store:
+        artifact_store(storage_url, artifacts)  # refuses, naming --artifacts
     rdb = open_storage(storage_url, mode="write", heartbeat_interval=heartbeat, grace_period=grace)
     study = open_study(
         setup,
@@ -164,6 +189,11 @@ def search(
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(prefix + msg, err=True))
     if worker_id is None:
         _header(echo, study, storage_url, setup)
+        if not has_store:
+            echo(
+                "weights are not stored: a study on a server needs --artifacts DIR or "
+                "s3://BUCKET for them (sqzdse export-model, sqzdse retrain)"
+            )
     if workers > 1:
         echo(f"starting {workers} workers")
         args = [
@@ -181,6 +211,9 @@ def search(
             str(max_failures),
             "--max-infeasible",
             str(max_infeasible),
+            "--save-weights",
+            save_weights,
+            *(["--artifacts", artifacts] if artifacts else []),
             *_flags(overrides),
             *(["--quiet"] if quiet else []),
         ]
@@ -190,8 +223,15 @@ def search(
         if code:
             raise SystemExit(code)
     else:
+        store = None if save_weights == "none" else artifact_store(storage_url, artifacts)
         _search_here(
-            study, setup, echo, prefix, max_failures=max_failures, max_infeasible=max_infeasible
+            study,
+            setup,
+            echo,
+            prefix,
+            max_failures=max_failures,
+            max_infeasible=max_infeasible,
+            weights=(save_weights, store),
         )
     if worker_id is None:
         click.echo(format_front(study, setup.objectives))
@@ -202,11 +242,19 @@ def search(
 
 
 def _search_here(
-    study, setup, echo, prefix: str, *, max_failures: int, max_infeasible: int
+    study, setup, echo, prefix: str, *, max_failures: int, max_infeasible: int, weights
 ) -> None:
-    """Run this process's trials; Ctrl-C records the trial under way as failed and exits 130."""
+    """Run this process's trials; Ctrl-C records the trial under way as failed and exits 130.
+    `weights` is (which to save, the artifact store)."""
     space = setup.space
-    objective = Objective(setup, n_trials=space.n_trials, device=space.training.device)
+    save_weights, store = weights
+    objective = Objective(
+        setup,
+        n_trials=space.n_trials,
+        device=space.training.device,
+        save_weights=save_weights,
+        artifacts=store,
+    )
     try:
         run_search(
             study,

@@ -13,11 +13,13 @@ import contextlib
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
 from sqzdse.arch import ArchConfig
+from sqzdse.artifacts import save_weights
 from sqzdse.errors import SqzdseError
 from sqzdse.records import (
     TRAIN_SECONDS,
@@ -101,6 +103,14 @@ def constraint_violations(metrics: dict, constraints: dict[str, float]) -> dict[
     return {f"{name}_budget": float(metrics[name] - budget) for name, budget in constraints.items()}
 
 
+def dominates(a, b, directions) -> bool:
+    """Whether objective values `a` are at least as good as `b` in every direction and better in
+    one."""
+    signs = [1 if d == "minimize" else -1 for d in directions]
+    pairs = [(s * x, s * y) for s, x, y in zip(signs, a, b, strict=True)]
+    return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
+
+
 def over_budget(metrics: dict, constraints: dict[str, float]) -> str | None:
     """Why a network is infeasible (every budget it exceeds), or None when it is within them."""
     over = [
@@ -130,6 +140,8 @@ class Objective:
     trainer: Callable | None = None  # (arch, data, config) -> TrainResult; default train_proxy
     interrupts: Interrupts | None = None  # set by `run_search` while it runs
     current: int | None = None  # the number of the trial under way or last run
+    save_weights: str = "none"  # none, front or all: which trained networks' weights are stored
+    artifacts: Any = None  # the Optuna artifact store for them (sqzdse.artifacts)
     failures: list[str] = field(default_factory=list)  # reasons of the last consecutive failures
     infeasible: list[str] = field(default_factory=list)  # reasons of the last infeasible draws
 
@@ -194,7 +206,9 @@ class Objective:
         trial.set_user_attr(LATENCY, record.metrics[LATENCY])  # visible while it trains
         halving = self._halving(trial, record)
         try:
-            result = self._train(record.arch, on_epoch=halving)
+            result = self._train(
+                record.arch, on_epoch=halving, keep_weights=self.save_weights != "none"
+            )
         except Stopped as stop:
             return record.replace(
                 status=Status.STOPPED,
@@ -221,10 +235,31 @@ class Objective:
         if result.status != "ok":
             return trained.replace(status=Status.FAILED, failure_reason=result.reason)
         measured = {name: getattr(result, name) for name in metrics_of(source=Source.TRAINED)}
-        return trained.replace(
+        trained = trained.replace(
             status=Status.OK,
             metrics={**record.metrics, **{k: v for k, v in measured.items() if v is not None}},
         )
+        if self._keeps(trial, trained):
+            info = save_weights(
+                trial, result.weights, self.artifacts, source="proxy", label=f"trial-{trial.number}"
+            )
+            trained = trained.replace(weights=info)
+        return trained
+
+    def _keeps(self, trial: optuna.Trial, record: TrialRecord) -> bool:
+        """Whether to store this trained network's weights: always with `all`; with `front`, when
+        no completed trial of the study dominates it now (it may leave the front later)."""
+        if self.save_weights == "all":
+            return True
+        if self.save_weights != "front":
+            return False
+        mine = [record.metrics[name] for name in self.setup.objectives]
+        others = [
+            t.values
+            for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.values
+        ]
+        return not any(dominates(other, mine, self.setup.directions) for other in others)
 
     def _halving(self, trial: optuna.Trial, record: TrialRecord) -> Halving | None:
         """The per-epoch successive-halving hook, or None at full fidelity."""
@@ -246,14 +281,16 @@ class Objective:
 
         return str(resolve_device(self.device))
 
-    def _train(self, cfg: ArchConfig, *, on_epoch: Callable | None = None):
+    def _train(self, cfg: ArchConfig, *, on_epoch: Callable | None, keep_weights: bool):
         from sqzdse.data import load_dataset
         from sqzdse.train import resolve_device, train_proxy
 
         training = self.setup.space.training
         data = load_dataset(training.data_spec(), device=resolve_device(self.device))
         config = training.train_config(device=self.device)
-        return (self.trainer or train_proxy)(cfg, data, config, on_epoch=on_epoch)
+        return (self.trainer or train_proxy)(
+            cfg, data, config, on_epoch=on_epoch, keep_weights=keep_weights
+        )
 
     def _refuse_surplus(self, trial: optuna.Trial) -> None:
         """Several workers may ask for a trial at the same moment; the later ones step back."""

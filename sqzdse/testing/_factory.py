@@ -146,6 +146,7 @@ def add_trial(
     constraints: dict | None = None,
     curve: Sequence[Epoch] | None = None,
     latency: dict | None = None,
+    weights: dict | None = None,
 ) -> int:
     """Add one trial as the search writes it (a TrialRecord); returns its number.
 
@@ -155,7 +156,8 @@ def add_trial(
     its train_seconds and no accuracy metric. `state` (e.g. "RUNNING") overrides and leaves no
     status. A trained trial's curve is one epoch with its final numbers unless `curve` is given.
     A trial whose trainer ran has a made-up `latency_ms` (0.2 ms + 1 ms per million parameters)
-    and its `latency` record unless `metrics` / `latency` give them.
+    and its `latency` record unless `metrics` / `latency` give them. `weights` is what a trial
+    with stored weights records (no artifact is written).
     """
     arch = arch if arch is not None else small_arch()
     status = Status(status)
@@ -190,7 +192,7 @@ def add_trial(
     if state is None and status is not Status.INFEASIBLE:  # measured before training
         values.setdefault("latency_ms", round(0.2 + values["params"] / 1e6, 4))
         latency = latency or _made_up_latency(values["latency_ms"])
-    record = record.replace(metrics=values, latency=latency)
+    record = record.replace(metrics=values, latency=latency, weights=weights)
 
     if state is not None:
         trial_state = TrialState[state]

@@ -207,6 +207,8 @@ def test_two_workers_on_postgresql_decide_from_the_rungs_committed_so_far(tmp_pa
     try:
         code, _, err = run(capfd, "search", "--space", space, "--storage", url, "--workers", "2")
         assert code == 0, err
+        # no artifact store on a server unless given: weights are not stored, and it says so
+        assert "weights are not stored: a study on a server needs --artifacts" in err
         study = optuna.load_study(study_name=name, storage=_pg(url))
         statuses = [t.user_attrs.get("status") for t in study.trials]
         assert sum(s in ("ok", "reused", "stopped") for s in statuses) == 12
@@ -244,9 +246,9 @@ def test_an_architecture_stopped_before_reuses_that_result(tmp_path):
     study = open_study(setup, storage=storage, study_name="dup")
     calls = []
 
-    def trainer(cfg, data, config, *, on_epoch=None):
+    def trainer(cfg, data, config, **kwargs):
         calls.append(cfg)
-        return train_proxy(cfg, data, config, on_epoch=on_epoch)
+        return train_proxy(cfg, data, config, **kwargs)
 
     # Another network dominates this one at rung 1 in a made-up earlier trial, so it stops there.
     better = _rung_trial(space, params=1, top1=1.0)

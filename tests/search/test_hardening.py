@@ -25,7 +25,7 @@ from tests.search.helpers import TINY, load, run, write_space
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def failing_trainer(cfg, data, config, *, on_epoch=None):
+def failing_trainer(cfg, data, config, **kwargs):
     return TrainResult("failed", "out of memory on cuda:0: CUDA out of memory", None, None, None)
 
 

@@ -40,6 +40,7 @@ def test_factory_study_matches_a_real_search_field_by_field(tmp_path, capsys, on
             reused_from=r.reused_from,
             constraints=searched.trials[r.number].system_attrs.get("constraints"),
             latency=r.latency,
+            weights=r.weights,
             **trained,
         )
     factory_records = trial_records(made)

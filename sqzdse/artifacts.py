@@ -1,0 +1,109 @@
+"""Trained weights as Optuna artifacts: where they are stored, and how a trial points to them.
+
+A study on an SQLite file keeps its artifacts in a folder beside it (`studies/micro.db` ->
+`studies/micro.artifacts/`). A study on a server (PostgreSQL) is shared by machines, so its
+artifacts need a store they all reach: `--artifacts DIR` (a shared file system) or
+`--artifacts s3://bucket` (Optuna's Boto3ArtifactStore; `pip install boto3`). A trial's
+`weights` attribute names the artifact, its SHA-256, its size and where the weights came from.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqzdse.errors import SqzdseError
+from sqzdse.weights import Weights, sha256
+
+WEIGHTS_ATTR = "weights"
+SAVE_WEIGHTS = ("none", "front", "all")
+DEFAULT_SAVE_WEIGHTS = "front"
+
+
+def default_location(storage_url: str) -> str | None:
+    """The artifact folder beside an SQLite study; None for a server's storage."""
+    if not storage_url.startswith("sqlite:///"):
+        return None
+    return str(Path(storage_url.removeprefix("sqlite:///")).with_suffix(".artifacts"))
+
+
+def artifact_store(storage_url: str, location: str | None = None):
+    """The store of a study's artifacts: `location` when given, else the default beside an SQLite
+    file; SqzdseError for a server's storage without one."""
+    from optuna.artifacts import FileSystemArtifactStore
+
+    location = location or default_location(storage_url)
+    if location is None:
+        raise SqzdseError(
+            "a study on a server needs an artifact store every machine reaches: give --artifacts "
+            "DIR (a shared folder) or --artifacts s3://BUCKET"
+        )
+    if location.startswith("s3://"):
+        return _s3_store(location)
+    folder = Path(location)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SqzdseError(f"cannot create the artifact folder {folder}: {err.strerror}") from None
+    return FileSystemArtifactStore(folder)
+
+
+def _s3_store(location: str):
+    bucket = location.removeprefix("s3://").rstrip("/")
+    if not bucket or "/" in bucket:
+        raise SqzdseError(f"--artifacts {location}: give a bucket, s3://BUCKET (no prefix)")
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        raise SqzdseError(f"--artifacts {location} needs boto3: pip install boto3") from None
+    from optuna.artifacts import Boto3ArtifactStore
+
+    return Boto3ArtifactStore(bucket)
+
+
+def save_weights(owner, weights: Weights, store, *, source: str, label: str) -> dict[str, Any]:
+    """Upload `weights` as an artifact of `owner` (a running trial, or a study); returns what
+    records them (artifact id, SHA-256, bytes, `source`). `label` names the uploaded file."""
+    from optuna.artifacts import upload_artifact
+
+    data = weights.to_bytes()
+    with tempfile.TemporaryDirectory(prefix="sqzdse-weights-") as folder:
+        path = Path(folder) / f"{label}-{source}.pt"
+        path.write_bytes(data)
+        artifact_id = upload_artifact(
+            artifact_store=store,
+            file_path=str(path),
+            study_or_trial=owner,
+            mimetype="application/octet-stream",
+        )
+    return {
+        "artifact_id": artifact_id,
+        "sha256": sha256(data),
+        "bytes": len(data),
+        "source": source,
+    }
+
+
+def load_weights(info: dict[str, Any], store) -> Weights:
+    """The weights a trial's `weights` attribute points to, checked against its SHA-256."""
+    from optuna.artifacts import download_artifact
+
+    with tempfile.TemporaryDirectory(prefix="sqzdse-weights-") as folder:
+        path = Path(folder) / "weights.pt"
+        try:
+            download_artifact(
+                artifact_store=store, file_path=str(path), artifact_id=info["artifact_id"]
+            )
+        except Exception as err:  # a missing file, an unreachable bucket, ...
+            raise SqzdseError(
+                f"cannot read the stored weights (artifact {info['artifact_id']}): "
+                f"{type(err).__name__}: {err}"
+            ) from None
+        data = path.read_bytes()
+    if sha256(data) != info["sha256"]:
+        raise SqzdseError(
+            f"the stored weights (artifact {info['artifact_id']}) do not match their checksum: "
+            "the file was changed or damaged"
+        )
+    return Weights.from_bytes(data)

@@ -1,0 +1,98 @@
+"""`sqzdse export-model`: a trial's stored weights to ONNX or `.pt`, with its model card."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from sqzdse.cli.export import STORAGE_HELP
+
+
+@click.command("export-model")
+@click.option("--storage", required=True, help=STORAGE_HELP)
+@click.option("--study", "study_name", help="Study; optional when the storage holds one.")
+@click.option("--trial", "number", type=int, required=True, help="Trial number.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="model.onnx (checked with ONNX Runtime) or model.pt (sqzdse weights); the model card "
+    "goes beside it as <name>.card.json.",
+)
+@click.option(
+    "--artifacts",
+    help="The artifact store the search used [default: beside an SQLite study].",
+)
+def export_model(
+    storage: str, study_name: str | None, number: int, output: Path, artifacts: str | None
+) -> None:
+    """Write a trial's network, BatchNorm folded, with a model card."""
+    from sqzdse.analysis import trial_records
+    from sqzdse.artifacts import artifact_store, load_weights
+    from sqzdse.deploy import TOLERANCE, check_format, check_onnx, model_card, write_model
+    from sqzdse.errors import SqzdseError
+    from sqzdse.records import StudyInfo
+    from sqzdse.storage import load_study
+
+    suffix = check_format(output)
+    study = load_study(storage, study_name=study_name)
+    trials = study.get_trials(deepcopy=False)
+    if not 0 <= number < len(trials):
+        raise SqzdseError(
+            f"--trial {number}: study {study.study_name!r} has trials 0 to {len(trials) - 1}"
+        )
+    record = trial_records(study, [trials[number]])[0]
+    retrained = (record.retrained or {}).get("weights")
+    if record.weights is None and retrained is None:
+        raise SqzdseError(
+            f"trial {number} has no stored weights ({record.status or 'no status'}): a search "
+            "stores those of the trials on the front when they finish (--save-weights front, the "
+            "default) or of every trained trial (--save-weights all); search again with "
+            "--save-weights all, or retrain it (sqzdse retrain ... --trial N), or pick a trial "
+            "that has them (`sqzdse export` lists the front)"
+        )
+    weights = load_weights(retrained or record.weights, artifact_store(storage, artifacts))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_model(weights, output)
+    info = StudyInfo.read(study)
+    check = None
+    if suffix == ".onnx":
+        check = check_onnx(output, weights, *_validation_images(info.training))
+    card = model_card(
+        record,
+        weights,
+        study=study.study_name,
+        training=dict(info.training),
+        file=output,
+        check=check,
+    )
+    card_path = output.with_name(output.stem + ".card.json")
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    click.echo(f"wrote {output} and {card_path}")
+    if check is not None:
+        click.echo(
+            f"ONNX Runtime on {check.images} validation images: top-1 {check.top1:.2%} "
+            f"(recorded for these {card['accuracy']['weights']} weights: "
+            f"{card['accuracy']['top1']:.2%}), largest logit difference from PyTorch "
+            f"{check.max_abs_diff:.1e}"
+        )
+        if check.max_abs_diff > TOLERANCE or not check.agree:
+            raise SqzdseError(
+                f"ONNX Runtime differs from PyTorch by up to {check.max_abs_diff:.1e} (limit "
+                f"{TOLERANCE:g}): the file was written but should not be trusted"
+            )
+
+
+def _validation_images(training: dict):
+    """The validation split the trial was measured on (the study's own training settings)."""
+    import dataclasses
+
+    from sqzdse.data import load_dataset
+    from sqzdse.space import Training
+
+    known = {f.name for f in dataclasses.fields(Training)}
+    data = load_dataset(Training(**{k: v for k, v in training.items() if k in known}).data_spec())
+    return data.val_x, data.val_y

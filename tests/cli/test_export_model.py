@@ -1,0 +1,203 @@
+"""Search with weights saved -> export-model -> ONNX Runtime gives the trial's recorded accuracy."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import optuna
+import pytest
+
+from sqzdse.records import TrialRecord
+from sqzdse.weights import Weights
+from tests.search.helpers import TINY, run, write_space
+
+# Real digits at 32 px and enough steps that the networks learn (the accuracy check means more).
+SPACE = {
+    "training": {
+        **TINY["training"],
+        "resolution": 32,
+        "epochs": 2,
+        "train_per_class": 40,
+        "val_per_class": 20,
+        "batch_size": 16,
+    },
+    "n_trials": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("deploy")
+    space = write_space(folder, name="deploy", **SPACE)
+    url = f"sqlite:///{folder / 'd.db'}"
+    from sqzdse.cli import main
+
+    assert (
+        main(["search", "--space", str(space), "--storage", url, "--save-weights", "all", "-q"])
+        == 0
+    )
+    study = optuna.load_study(study_name="deploy", storage=url)
+    return folder, url, [TrialRecord.from_trial(t) for t in study.trials]
+
+
+def test_every_trained_trial_has_checksummed_weights_beside_the_study(searched):
+    folder, _, records = searched
+    trained = [r for r in records if r.status.value == "ok"]
+    assert trained and all(r.weights["source"] == "proxy" for r in trained)
+    stored = list((folder / "d.artifacts").iterdir())
+    assert {r.weights["artifact_id"] for r in trained} <= {p.name for p in stored}
+    for r in trained:
+        assert (folder / "d.artifacts" / r.weights["artifact_id"]).stat().st_size == r.weights[
+            "bytes"
+        ]
+
+
+def test_onnx_export_reproduces_the_recorded_accuracy_exactly(searched, tmp_path, capsys):
+    _, url, records = searched
+    best = max((r for r in records if r.weights), key=lambda r: r.metrics["top1"])
+    out = tmp_path / "model.onnx"
+    code, stdout, err = run(
+        capsys, "export-model", "--storage", url, "--trial", best.number, "-o", out
+    )
+    assert code == 0, err
+    card = json.loads((tmp_path / "model.card.json").read_text())
+    check = card["onnx_runtime_check"]
+    assert check["images"] == 200 and check["agree"] and check["max_abs_diff"] <= 1e-4
+    assert check["top1"] == pytest.approx(best.metrics["top1"], abs=1e-9)
+    assert check["top5"] == pytest.approx(best.metrics["top5"], abs=1e-9)
+    assert card["params"] == best.metrics["params"] and card["trial"] == best.number
+    assert card["classes"] == {"count": 10, "names": [str(i) for i in range(10)]}
+    assert card["input"]["shape"] == ["batch", 3, 32, 32] and len(card["input"]["mean"]) == 3
+    assert card["weights_sha256"] == best.weights["sha256"]
+    top1 = f"{best.metrics['top1']:.2%}"
+    assert f"top-1 {top1} (recorded for these proxy weights: {top1})" in stdout
+
+
+def test_pt_export_is_the_stored_weights(searched, tmp_path, capsys):
+    _, url, records = searched
+    trial = next(r for r in records if r.weights)
+    out = tmp_path / "model.pt"
+    assert run(capsys, "export-model", "--storage", url, "--trial", trial.number, "-o", out)[0] == 0
+    assert Weights.from_bytes(out.read_bytes()).arch == trial.arch
+    card = json.loads((tmp_path / "model.card.json").read_text())
+    assert card["format"] == "pt" and card["onnx_runtime_check"] is None
+
+
+def test_refusals_name_the_problem(searched, tmp_path, capsys, monkeypatch):
+    folder, url, records = searched
+    export = ("export-model", "--storage", url, "--trial")
+    code, _, err = run(capsys, *export, 99, "-o", tmp_path / "m.onnx")
+    assert code == 2 and "--trial 99: study 'deploy' has trials 0 to 2" in err
+    code, _, err = run(capsys, *export, 0, "-o", tmp_path / "m.tflite")
+    assert code == 2 and "must end in .onnx or .pt, got .tflite" in err
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if the extra were not installed
+    code, _, err = run(capsys, *export, 0, "-o", tmp_path / "m.onnx")
+    assert code == 2 and "needs onnxruntime: pip install 'sqzdse[deploy]'" in err
+    monkeypatch.undo()
+    # A damaged artifact is refused by its checksum.
+    trial = next(r for r in records if r.weights)
+    path = folder / "d.artifacts" / trial.weights["artifact_id"]
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+        code, _, err = run(capsys, *export, trial.number, "-o", tmp_path / "m.pt")
+        assert code == 2 and "do not match their checksum" in err
+    finally:
+        path.write_bytes(original)
+    assert not list(tmp_path.glob("*.onnx")) and not (tmp_path / "m.pt").exists()
+
+
+def test_the_default_keeps_only_the_front_and_a_trial_without_weights_says_why(tmp_path, capsys):
+    space = write_space(tmp_path, name="front", **{**SPACE, "n_trials": 5})
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    assert run(capsys, "search", "--space", space, "--storage", url, "-q")[0] == 0
+    study = optuna.load_study(study_name="front", storage=url)
+    records = [TrialRecord.from_trial(t) for t in study.trials]
+    by_number = {r.number: r for r in records}
+    for r in records:  # saved exactly when no earlier completed trial dominated it
+        if r.reused_from is not None:  # a twin's result, and its weights
+            assert r.weights == by_number[r.reused_from].weights
+            continue
+        earlier = [o for o in records if o.number < r.number and o.status.value == "ok"]
+        on_front = not any(
+            o.metrics["top1"] >= r.metrics["top1"]
+            and o.metrics["params"] <= r.metrics["params"]
+            and (o.metrics["top1"], o.metrics["params"]) != (r.metrics["top1"], r.metrics["params"])
+            for o in earlier
+        )
+        assert (r.weights is not None) == (r.status.value == "ok" and on_front), r.number
+    # One more trial without saving: exporting it says how to get weights.
+    more = ("--n-trials", 8, "--save-weights", "none", "--seed", 1)
+    assert run(capsys, "search", "--space", space, "--storage", url, "-q", *more)[0] == 0
+    last = TrialRecord.from_trial(optuna.load_study(study_name="front", storage=url).trials[-1])
+    assert last.weights is None or last.reused_from is not None
+    if last.weights is None:
+        code, _, err = run(
+            capsys,
+            "export-model",
+            "--storage",
+            url,
+            "--trial",
+            last.number,
+            "-o",
+            tmp_path / "x.pt",
+        )
+        assert code == 2 and f"trial {last.number} has no stored weights" in err
+        assert "search again with --save-weights all" in err
+
+
+def test_a_server_study_needs_an_artifact_store(tmp_path, capsys):
+    space = write_space(tmp_path, name="pg")
+    server = ("--storage", "postgresql://nobody@127.0.0.1:1/none")
+    code, _, err = run(capsys, "search", "--space", space, *server, "--save-weights", "front")
+    assert code == 2 and "needs an artifact store every machine reaches" in err
+    assert "could not" not in err  # refused before any connection was tried
+
+
+def test_retrain_records_its_block_and_export_uses_the_retrained_weights(
+    searched, tmp_path, capsys
+):
+    from sqzdse.analysis import load_trials, trial_records
+
+    _, url, records = searched
+    # the least accurate network: not the one the ONNX test exports, whichever runs first
+    trial = min((r for r in records if r.status.value == "ok"), key=lambda r: r.metrics["top1"])
+    code, out, err = run(
+        capsys, "retrain", "--storage", url, "--trial", trial.number, "--epochs", 3
+    )
+    assert code == 0, err
+    assert "seed 0 epoch   3/3" in err and "seed 1 epoch   3/3" in err
+    study = optuna.load_study(study_name="deploy", storage=url)
+    block = study.user_attrs[f"retrained:{trial.number}"]
+    assert [s["seed"] for s in block["seeds"]] == [0, 1]
+    assert block["settings"]["epochs"] == 3 and block["settings"]["train_per_class"] is None
+    assert block["settings"]["val_per_class"] == 20  # the search's validation images
+    assert block["top1"] == pytest.approx(sum(s["top1"] for s in block["seeds"]) / 2)
+    assert block["weights"]["source"] == "retrained" and len(block["seeds"][0]["curve"]) == 3
+    assert f"trial {trial.number}: retrained top-1 {block['top1']:.2%}" in out
+    # Readers attach it: the frame's retrained columns, for the trial and its duplicates.
+    again = {r.number: r for r in trial_records(study)}
+    assert again[trial.number].metrics["retrained_top1"] == block["top1"]
+    frame = load_trials(url)
+    row = frame.set_index("number").loc[trial.number]
+    assert row["retrained_top1"] == block["top1"] and row["retrained_top5"] == block["top5"]
+    # export-model now writes the retrained weights, whose accuracy ONNX Runtime reproduces.
+    out_file = tmp_path / "r.onnx"
+    assert (
+        run(capsys, "export-model", "--storage", url, "--trial", trial.number, "-o", out_file)[0]
+        == 0
+    )
+    card = json.loads((tmp_path / "r.card.json").read_text())
+    assert card["accuracy"]["weights"] == "retrained"
+    assert card["weights_sha256"] == block["weights"]["sha256"]
+    assert card["onnx_runtime_check"]["top1"] == pytest.approx(block["seeds"][0]["top1"], abs=1e-9)
+    assert card["accuracy"]["proxy"]["top1"] == trial.metrics["top1"]
+
+
+def test_retrain_refusals(searched, capsys):
+    _, url, _ = searched
+    code, _, err = run(capsys, "retrain", "--storage", url, "--trial", 42)
+    assert code == 2 and "--trial 42: study 'deploy' has trials 0 to" in err
+    code, _, err = run(capsys, "retrain", "--storage", url, "--trial", 0, "--device", "cuda")
+    assert code == 2 and "device 'cuda' was asked for" in err
