@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from sqzdse.cli.export import STORAGE_HELP
+from sqzdse.cli.options import chosen_trial
 
 
 @click.command("export-model")
@@ -30,7 +31,6 @@ def export_model(
     storage: str, study_name: str | None, number: int, output: Path, artifacts: str | None
 ) -> None:
     """Write a trial's network, BatchNorm folded, with a model card."""
-    from sqzdse.analysis import trial_records
     from sqzdse.artifacts import artifact_store, load_weights
     from sqzdse.deploy import TOLERANCE, check_format, check_onnx, model_card, write_model
     from sqzdse.errors import SqzdseError
@@ -39,12 +39,7 @@ def export_model(
 
     suffix = check_format(output)
     study = load_study(storage, study_name=study_name)
-    trials = study.get_trials(deepcopy=False)
-    if not 0 <= number < len(trials):
-        raise SqzdseError(
-            f"--trial {number}: study {study.study_name!r} has trials 0 to {len(trials) - 1}"
-        )
-    record = trial_records(study, [trials[number]])[0]
+    record = chosen_trial(study, number)
     retrained = (record.retrained or {}).get("weights")
     if record.weights is None and retrained is None:
         raise SqzdseError(

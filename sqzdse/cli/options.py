@@ -116,3 +116,16 @@ def check_heartbeat(heartbeat: int, grace: int) -> None:
             f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
             "which must be >= 1 second"
         )
+
+
+def chosen_trial(study, number: int):
+    """The record of trial `number` of `study` (with `sqzdse retrain`'s result attached);
+    SqzdseError naming the valid numbers otherwise."""
+    from sqzdse.analysis import trial_records
+
+    trials = study.get_trials(deepcopy=False)
+    if not 0 <= number < len(trials):
+        raise SqzdseError(
+            f"--trial {number}: study {study.study_name!r} has trials 0 to {len(trials) - 1}"
+        )
+    return trial_records(study, [trials[number]])[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from sqzdse.cli.export import STORAGE_HELP
+from sqzdse.cli.options import chosen_trial
 from sqzdse.devices import DEVICES
 
 
@@ -51,19 +52,14 @@ def retrain(
     """Train a trial's exact network longer, on several seeds; record it on the study."""
     from sqzdse.artifacts import artifact_store, save_weights
     from sqzdse.errors import SqzdseError
-    from sqzdse.records import RETRAINED_PREFIX, StudyInfo, TrialRecord, format_value
+    from sqzdse.records import RETRAINED_PREFIX, StudyInfo, format_value
     from sqzdse.retrain import retrain as run_retraining
     from sqzdse.retrain import retrain_block, retrain_training
     from sqzdse.storage import load_study, open_storage
     from sqzdse.train import resolve_device
 
     study = load_study(open_storage(storage, mode="write"), study_name=study_name)
-    trials = study.get_trials(deepcopy=False)
-    if not 0 <= number < len(trials):
-        raise SqzdseError(
-            f"--trial {number}: study {study.study_name!r} has trials 0 to {len(trials) - 1}"
-        )
-    record = TrialRecord.from_trial(trials[number])
+    record = chosen_trial(study, number)
     if record.arch is None:
         raise SqzdseError(f"trial {number} records no valid architecture to retrain")
     info = StudyInfo.read(study)

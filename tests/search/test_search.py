@@ -248,3 +248,13 @@ def _wait_for_running_trial(db, proc, *, number: int, timeout: float = 90) -> No
             return
         time.sleep(0.3)
     raise AssertionError("no trial started")
+
+
+def test_latency_can_be_an_objective(tmp_path, capsys):
+    space = write_space(tmp_path, name="fast", objectives=["top1", "latency_ms"], n_trials=2)
+    db = tmp_path / "l.db"
+    assert run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}", "-q")[0] == 0
+    study = load(db, "fast")
+    assert study.metric_names == ["top1", "latency_ms"]
+    for t in study.trials:
+        assert t.values[1] == t.user_attrs["latency_ms"] > 0
