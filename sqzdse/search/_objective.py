@@ -34,6 +34,7 @@ from sqzdse.search._setup import SearchSetup
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 UNDER_WAY = (TrialState.RUNNING, TrialState.WAITING)
+WEIGHTS_ERROR = "weights_error"  # trial attribute: why its weights could not be stored
 
 
 def counted(trial: optuna.trial.FrozenTrial) -> bool:
@@ -240,10 +241,20 @@ class Objective:
             metrics={**record.metrics, **{k: v for k, v in measured.items() if v is not None}},
         )
         if self._keeps(trial, trained):
-            info = save_weights(
-                trial, result.weights, self.artifacts, source="proxy", label=f"trial-{trial.number}"
-            )
-            trained = trained.replace(weights=info)
+            try:
+                info = save_weights(
+                    trial,
+                    result.weights,
+                    self.artifacts,
+                    source="proxy",
+                    label=f"trial-{trial.number}",
+                )
+            except Exception as err:  # a full disk, a lost bucket: the result itself is kept
+                trial.set_user_attr(
+                    WEIGHTS_ERROR, f"weights not stored: {type(err).__name__}: {err}"
+                )
+            else:
+                trained = trained.replace(weights=info)
         return trained
 
     def _keeps(self, trial: optuna.Trial, record: TrialRecord) -> bool:

@@ -201,3 +201,22 @@ def test_retrain_refusals(searched, capsys):
     assert code == 2 and "--trial 42: study 'deploy' has trials 0 to" in err
     code, _, err = run(capsys, "retrain", "--storage", url, "--trial", 0, "--device", "cuda")
     assert code == 2 and "device 'cuda' was asked for" in err
+
+
+def test_a_store_that_fails_keeps_the_trained_result(tmp_path):
+    from sqzdse.search import Objective, make_setup, open_study, run_search
+    from sqzdse.space import load_space
+
+    class FullDisk:
+        def write(self, artifact_id, content):
+            raise OSError(28, "No space left on device")
+
+    space = load_space(str(write_space(tmp_path, name="full", **{**SPACE, "n_trials": 1})))
+    setup = make_setup(space)
+    study = open_study(
+        setup, storage=optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/f.db"), study_name="full"
+    )
+    run_search(study, Objective(setup, n_trials=1, save_weights="all", artifacts=FullDisk()))
+    (trial,) = study.trials
+    assert trial.state.name == "COMPLETE" and "weights" not in trial.user_attrs
+    assert trial.user_attrs["weights_error"].startswith("weights not stored: OSError")
