@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import optuna
+from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from sqzdse.errors import SqzdseError
@@ -107,8 +108,14 @@ def running_keys(study: optuna.Study) -> set[str]:
 
 
 def claim(study: optuna.Study, run: Run, *, host: str) -> optuna.Trial | None:
-    """A RUNNING trial that holds `run` for this process, or None when another process holds it."""
+    """A RUNNING trial that holds `run` for this process, or None when another process holds it.
+
+    Its first heartbeat is recorded before the run's key: Optuna fails only trials that have a
+    heartbeat once it is stale, so a process killed before its `Heartbeat` thread started would
+    otherwise hold the run forever."""
     trial = study.ask()
+    if is_heartbeat_enabled(study._storage):
+        study._storage.record_heartbeat(trial._trial_id)
     for name, value in (
         (_KEY, run.key),
         (_ROLE, str(run.role)),

@@ -149,6 +149,24 @@ def test_two_processes_claiming_one_run_leave_it_to_the_first(tmp_path):
     assert _store.claim(study, other, host="b") is not None and other.role is Role.PROXY
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
+def test_a_claim_whose_process_dies_before_its_heartbeat_thread_goes_stale(tmp_path):
+    """The hang CI once met: killed between claiming a run and starting `Heartbeat`, a process
+    left a RUNNING trial without any heartbeat, which Optuna never fails."""
+    storage = optuna.storages.RDBStorage(
+        f"sqlite:///{tmp_path / 'f.db'}", heartbeat_interval=1, grace_period=1
+    )
+    study = _store.open_fidelity_study(storage, "s")
+    run_ = tiny_plan().runs()[0]
+    assert _store.claim(study, run_, host="dead") is not None  # and no Heartbeat thread
+    deadline = time.monotonic() + 10  # the storage's clock counts whole seconds
+    while _store.running_keys(study) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        optuna.storages.fail_stale_trials(study)
+    assert _store.running_keys(study) == set()
+    assert _store.claim(study, run_, host="alive") is not None
+
+
 def test_refuses_a_search_study_and_bad_settings_with_one_message(capsys, space, tmp_path):
     db = tmp_path / "f.db"
     study = optuna.create_study(storage=f"sqlite:///{db}", study_name="searched")
