@@ -28,9 +28,10 @@ def default_location(storage_url: str) -> str | None:
     return str(Path(storage_url.removeprefix("sqlite:///")).with_suffix(".artifacts"))
 
 
-def artifact_store(storage_url: str, location: str | None = None):
+def artifact_store(storage_url: str, location: str | None = None, *, create: bool = True):
     """The store of a study's artifacts: `location` when given, else the default beside an SQLite
-    file; SqzdseError for a server's storage without one."""
+    file; SqzdseError for a server's storage without one. A reader (`create=False`) never makes
+    the folder: a missing one is an error."""
     from optuna.artifacts import FileSystemArtifactStore
 
     location = location or default_location(storage_url)
@@ -42,6 +43,11 @@ def artifact_store(storage_url: str, location: str | None = None):
     if location.startswith("s3://"):
         return _s3_store(location)
     folder = Path(location)
+    if not create and not folder.is_dir():
+        raise SqzdseError(
+            f"no artifact folder at {folder}: the weights were stored elsewhere (give that "
+            "--artifacts) or the folder was moved or deleted"
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from sqzdse.errors import SqzdseError
-from sqzdse.records import TrialRecord, analytic_metrics
+from sqzdse.records import LATENCY_MS, TrialRecord, analytic_metrics
 from sqzdse.weights import Weights, sha256
 
 FORMATS = (".onnx", ".pt")
@@ -190,7 +190,7 @@ def model_card(
         "architecture": weights.arch.to_dict(),
         "params": costs["params"],
         "macs": costs["macs"],
-        "latency_ms": record.metrics.get("latency_ms"),
+        "latency_ms": record.metrics.get(LATENCY_MS),
         "input": {
             "name": "images",
             "shape": ["batch", 3, weights.arch.resolution, weights.arch.resolution],

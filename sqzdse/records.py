@@ -51,6 +51,7 @@ __all__ = [
     "METRICS",
     "METRIC_ORDER",
     "TRAIN_SECONDS",
+    "LATENCY_MS",
     "OBJECTIVE_NAMES",
     "RETRAINED_PREFIX",
     "TRIAL_COLUMNS",
@@ -294,6 +295,7 @@ DEFAULT_ACCURACY = "top5"  # the paper's measure ...
 FEW_CLASSES_ACCURACY = "top1"  # ... but with few classes top-5 is near 1.0 for every network
 FEW_CLASSES = 10
 TRAIN_SECONDS = "train_seconds"  # what training a trial took, shown as it finishes
+LATENCY_MS = "latency_ms"  # measured before training (sqzdse.latency)
 
 
 def metric(name: str) -> Metric:

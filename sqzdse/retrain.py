@@ -37,8 +37,7 @@ def retrain_training(
 ) -> Training:
     """The study's training settings with retraining's: more epochs (default `default_epochs`),
     every training image unless `train_per_class`, the same validation images (same data seed)."""
-    known = {f.name for f in dataclasses.fields(Training)}
-    search = Training(**{k: v for k, v in study_training.items() if k in known})
+    search = Training.from_stored(study_training)
     changes = {
         "epochs": epochs or default_epochs(search.epochs),
         "train_per_class": train_per_class,

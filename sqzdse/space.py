@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,11 @@ class Training:
     batch_size: int | None = None  # None: the trainer's default
     device: str = "auto"
     seed: int = 0
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> Training:
+        """The settings a study stored (`StudyInfo.training`), keys this version lacks left out."""
+        return cls(**{k: v for k, v in stored.items() if k in cls.__dataclass_fields__})
 
     def data_spec(self):
         """The data set these settings train on (`sqzdse.data.DataSpec`)."""

@@ -49,7 +49,8 @@ def export_model(
             "--save-weights all, or retrain it (sqzdse retrain ... --trial N), or pick a trial "
             "that has them (`sqzdse export` lists the front)"
         )
-    weights = load_weights(retrained or record.weights, artifact_store(storage, artifacts))
+    store = artifact_store(storage, artifacts, create=False)
+    weights = load_weights(retrained or record.weights, store)
     output.parent.mkdir(parents=True, exist_ok=True)
     write_model(weights, output)
     info = StudyInfo.read(study)
@@ -83,11 +84,8 @@ def export_model(
 
 def _validation_images(training: dict):
     """The validation split the trial was measured on (the study's own training settings)."""
-    import dataclasses
-
     from sqzdse.data import load_dataset
     from sqzdse.space import Training
 
-    known = {f.name for f in dataclasses.fields(Training)}
-    data = load_dataset(Training(**{k: v for k, v in training.items() if k in known}).data_spec())
+    data = load_dataset(Training.from_stored(training).data_spec())
     return data.val_x, data.val_y

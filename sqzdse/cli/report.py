@@ -9,6 +9,7 @@ from sqzdse.records import (
     DEFAULT_COST,
     TRAIN_SECONDS,
     Role,
+    Source,
     Status,
     TrialRecord,
     format_value,
@@ -71,7 +72,9 @@ def format_front(study: optuna.Study, objectives) -> str:
         else:
             shown.append(r)
     costs = metrics_of(role=Role.COST)[:2]  # parameters and multiply-accumulates
-    metrics = list(dict.fromkeys([*objectives, *metrics_of(role=Role.ACCURACY), *costs]))
+    # the proxy's accuracies (a search's table: nothing is retrained yet)
+    accuracies = metrics_of(source=Source.TRAINED, role=Role.ACCURACY)
+    metrics = list(dict.fromkeys([*objectives, *accuracies, *costs]))
     header = ["trial", *metrics, *DESIGN, "pools", "bypass"]
     rows = []
     for r in shown:

@@ -58,7 +58,9 @@ def retrain(
     from sqzdse.storage import load_study, open_storage
     from sqzdse.train import resolve_device
 
-    study = load_study(open_storage(storage, mode="write"), study_name=study_name)
+    # Found for reading first: a mistyped SQLite path is refused instead of created.
+    name = load_study(storage, study_name=study_name).study_name
+    study = load_study(open_storage(storage, mode="write"), study_name=name)
     record = chosen_trial(study, number)
     if record.arch is None:
         raise SqzdseError(f"trial {number} records no valid architecture to retrain")

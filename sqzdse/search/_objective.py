@@ -15,13 +15,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from sqzdse.analysis._fronts import _as_minimization, _dominated
 from sqzdse.arch import ArchConfig
 from sqzdse.artifacts import save_weights
 from sqzdse.errors import SqzdseError
 from sqzdse.records import (
+    LATENCY_MS,
     TRAIN_SECONDS,
     Source,
     Status,
@@ -102,14 +105,6 @@ class Interrupts:
 def constraint_violations(metrics: dict, constraints: dict[str, float]) -> dict[str, float]:
     """Constraint values in Optuna's convention (feasible when <= 0): metric - budget."""
     return {f"{name}_budget": float(metrics[name] - budget) for name, budget in constraints.items()}
-
-
-def dominates(a, b, directions) -> bool:
-    """Whether objective values `a` are at least as good as `b` in every direction and better in
-    one."""
-    signs = [1 if d == "minimize" else -1 for d in directions]
-    pairs = [(s * x, s * y) for s, x, y in zip(signs, a, b, strict=True)]
-    return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
 
 
 def over_budget(metrics: dict, constraints: dict[str, float]) -> str | None:
@@ -204,7 +199,7 @@ class Objective:
         if earlier is not None:
             return record.reusing(earlier)
         record = _with_latency(record)
-        trial.set_user_attr(LATENCY, record.metrics[LATENCY])  # visible while it trains
+        trial.set_user_attr(LATENCY_MS, record.metrics[LATENCY_MS])  # visible while it trains
         halving = self._halving(trial, record)
         try:
             result = self._train(
@@ -270,7 +265,8 @@ class Objective:
             for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if t.values
         ]
-        return not any(dominates(other, mine, self.setup.directions) for other in others)
+        points = _as_minimization(np.array([*others, mine], dtype=float), self.setup.directions)
+        return not _dominated(points)[-1]
 
     def _halving(self, trial: optuna.Trial, record: TrialRecord) -> Halving | None:
         """The per-epoch successive-halving hook, or None at full fidelity."""
@@ -320,16 +316,13 @@ class Objective:
             raise SurplusTrial()
 
 
-LATENCY = "latency_ms"
-
-
 def _with_latency(record: TrialRecord) -> TrialRecord:
     """The record with its network's measured CPU latency (`sqzdse.latency`), before training."""
     from sqzdse.latency import measure_latency
 
     latency = measure_latency(record.arch)
     return record.replace(
-        metrics={**record.metrics, LATENCY: latency.median_ms}, latency=latency.to_dict()
+        metrics={**record.metrics, LATENCY_MS: latency.median_ms}, latency=latency.to_dict()
     )
 
 

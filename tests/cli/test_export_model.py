@@ -220,3 +220,17 @@ def test_a_store_that_fails_keeps_the_trained_result(tmp_path):
     (trial,) = study.trials
     assert trial.state.name == "COMPLETE" and "weights" not in trial.user_attrs
     assert trial.user_attrs["weights_error"].startswith("weights not stored: OSError")
+
+
+def test_readers_create_no_file_on_a_wrong_path(searched, tmp_path, capsys):
+    _, url, records = searched
+    trial = next(r for r in records if r.weights)
+    elsewhere = tmp_path / "nowhere"
+    code, _, err = run(
+        capsys, "export-model", "--storage", url, "--trial", trial.number,
+        "-o", tmp_path / "m.pt", "--artifacts", elsewhere,
+    )  # fmt: skip
+    assert code == 2 and f"no artifact folder at {elsewhere}" in err and not elsewhere.exists()
+    typo = tmp_path / "typo.db"
+    code, _, err = run(capsys, "retrain", "--storage", f"sqlite:///{typo}", "--trial", 0)
+    assert code == 2 and "no study database at" in err and not typo.exists()
