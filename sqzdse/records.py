@@ -13,6 +13,8 @@ What a trial stores, as Optuna user attributes (unchanged since the first studie
 - `reused_from`: the number of the trial whose training result a duplicate architecture reused;
 - `latency`: how `latency_ms` was measured (`sqzdse.latency.Latency`: its spread, threads, CPU);
 - `weights`: where the trained network's deployable weights are stored (`sqzdse.artifacts`).
+- `compression`: with a space's `compression` section, the Deep Compression report of the trained
+  network (`sqzdse.compression.Report.to_dict`: settings, bytes per layer, accuracy before/after).
 A finished trial cannot be changed, so `sqzdse retrain` records its result on the study, one
 attribute per trial (`retrained:<number>`: settings, per-seed accuracies, curves, seconds, weights);
 readers attach it to the trial's record (`TrialRecord.with_retrained`) and to its duplicates.
@@ -52,6 +54,9 @@ __all__ = [
     "METRIC_ORDER",
     "TRAIN_SECONDS",
     "LATENCY_MS",
+    "COMPRESSED_BYTES",
+    "TOP1_COMPRESSED",
+    "TOP5_COMPRESSED",
     "OBJECTIVE_NAMES",
     "RETRAINED_PREFIX",
     "TRIAL_COLUMNS",
@@ -82,6 +87,7 @@ class Source(enum.StrEnum):
     ANALYTIC = "analytic"  # exact, from the architecture alone: known before any training
     TRAINED = "trained"  # measured by the proxy training run
     MEASURED = "measured"  # measured on the built network after training (latency, ...)
+    COMPRESSED = "compressed"  # measured on the network after Deep Compression (sqzdse.compression)
     RETRAINED = "retrained"  # measured by `sqzdse retrain`'s longer training of the network
 
 
@@ -223,6 +229,41 @@ _TABLE = (
         per_image=True,
     ),
     Metric(
+        "compressed_bytes",
+        "minimize",
+        "compressed size in bytes (Deep Compression)",
+        "compressed B",
+        "bytes of the trial's Deep Compression file (the space's `compression` settings: pruned, "
+        "shared, Huffman-coded; sqzdse.compression); NaN unless compressed",
+        Source.COMPRESSED,
+        Role.COST,
+        Kind.COUNT,
+        "Int64",
+    ),
+    Metric(
+        "top1_compressed",
+        "maximize",
+        "top-1 accuracy after compression",
+        "top-1 compressed",
+        "top-1 accuracy of the network decoded from that file, on the same validation images; "
+        "NaN unless compressed",
+        Source.COMPRESSED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+    ),
+    Metric(
+        "top5_compressed",
+        "maximize",
+        "top-5 accuracy after compression",
+        "top-5 compressed",
+        "top-5 accuracy of the network decoded from that file; NaN unless compressed",
+        Source.COMPRESSED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+    ),
+    Metric(
         "retrained_top1",
         "maximize",
         "retrained top-1 accuracy",
@@ -296,6 +337,12 @@ FEW_CLASSES_ACCURACY = "top1"  # ... but with few classes top-5 is near 1.0 for 
 FEW_CLASSES = 10
 TRAIN_SECONDS = "train_seconds"  # what training a trial took, shown as it finishes
 LATENCY_MS = "latency_ms"  # measured before training (sqzdse.latency)
+# Measured after training when the space has a `compression` section (sqzdse.compression).
+COMPRESSED_BYTES, TOP1_COMPRESSED, TOP5_COMPRESSED = (
+    "compressed_bytes",
+    "top1_compressed",
+    "top5_compressed",
+)
 
 
 def metric(name: str) -> Metric:
@@ -416,6 +463,7 @@ STUDY_KIND, FIDELITY_KIND = "kind", "fidelity"
 _ARCH, _STATUS, _REASON, _CURVE = "arch", "status", "failure_reason", "curve"
 _DEVICE, _VERSIONS, _REUSED_FROM, _RUNGS = "device", "versions", "reused_from", "rungs"
 _LATENCY, _WEIGHTS = "latency", "weights"
+_COMPRESSION = "compression"
 
 
 @dataclass(frozen=True)
@@ -439,6 +487,7 @@ class TrialRecord:
     rungs: tuple[Rung, ...] = ()
     latency: Mapping[str, Any] | None = None  # how latency_ms was measured (sqzdse.latency)
     weights: Mapping[str, Any] | None = None  # its stored weights (sqzdse.artifacts)
+    compression: Mapping[str, Any] | None = None  # its Deep Compression report
     retrained: Mapping[str, Any] | None = None  # `sqzdse retrain`'s block, attached by readers
     number: int | None = None
     state: str | None = None  # Optuna's TrialState name
@@ -484,6 +533,7 @@ class TrialRecord:
             _VERSIONS: self.versions,
             _LATENCY: self.latency,
             _WEIGHTS: self.weights,
+            _COMPRESSION: self.compression,
         }
         attrs.update({key: value for key, value in optional.items() if value is not None})
         return attrs
@@ -500,7 +550,11 @@ class TrialRecord:
     def reusing(self, earlier: TrialRecord) -> TrialRecord:
         """This record with the training result of `earlier`, which trained the same network: a
         completed one, or one stopped at a rung (then this trial is stopped there too)."""
-        trained = metrics_of(source=Source.TRAINED) + metrics_of(source=Source.MEASURED)
+        trained = (
+            metrics_of(source=Source.TRAINED)
+            + metrics_of(source=Source.MEASURED)
+            + metrics_of(source=Source.COMPRESSED)
+        )
         stopped = earlier.status is Status.STOPPED
         return self.replace(
             status=Status.STOPPED if stopped else Status.REUSED,
@@ -515,6 +569,7 @@ class TrialRecord:
             versions=earlier.versions,
             latency=earlier.latency,
             weights=earlier.weights,
+            compression=earlier.compression,
             metrics={**self.metrics, **{k: v for k, v in earlier.metrics.items() if k in trained}},
         )
 
@@ -550,6 +605,9 @@ class TrialRecord:
             versions=attrs.get(_VERSIONS),
             latency=attrs.get(_LATENCY) if isinstance(attrs.get(_LATENCY), dict) else None,
             weights=attrs.get(_WEIGHTS) if isinstance(attrs.get(_WEIGHTS), dict) else None,
+            compression=(
+                attrs.get(_COMPRESSION) if isinstance(attrs.get(_COMPRESSION), dict) else None
+            ),
             number=trial.number,
             state=trial.state.name,
             values=tuple(trial.values) if trial.values else None,

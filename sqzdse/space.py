@@ -27,8 +27,9 @@ import yaml
 
 from sqzdse import records
 from sqzdse.arch import BYPASS_TYPES, ArchConfig, preset
+from sqzdse.compression import Settings as CompressionSettings
 from sqzdse.devices import DEVICES, is_device_spec
-from sqzdse.errors import ArchError, SpaceError
+from sqzdse.errors import ArchError, SpaceError, SqzdseError
 from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
 
 MAX_SPACE_BYTES = 1_000_000
@@ -49,6 +50,7 @@ TOP_LEVEL_KEYS = (
     "n_trials",
     "timeout",
     "fidelity",
+    "compression",
 )
 CONSTRAINT_METRICS = metrics_of(source=Source.ANALYTIC)  # known before training: budgets
 
@@ -294,6 +296,7 @@ class SearchSpace:
     description: str = ""
     path: str | None = None
     fidelity: Fidelity | None = None  # None: every trial trains for the full budget
+    compression: CompressionSettings | None = None  # None: trials are not compressed
 
     @property
     def rungs(self) -> tuple[int, ...]:
@@ -374,6 +377,7 @@ class SearchSpace:
             )
         _validate_training(space.training, "training")
         _check_fidelity(space, flags=bool(fidelity))
+        _check_compression(space)
         _check_seed(space.sampler.seed, "sampler.seed")
         _check_architectures(space)
         _check_sampler_settings(space)
@@ -386,6 +390,8 @@ class SearchSpace:
     def hash(self) -> str:
         """Identifies what trials of this space measure; run settings do not change it."""
         d = self.to_dict()
+        if d.get("compression") is None:  # spaces from before the section keep their hashes
+            d.pop("compression", None)
         for key in RUN_SETTINGS:
             d.pop(key, None)
             d["training"].pop(key, None)
@@ -502,6 +508,7 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
     sampler = _parse_sampler(data.get("sampler", {}))
     training = _parse_training(data.get("training", {}))
     fidelity = _parse_fidelity(data.get("fidelity"))
+    compression = _parse_compression(data.get("compression"))
     n_trials = data.get("n_trials", 16)
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise SpaceError(f"n_trials: expected an integer >= 1, got {n_trials!r}")
@@ -527,8 +534,10 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
         description=description,
         path=path,
         fidelity=fidelity,
+        compression=compression,
     )
     _check_fidelity(space, flags=False)
+    _check_compression(space)
     _check_architectures(space)
     _check_sampler_settings(space)
     return space
@@ -684,6 +693,41 @@ def _parse_fidelity(node: Any) -> Fidelity | None:
         )
     _check_keys(node, "fidelity", tuple(Fidelity.__dataclass_fields__))
     return Fidelity(**node)  # checked with the training epochs: `_check_fidelity`
+
+
+def _parse_compression(node: Any) -> CompressionSettings | None:
+    if node is None:
+        return None
+    if not isinstance(node, dict):
+        raise SpaceError(
+            "compression: expected a mapping such as {density: 0.33, bits: 6, finetune_epochs: 3}"
+            f", got {node!r}"
+        )
+    _check_keys(node, "compression", tuple(CompressionSettings.__dataclass_fields__))
+    try:
+        return CompressionSettings(**node)
+    except SqzdseError as err:
+        raise SpaceError(f"compression.{err}") from None
+
+
+COMPRESSED_METRICS = metrics_of(source=Source.COMPRESSED)
+
+
+def _check_compression(space: SearchSpace) -> None:
+    """Compressed metrics exist only with a `compression` section, and only once a trial is
+    trained to the end: a rung cannot rank them."""
+    named = [m for m in space.objectives or () if m in COMPRESSED_METRICS]
+    if named and space.compression is None:
+        raise SpaceError(
+            f"objectives: {', '.join(named)} needs a `compression` section (density, bits, "
+            "finetune_epochs) saying how each trial is compressed"
+        )
+    if named and space.fidelity is not None:
+        raise SpaceError(
+            f"objectives: {', '.join(named)} is measured after training ends, so successive "
+            "halving cannot rank trials by it at a rung: leave `fidelity` out, or use objectives "
+            "known at every epoch"
+        )
 
 
 def _check_fidelity(space: SearchSpace, *, flags: bool) -> None:

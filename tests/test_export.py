@@ -78,6 +78,9 @@ def test_export_columns_by_name():
         "train_seconds",
         "images_per_second",
         "latency_ms",
+        "compressed_bytes",
+        "top1_compressed",
+        "top5_compressed",
         "retrained_top1",
         "retrained_top5",
         "pareto",
@@ -129,8 +132,17 @@ def test_round_trip_of_a_searched_study(tmp_path, capsys):
     assert run(capsys, "search", "--space", space, "--storage", url, "--quiet")[0] == 0
     expected = load_trials(url)
     assert expected["status"].tolist() == ["ok", "reused"] and expected["pareto"].all()
-    # every column filled but those a plain search leaves empty (nothing failed or was retrained)
-    empty = ["failure_reason", "reused_from", "retrained_top1", "retrained_top5"]
+    # every column filled but those a plain search leaves empty (nothing failed, was compressed
+    # or was retrained)
+    empty = [
+        "failure_reason",
+        "reused_from",
+        "compressed_bytes",
+        "top1_compressed",
+        "top5_compressed",
+        "retrained_top1",
+        "retrained_top5",
+    ]
     assert expected.notna().all().drop(empty).all()
     for fmt in ("csv", "parquet", "json"):
         path = exporting.export_study(storage=url, fmt=fmt, path=tmp_path / f"s.{fmt}").path

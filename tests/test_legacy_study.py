@@ -35,11 +35,15 @@ def expected() -> dict:
     return json.loads((FIXTURE / "expected_dashboard.json").read_text())
 
 
-# Added since the fixture was written ([multi-fidelity], [deploy]), with their values here:
-# the curve's length of every trained trial; no latency (not measured then), no retraining.
+# Added since the fixture was written ([multi-fidelity], [deploy], [compression]), with their
+# values here: the curve's length of every trained trial; no latency (not measured then), no
+# compression, no retraining.
 ADDED = {
     "epochs_trained": ["4", "4", "", "4", "4", "", "4", "4", "", ""],
     "latency_ms": [""] * 10,
+    "compressed_bytes": [""] * 10,
+    "top1_compressed": [""] * 10,
+    "top5_compressed": [""] * 10,
     "retrained_top1": [""] * 10,
     "retrained_top5": [""] * 10,
 }
@@ -124,6 +128,13 @@ def test_dashboard_reads_the_same(url, expected):
         assert curve == old.pop("curve")
         assert new == old
     labels = [label for label, _ in details.trial_detail(data, 0).metrics]
-    # Every metric the trial has, in the table's order (no latency then, no retraining).
-    absent = ("latency_ms", "retrained_top1", "retrained_top5")
+    # Every metric the trial has, in the table's order (no latency, compression or retraining).
+    absent = (
+        "latency_ms",
+        "compressed_bytes",
+        "top1_compressed",
+        "top5_compressed",
+        "retrained_top1",
+        "retrained_top5",
+    )
     assert labels == [metric(name).label for name in METRIC_ORDER if name not in absent]

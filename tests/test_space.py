@@ -17,6 +17,7 @@ SHIPPED = (
     "paper_pct",
     "paper_bypass",
     "paper_pooling",
+    "compressed",
 )
 MINIMAL = {"metaparameters": {"sr": {"choices": [0.125, 0.25]}}}
 
@@ -196,7 +197,7 @@ def test_file_errors_name_the_file(tmp_path):
     with pytest.raises(
         SpaceError,
         match="search space 'nosuch' not found .* shipped spaces: "
-        "fashion.yaml, full.yaml, macro.yaml, micro.yaml",
+        "compressed.yaml, fashion.yaml, full.yaml, macro.yaml, micro.yaml",
     ):
         load_space("nosuch")
 

@@ -12,7 +12,9 @@ from sqzdse.errors import SqzdseError
 
 # name -> "module:attribute"; each subcommand lives in its own module.
 COMMANDS = {
+    "compress": "sqzdse.cli.compress:compress",
     "count": "sqzdse.cli.count:count",
+    "decompress": "sqzdse.cli.compress:decompress",
     "train": "sqzdse.cli.train:train",
     "search": "sqzdse.cli.search:search",
     "export": "sqzdse.cli.export:export",

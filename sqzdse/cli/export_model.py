@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sqzdse.cli.export import STORAGE_HELP
-from sqzdse.cli.options import chosen_trial
+from sqzdse.cli.options import chosen_trial, stored_weights
 
 
 @click.command("export-model")
@@ -31,7 +31,6 @@ def export_model(
     storage: str, study_name: str | None, number: int, output: Path, artifacts: str | None
 ) -> None:
     """Write a trial's network, BatchNorm folded, with a model card."""
-    from sqzdse.artifacts import artifact_store, load_weights
     from sqzdse.deploy import TOLERANCE, check_format, check_onnx, model_card, write_model
     from sqzdse.errors import SqzdseError
     from sqzdse.records import StudyInfo
@@ -40,17 +39,7 @@ def export_model(
     suffix = check_format(output)
     study = load_study(storage, study_name=study_name)
     record = chosen_trial(study, number)
-    retrained = (record.retrained or {}).get("weights")
-    if record.weights is None and retrained is None:
-        raise SqzdseError(
-            f"trial {number} has no stored weights ({record.status or 'no status'}): a search "
-            "stores those of the trials on the front when they finish (--save-weights front, the "
-            "default) or of every trained trial (--save-weights all); search again with "
-            "--save-weights all, or retrain it (sqzdse retrain ... --trial N), or pick a trial "
-            "that has them (`sqzdse export` lists the front)"
-        )
-    store = artifact_store(storage, artifacts, create=False)
-    weights = load_weights(retrained or record.weights, store)
+    weights, _ = stored_weights(record, number, storage, artifacts)
     output.parent.mkdir(parents=True, exist_ok=True)
     write_model(weights, output)
     info = StudyInfo.read(study)

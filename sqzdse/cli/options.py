@@ -129,3 +129,22 @@ def chosen_trial(study, number: int):
             f"--trial {number}: study {study.study_name!r} has trials 0 to {len(trials) - 1}"
         )
     return trial_records(study, [trials[number]])[0]
+
+
+def stored_weights(record, number: int, storage: str, artifacts: str | None):
+    """(weights, source) of trial `number`: those of `sqzdse retrain` when it ran, else those the
+    search stored; SqzdseError saying how to get some when it has none."""
+    from sqzdse.artifacts import artifact_store, load_weights
+
+    retrained = (record.retrained or {}).get("weights")
+    if record.weights is None and retrained is None:
+        raise SqzdseError(
+            f"trial {number} has no stored weights ({record.status or 'no status'}): a search "
+            "stores those of the trials on the front when they finish (--save-weights front, the "
+            "default) or of every trained trial (--save-weights all); search again with "
+            "--save-weights all, or retrain it (sqzdse retrain ... --trial N), or pick a trial "
+            "that has them (`sqzdse export` lists the front)"
+        )
+    store = artifact_store(storage, artifacts, create=False)
+    info = retrained or record.weights
+    return load_weights(info, store), info.get("source", "trained")

@@ -103,7 +103,12 @@ def detail(source: StudySource, selected, _versions):
     if trial is None:
         return layout.detail_panel(None)
     curve = figures.curve_figure(trial.curve, title="learning curve")
-    return layout.detail_panel(trial, curve, details.rung_decisions(data, trial.number))
+    return layout.detail_panel(
+        trial,
+        curve,
+        details.rung_decisions(data, trial.number),
+        details.trial_compression(data, trial.number),
+    )
 
 
 # In the browser: bring the detail panel into view (a table row is far below it).

@@ -1,13 +1,15 @@
 """One trial in detail: its layer table (exact analytic counts), metrics, learning curve, the
-decisions at the rungs of successive halving, and the `sqzdse train` command that rebuilds it. Pure
-functions of StudyData."""
+decisions at the rungs of successive halving, its Deep Compression report, and the `sqzdse train`
+command that rebuilds it. Pure functions of StudyData."""
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -98,6 +100,152 @@ def trial_detail(data: StudyData, number: int) -> TrialDetail | None:
         curve=record.curve if record is not None else (),
         arch_error=error,
     )
+
+
+@dataclass(frozen=True)
+class CompressedLayer:
+    """One convolution of a Deep Compression report, for people (`compression.LayerReport`);
+    "n/a" where the report lacks a value."""
+
+    name: str  # conv1, fire2.squeeze, ..., conv10; "total" for the sum of the layers
+    weights: str  # "1,728"
+    nonzero: str
+    density: str  # nonzero / weights: "33.3%"
+    bits: str  # bits of a weight's index into the shared values
+    gap_bits: str  # width of a relative index gap
+    fillers: str  # entries added where a gap overflowed that width
+    estimate_bytes: str  # fixed width: entries x (bits + gap bits), shared values, bias
+    file_bytes: str  # its Huffman-coded section of the file and its bias
+
+
+@dataclass(frozen=True)
+class CompressionDetail:
+    """A trial's Deep Compression report (`compression.Report.to_dict`), for people."""
+
+    settings: str  # "density 33% · 6 bits per weight · 3 fine-tune epochs per phase"
+    totals: tuple[tuple[str, str], ...]  # (label, value): bytes, ratio, accuracy before -> after
+    layers: tuple[CompressedLayer, ...]  # one per convolution, then a "total" row; or none
+
+
+def trial_compression(data: StudyData, number: int) -> CompressionDetail | None:
+    """The Deep Compression report of trial `number`, for people; None when it was not
+    compressed (or the study has no such trial)."""
+    record = data.records.get(int(number))
+    return None if record is None else compression_detail(record.compression)
+
+
+def compression_detail(report: Mapping[str, Any] | None) -> CompressionDetail | None:
+    """The report a trial's `compression` attribute holds, for people; None without one."""
+    if not isinstance(report, Mapping):
+        return None
+    settings = report.get("settings")
+    layers = [r for r in _list(report.get("layers")) if isinstance(r, Mapping)]
+    dense, compressed = _number(report.get("dense_bytes")), _number(report.get("compressed_bytes"))
+    ratio = _number(report.get("ratio"))
+    if ratio is None and dense is not None and compressed:
+        ratio = dense / compressed
+    seconds = _number(report.get("seconds"))
+    totals = (
+        ("compressed file", _bytes(compressed)),
+        ("of which header", _bytes(report.get("header_bytes"))),
+        ("fixed-width estimate (layers, no Huffman)", _bytes(report.get("estimate_bytes"))),
+        ("32-bit weights", _bytes(dense)),
+        ("ratio vs 32-bit", "n/a" if ratio is None else f"{ratio:.1f}× smaller"),
+        *(
+            (f"{name} before → after", f"{_percent(before)} → {_percent(after)}")
+            for name, before, after in (
+                ("top-1", report.get("top1_before"), report.get("top1_after")),
+                ("top-5", report.get("top5_before"), report.get("top5_after")),
+            )
+        ),
+        ("compression time", "n/a" if seconds is None else f"{seconds:,.1f} s"),
+    )
+    return CompressionDetail(
+        settings=_settings(settings if isinstance(settings, Mapping) else {}),
+        totals=totals,
+        layers=(*map(_compressed_layer, layers), _compressed_total(layers)) if layers else (),
+    )
+
+
+def _settings(settings: Mapping[str, Any]) -> str:
+    density, bits = _number(settings.get("density")), _number(settings.get("bits"))
+    epochs = _number(settings.get("finetune_epochs"))
+    if epochs is None:
+        finetune = "fine-tune epochs n/a"
+    elif epochs == 0:
+        finetune = "no fine-tuning"
+    else:
+        finetune = f"{int(epochs)} fine-tune epoch{'' if epochs == 1 else 's'} per phase"
+    return " · ".join(
+        (
+            "density n/a" if density is None else f"density {100 * density:.4g}%",
+            "bits n/a" if bits is None else f"{int(bits)} bits per weight",
+            finetune,
+        )
+    )
+
+
+def _compressed_layer(layer: Mapping[str, Any]) -> CompressedLayer:
+    weights, nonzero = _number(layer.get("weights")), _number(layer.get("nonzero"))
+    density = _number(layer.get("density"))
+    if density is None and weights and nonzero is not None:
+        density = nonzero / weights
+    return CompressedLayer(
+        name=str(layer.get("name", "n/a")),
+        weights=_count(weights),
+        nonzero=_count(nonzero),
+        density=_percent(density, digits=1),
+        bits=_count(layer.get("bits")),
+        gap_bits=_count(layer.get("index_bits")),
+        fillers=_count(layer.get("fillers")),
+        estimate_bytes=_count(layer.get("estimate_bytes")),
+        file_bytes=_count(layer.get("file_bytes")),
+    )
+
+
+def _compressed_total(layers: list[Mapping[str, Any]]) -> CompressedLayer:
+    def total(key: str) -> float | None:
+        values = [_number(layer.get(key)) for layer in layers]
+        return None if None in values else sum(values)
+
+    weights, nonzero = total("weights"), total("nonzero")
+    return CompressedLayer(
+        name="total",
+        weights=_count(weights),
+        nonzero=_count(nonzero),
+        density=_percent(nonzero / weights if weights and nonzero is not None else None, digits=1),
+        bits="",
+        gap_bits="",
+        fillers=_count(total("fillers")),
+        estimate_bytes=_count(total("estimate_bytes")),
+        file_bytes=_count(total("file_bytes")),
+    )
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a stored report, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _count(value: Any) -> str:
+    number = _number(value)
+    return "n/a" if number is None else f"{int(number):,}"
+
+
+def _bytes(value: Any) -> str:
+    number = _number(value)
+    return "n/a" if number is None else f"{int(number):,} bytes"
+
+
+def _percent(value: Any, *, digits: int = 2) -> str:
+    number = _number(value)
+    return "n/a" if number is None else f"{number:.{digits}%}"
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,10 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
         plotted = analysis.eligible_rows(df, metrics)
         on_front = analysis.pareto_front(df, metrics)
         stopped = _drawn_stopped(data, x=x, y=y) & ~plotted
-        left_out[data.name] = _left_out(df.loc[~plotted & ~stopped], y=y)
+        left = ~plotted & ~stopped
+        left_out[data.name] = _left_out(
+            df.loc[left], x=x, y=y, y_on_curve=_on_curve(data, y).loc[left]
+        )
         rows = df.loc[plotted]
         part = _points(rows, study=data.name, x=x, y=y, color=color)
         part["on_front"] = on_front.loc[plotted].to_numpy(dtype=bool)
@@ -190,6 +193,7 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
         if stopped.any():
             stopped_parts.append(_stopped_points(data, stopped, x=x, y=y, color=color))
     references, notes = reference_info(datas, x=x, y=y)
+    notes = (*_never_compressed(datas, x=x, y=y), *notes)
     return ParetoInfo(
         x=x,
         y=y,
@@ -203,6 +207,28 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
         trials=trials,
         notes=notes,
     )
+
+
+COMPRESSED_ONLY = (
+    "Compressed sizes and accuracies are measured only by a search whose space has a "
+    "`compression` section."
+)
+
+
+def _compressed(*names: str) -> list[str]:
+    """The metrics of `names` that Deep Compression measures, each once."""
+    return [n for n in dict.fromkeys(names) if metric(n).source is records.Source.COMPRESSED]
+
+
+def _never_compressed(datas: Sequence[StudyData], *, x: str, y: str) -> list[str]:
+    """A note for each study with trials of which none has a compressed metric shown."""
+    notes = []
+    for data in datas:
+        absent = [n for n in _compressed(x, y) if len(data.frame) and data.frame[n].isna().all()]
+        if absent:
+            labels = " or ".join(metric(n).label for n in absent)
+            notes.append(f"{data.name}: no trial records {labels}. {COMPRESSED_ONLY}")
+    return notes
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -225,13 +251,18 @@ def _points(rows: pd.DataFrame, *, study: str, x: str, y: str, color: str) -> pd
     )
 
 
+def _on_curve(data: StudyData, y: str) -> pd.Series:
+    """Mask of the trials whose learning curve records `y` at its last epoch."""
+    if y not in data.last_epoch.columns:
+        return pd.Series(False, index=data.frame.index)
+    return data.last_epoch[y].notna()
+
+
 def _drawn_stopped(data: StudyData, *, x: str, y: str) -> pd.Series:
     """Mask of the trials stopped at a rung whose curve records `y` and that have `x`."""
     df = data.frame
-    if y not in data.last_epoch.columns:
-        return pd.Series(False, index=df.index)
     stopped = (df["status"] == records.Status.STOPPED).fillna(False).astype(bool)
-    return stopped & data.last_epoch[y].notna() & df[x].notna()
+    return stopped & _on_curve(data, y) & df[x].notna()
 
 
 def _stopped_points(
@@ -249,27 +280,34 @@ def _stopped_points(
     return points
 
 
-def _left_out(rows: pd.DataFrame, *, y: str) -> Counter:
-    """Why trials are not drawn: failed, infeasible (not trained), stopped without a curve,
-    pruned, running, or no metric."""
+def _left_out(rows: pd.DataFrame, *, x: str, y: str, y_on_curve: pd.Series) -> Counter:
+    """Why trials are not drawn: failed, infeasible (not trained), stopped without `y` on their
+    curve or without `x` (a stopped trial was never compressed, say), pruned, running, or without
+    a metric (`y` named first when both are missing). `y_on_curve`: whether each row's curve
+    records `y`."""
     state = rows["state"].astype(object)
     status = rows["status"].astype(object)
+    stopped = (status == "stopped").to_numpy(dtype=bool)
     reasons = np.select(
         [
-            (state == "FAIL").to_numpy(),
-            (status == "infeasible").to_numpy(),
-            (status == "stopped").to_numpy(),
-            (state == "PRUNED").to_numpy(),
-            state.isin(["RUNNING", "WAITING"]).to_numpy(),
+            (state == "FAIL").to_numpy(dtype=bool),
+            (status == "infeasible").to_numpy(dtype=bool),
+            stopped & ~y_on_curve.to_numpy(dtype=bool),
+            stopped,
+            (state == "PRUNED").to_numpy(dtype=bool),
+            state.isin(["RUNNING", "WAITING"]).to_numpy(dtype=bool),
+            rows[y].isna().to_numpy(dtype=bool),
         ],
         [
             "failed",
             "infeasible (not trained)",
             f"stopped, no {y} on its curve",
+            f"stopped without {x}",
             "pruned",
             "running",
+            f"without {y}",
         ],
-        default=f"without {y}",
+        default=f"without {x}",
     )
     return Counter(reasons.tolist())
 
@@ -326,12 +364,20 @@ def _same_network(arch: ArchConfig | None, cfg: ArchConfig) -> bool:
     return arch is not None and all(getattr(arch, f) == getattr(cfg, f) for f in _NETWORK_FIELDS)
 
 
+# Why a measured x metric has no SqueezeNet reference: how its values come about.
+MEASURED_HOW = {
+    records.Source.MEASURED: "it is measured on the search's machine",
+    records.Source.COMPRESSED: "it is measured by compressing each trial's trained weights",
+}
+
+
 def reference_info(
     datas: Sequence[StudyData], *, x: str, y: str
 ) -> tuple[tuple[Reference, ...], tuple[str, ...]]:
     """SqueezeNet v1.0 / v1.1 for each study: their x value is exact (at the study's classes and,
-    for MACs, its resolution; none for a measured x such as latency); their accuracy is known only
-    where the study trained exactly that network (a COMPLETE trial with `y`), never otherwise."""
+    for MACs, its resolution; none for a measured x such as latency or compressed size); their
+    accuracy is known only where the study trained exactly that network (a COMPLETE trial with
+    `y`), never otherwise."""
     check_axes(x=x, y=y)
     references, notes = [], []
     for data in datas:
@@ -343,9 +389,10 @@ def reference_info(
             continue
         resolution = data.resolution or 224
         if metric(x).source is not records.Source.ANALYTIC:
+            how = MEASURED_HOW.get(metric(x).source, "it is measured")
             notes.append(
-                f"{data.name}: no SqueezeNet reference for {metric(x).label}: it is measured on "
-                "the search's machine, not known from the architecture"
+                f"{data.name}: no SqueezeNet reference for {metric(x).label}: {how}, not known "
+                "from the architecture"
             )
             continue
         if metric(x).per_image and data.resolution is None:
@@ -439,10 +486,13 @@ def empty_message(info: ParetoInfo) -> str:
             f"No trials yet in {', '.join(info.studies)}. Start a search: {START_SEARCH} "
             "(this page refreshes by itself)."
         )
-    return (
+    message = (
         f"No finished trial has both {Y_METRICS[info.y]} and {X_METRICS[info.x]} yet; "
         "see the trial table below."
     )
+    if _compressed(info.x, info.y):
+        message += f" {COMPRESSED_ONLY}"
+    return message
 
 
 def pareto_figure(info: ParetoInfo) -> go.Figure:

@@ -11,7 +11,13 @@ from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Group, Scheme, Trim
 
 from sqzdse.dashboard import figures
-from sqzdse.dashboard.details import RungDecision, TrialDetail, status_line
+from sqzdse.dashboard.details import (
+    CompressedLayer,
+    CompressionDetail,
+    RungDecision,
+    TrialDetail,
+    status_line,
+)
 
 
 class ids:  # noqa: N801 - a namespace of component ids
@@ -30,6 +36,8 @@ class ids:  # noqa: N801 - a namespace of component ids
     LAYERS = "layer-table"
     CURVE = "curve-graph"
     RUNGS = "rung-table"
+    COMPRESSION = "compression-report"
+    COMPRESSION_LAYERS = "compression-layer-table"
     COMMAND = "train-command"
     HYPERVOLUME = "hypervolume-graph"
     PARALLEL = "parallel-graph"
@@ -214,7 +222,8 @@ def _controls(studies, selected, x, y, color) -> html.Div:
                     inputStyle={"marginRight": "4px"},
                     labelStyle={"marginRight": "12px"},
                 ),
-                "220px",
+                # Six accuracies (proxy, after compression, retrained): a few lines, not six.
+                "520px",
             ),
             field(
                 "Cost (x, log scale)",
@@ -261,9 +270,13 @@ def detail_placeholder() -> list:
 
 
 def detail_panel(
-    detail: TrialDetail | None, curve_figure=None, rungs: Sequence[RungDecision] = ()
+    detail: TrialDetail | None,
+    curve_figure=None,
+    rungs: Sequence[RungDecision] = (),
+    compression: CompressionDetail | None = None,
 ) -> list:
-    """The detail panel of one trial; the placeholder when `detail` is None."""
+    """The detail panel of one trial; the placeholder when `detail` is None. `rungs` and
+    `compression` are shown when the trial has them (successive halving, Deep Compression)."""
     if detail is None:
         return detail_placeholder()
     children = [
@@ -274,23 +287,7 @@ def detail_panel(
         html.P(status_line(detail), style={"fontSize": "13px", "margin": "0 0 8px 0"}),
     ]
     if detail.metrics:
-        children.append(
-            html.Table(
-                [
-                    html.Tr(
-                        [
-                            html.Td(label, style={"color": "#555", "paddingRight": "12px"}),
-                            html.Td(
-                                value,
-                                style={"textAlign": "right", "fontVariantNumeric": "tabular-nums"},
-                            ),
-                        ]
-                    )
-                    for label, value in detail.metrics
-                ],
-                style={"fontSize": "13px", "borderCollapse": "collapse", "marginBottom": "8px"},
-            )
-        )
+        children.append(_pairs_table(detail.metrics))
     if detail.command:
         children += [
             html.Div(
@@ -327,6 +324,8 @@ def detail_panel(
             html.Span("Rungs of successive halving", style=LABEL),
             rung_table(rungs),
         ]
+    if compression is not None:
+        children.append(compression_section(compression))
     if detail.arch_error:
         children.append(html.P(f"No layer table: {detail.arch_error}.", style={"color": "#a33"}))
     else:
@@ -335,6 +334,88 @@ def detail_panel(
             layer_table(detail.layers),
         ]
     return children
+
+
+def _pairs_table(pairs: Sequence[tuple[str, str]]) -> html.Table:
+    """(label, value) rows: labels in grey, values right-aligned."""
+    return html.Table(
+        [
+            html.Tr(
+                [
+                    html.Td(label, style={"color": "#555", "paddingRight": "12px"}),
+                    html.Td(
+                        value,
+                        style={"textAlign": "right", "fontVariantNumeric": "tabular-nums"},
+                    ),
+                ]
+            )
+            for label, value in pairs
+        ],
+        style={"fontSize": "13px", "borderCollapse": "collapse", "marginBottom": "8px"},
+    )
+
+
+def compression_section(compression: CompressionDetail) -> html.Div:
+    """The trial's Deep Compression: its settings, the file's bytes against 32-bit weights, the
+    accuracy before and after, and the bytes of each convolution."""
+    children = [
+        html.Span("Deep Compression (pruned, shared weights, Huffman-coded)", style=LABEL),
+        html.P(compression.settings, style={"fontSize": "13px", "margin": "0 0 4px 0"}),
+        _pairs_table(compression.totals),
+    ]
+    if compression.layers:
+        children.append(
+            html.Div(compression_table(compression.layers), style={"overflowX": "auto"})
+        )
+    return html.Div(children, id=ids.COMPRESSION)
+
+
+# (header, CompressedLayer field) of the per-layer compression table, in column order.
+COMPRESSION_COLUMNS = (
+    ("layer", "name"),
+    ("weights", "weights"),
+    ("nonzero", "nonzero"),
+    ("density", "density"),
+    ("bits", "bits"),
+    ("gap bits", "gap_bits"),
+    ("fillers", "fillers"),
+    ("estimate B", "estimate_bytes"),
+    ("file B", "file_bytes"),
+)
+
+
+def compression_table(layers: Sequence[CompressedLayer]) -> html.Table:
+    """One row per compressed convolution, as `rung_table` draws its rows, and the total."""
+    cell = {"padding": "1px 8px 1px 0", "textAlign": "right", "fontVariantNumeric": "tabular-nums"}
+    first = {**cell, "textAlign": "left"}
+    total = {"fontWeight": "600", "borderTop": "2px solid #999"}
+    return html.Table(
+        [
+            html.Tr(
+                [
+                    html.Th(h, style={**(first if i == 0 else cell), "color": "#555"})
+                    for i, (h, _) in enumerate(COMPRESSION_COLUMNS)
+                ]
+            ),
+            *(
+                html.Tr(
+                    [
+                        html.Td(
+                            getattr(layer, name),
+                            style={
+                                **(first if i == 0 else cell),
+                                **(total if layer.name == "total" else {}),
+                            },
+                        )
+                        for i, (_, name) in enumerate(COMPRESSION_COLUMNS)
+                    ]
+                )
+                for layer in layers
+            ),
+        ],
+        id=ids.COMPRESSION_LAYERS,
+        style={"fontSize": "12px", "borderCollapse": "collapse", "marginBottom": "8px"},
+    )
 
 
 def rung_table(rungs: Sequence[RungDecision]) -> html.Table:

@@ -24,7 +24,10 @@ from sqzdse.arch import ArchConfig
 from sqzdse.artifacts import save_weights
 from sqzdse.errors import SqzdseError
 from sqzdse.records import (
+    COMPRESSED_BYTES,
     LATENCY_MS,
+    TOP1_COMPRESSED,
+    TOP5_COMPRESSED,
     TRAIN_SECONDS,
     Source,
     Status,
@@ -203,7 +206,10 @@ class Objective:
         halving = self._halving(trial, record)
         try:
             result = self._train(
-                record.arch, on_epoch=halving, keep_weights=self.save_weights != "none"
+                record.arch,
+                on_epoch=halving,
+                keep_weights=self.save_weights != "none"
+                or self.setup.space.compression is not None,
             )
         except Stopped as stop:
             return record.replace(
@@ -235,6 +241,14 @@ class Objective:
             status=Status.OK,
             metrics={**record.metrics, **{k: v for k, v in measured.items() if v is not None}},
         )
+        if self.setup.space.compression is not None:
+            try:
+                trained = self._compress(trained, result.weights)
+            except Exception as err:  # recorded like a failed training, with what was measured
+                return trained.replace(
+                    status=Status.FAILED,
+                    failure_reason=f"compression failed: {type(err).__name__}: {err}",
+                )
         if self._keeps(trial, trained):
             try:
                 info = save_weights(
@@ -297,6 +311,25 @@ class Objective:
         config = training.train_config(device=self.device)
         return (self.trainer or train_proxy)(
             cfg, data, config, on_epoch=on_epoch, keep_weights=keep_weights
+        )
+
+    def _compress(self, record: TrialRecord, weights) -> TrialRecord:
+        """The record with the Deep Compression of its trained network (the space's settings)."""
+        from sqzdse.compression.pipeline import compress
+        from sqzdse.data import load_dataset
+        from sqzdse.train import resolve_device
+
+        training = self.setup.space.training
+        data = load_dataset(training.data_spec(), device=resolve_device(self.device))
+        config = training.train_config(device=self.device)
+        report = compress(weights, data, self.setup.space.compression, config).report
+        compressed = {
+            COMPRESSED_BYTES: report.file_bytes,
+            TOP1_COMPRESSED: report.top1_after,
+            TOP5_COMPRESSED: report.top5_after,
+        }
+        return record.replace(
+            metrics={**record.metrics, **compressed}, compression=report.to_dict()
         )
 
     def _refuse_surplus(self, trial: optuna.Trial) -> None:

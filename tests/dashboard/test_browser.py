@@ -1,4 +1,5 @@
-"""The running dashboard in headless Chromium: the Pareto graph, a click on a trial, live refresh.
+"""The running dashboard in headless Chromium: the Pareto graph, a click on a trial, live refresh,
+and the compressed size as the x axis with a compressed trial's drill-down.
 
 Starts the real command (`python -m sqzdse dashboard`) on a study made by sqzdse.testing.
 Skipped only when the chromium or chromedriver binary is absent; fails then on CI, which installs
@@ -12,9 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import optuna
 import pytest
+from optuna.trial import TrialState
 
 from sqzdse.arch import count_params
+from sqzdse.compression import LayerReport, Report, Settings
+from sqzdse.records import Epoch, Status, TrialRecord, analytic_metrics
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 from tests.dashboard.browser import (
     chromium,
@@ -42,6 +47,22 @@ ARCHS = {  # trial number -> (architecture changes, top5)
 }
 FIRST_FRONT = {0, 1, 2, 3, 5, 9}  # by hand: 4 loses to 3; 5 is 0 reused (a tie); 6-8 never count
 STOPPED = 10  # stopped at a rung: smaller than 3 at a higher partial top-5, and never on the front
+COMPRESSED = 11  # the only compressed trial: the largest network, off the front (0 beats it)
+REPORT = Report(  # two layers of a Deep Compression report, made up
+    settings=Settings(density=0.33, bits=6, finetune_epochs=3),
+    layers=[
+        LayerReport("conv1", 1_728, 570, 6, 4, 63, 2, 64, 1_223, 1_100),
+        LayerReport("conv10", 5_120, 1_690, 6, 5, 63, 0, 10, 2_616, 2_400),
+    ],
+    header_bytes=900,
+    file_bytes=4_400,
+    dense_bytes=27_688,
+    top1_before=0.70,
+    top5_before=0.80,
+    top1_after=0.685,
+    top5_after=0.79,
+    seconds=12.0,
+)
 
 
 class Study:
@@ -74,6 +95,36 @@ class Study:
             top5=0.99,
         )
         assert stopped == STOPPED
+        assert self.add_compressed(small_arch(sr=0.5), 0.80) == COMPRESSED
+
+    def add_compressed(self, arch, top5: float) -> int:
+        """A trial trained and compressed (REPORT), written as the search writes it."""
+        record = TrialRecord(
+            arch=arch,
+            status=Status.OK,
+            metrics={
+                **analytic_metrics(arch),
+                "top1": top5 - 0.1,
+                "top5": top5,
+                "train_seconds": 2.0,
+                "compressed_bytes": REPORT.file_bytes,
+                "top1_compressed": REPORT.top1_after,
+                "top5_compressed": REPORT.top5_after,
+            },
+            curve=(Epoch(epoch=1, train_loss=0.5, top1=top5 - 0.1, top5=top5, seconds=2.0),),
+            compression=REPORT.to_dict(),
+        )
+        self.study.add_trial(
+            optuna.trial.create_trial(
+                state=TrialState.COMPLETE,
+                values=[top5, record.metrics["params"]],
+                user_attrs=record.user_attrs(),
+            )
+        )
+        number = len(self.study.get_trials(deepcopy=False)) - 1
+        self.points[number] = (record.metrics["params"], top5)
+        self.archs[number] = arch
+        return number
 
     def add(self, arch, top5: float) -> int:
         number = add_trial(self.study, arch=arch, top1=top5 - 0.1, top5=top5)
@@ -260,3 +311,98 @@ def test_live_refresh_without_reloading_the_page(browser, study):
         ".map(td => td.textContent)"
     )
     assert str(number) in table  # the trial table refreshed too (newest first)
+
+
+def test_compressed_size_axis_and_a_compressed_trials_drill_down(browser, study):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    wait(browser, lambda d: traces(d, "front"), "the Pareto graph never appeared")
+    browser.find_element(By.ID, "x-metric").click()
+    option = wait(
+        browser,
+        lambda d: d.find_elements(
+            By.XPATH,
+            "//label[contains(@class, 'dash-dropdown-option')]"
+            "[.//input[@value='compressed_bytes']]",
+        ),
+        "the x axis offers no compressed size",
+    )[0]
+    assert option.text == "compressed size in bytes (Deep Compression)"
+    option.click()
+    wait(
+        browser,
+        lambda d: (
+            d.execute_script(f"const g = {GRAPH}; return g && g.layout.xaxis.title.text;")
+            == "compressed size in bytes (Deep Compression) (log scale)"
+        ),
+        "the x axis did not switch to the compressed size",
+    )
+    # Only the compressed trial is drawn, at its file's bytes; no SqueezeNet reference line.
+    wait(
+        browser,
+        lambda d: sorted(n for t in traces(d, "trials") for n in t) == [COMPRESSED],
+        "trials without a compressed size are drawn",
+    )
+    assert traces(browser, "reference") == []
+    summary = browser.find_element(By.ID, "pareto-summary").text
+    assert "it is measured by compressing each trial's trained weights" in summary
+
+    point = browser.execute_script(
+        f"""
+        const paths = {GRAPH}.querySelectorAll('.scatterlayer .trace .points path');
+        return Array.from(paths).find(p => p.__data__ && p.__data__.x === arguments[0]);""",
+        REPORT.file_bytes,
+    )
+    assert point is not None, "no SVG point at the compressed trial's bytes"
+    ActionChains(browser).move_to_element(point).click().perform()
+    wait(
+        browser,
+        lambda d: f"trial #{COMPRESSED}" in d.find_element(By.ID, "trial-detail").text,
+        "clicking the compressed trial did not show its detail",
+    )
+    rows = wait(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#compression-layer-table tr"),
+        "no compression layer table",
+    )
+    assert [r.text.split() for r in rows] == [
+        ["layer", "weights", "nonzero", "density", "bits", "gap", "bits", "fillers"]
+        + ["estimate", "B", "file", "B"],
+        ["conv1", "1,728", "570", "33.0%", "6", "4", "2", "1,223", "1,100"],
+        ["conv10", "5,120", "1,690", "33.0%", "6", "5", "0", "2,616", "2,400"],
+        ["total", "6,848", "2,260", "33.0%", "2", "3,839", "3,500"],
+    ]
+    report = browser.find_element(By.ID, "compression-report").text
+    for text in (
+        "density 33% · 6 bits per weight · 3 fine-tune epochs per phase",
+        "compressed file 4,400 bytes",
+        "ratio vs 32-bit 6.3× smaller",
+        "top-5 before → after 80.00% → 79.00%",
+    ):
+        assert text in report
+    shot = Path("/tmp/dashboard-compression.png")
+    browser.execute_script(
+        "document.getElementById('compression-report').scrollIntoView({block: 'center'});"
+    )
+    assert browser.save_screenshot(str(shot))
+
+    # A trial that was not compressed has no compression section.
+    (cell,) = [
+        td
+        for td in browser.find_elements(
+            By.CSS_SELECTOR, "#trial-table td[data-dash-column='number']"
+        )
+        if td.text == "0"
+    ]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
+    cell.click()
+    wait(
+        browser,
+        lambda d: "trial #0" in d.find_element(By.ID, "trial-detail").text,
+        "clicking the table row of trial 0 did not show its detail",
+    )
+    assert browser.find_elements(By.ID, "layer-table")
+    assert not browser.find_elements(By.ID, "compression-report")
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe
