@@ -4,6 +4,7 @@ fine-tune the shared values, write the file, decode it and measure what it decod
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ def _compress(weights, data, settings, config, on_progress) -> Result:
     model = weights.model().to(device)
     names = layer_names(model)
     before = _evaluate(model, data, config)
-    state = {k: v.detach() for k, v in model.state_dict().items()}
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     losses = []
 
     def epoch_done(phase: str):
@@ -93,7 +94,7 @@ def _compress(weights, data, settings, config, on_progress) -> Result:
         full = np.zeros(flat.size, dtype=np.int64)
         full[positions] = labels + 1
         codebooks[key] = torch.from_numpy(centroids).to(device)
-        codes[key] = torch.from_numpy(full.reshape(state[key].shape)).to(device)
+        codes[key] = torch.from_numpy(full.reshape(shapes[key])).to(device)
         layers[key] = positions
     finetune_shared(
         model, codebooks, codes, data, config, settings.finetune_epochs, epoch_done("shared")
@@ -101,7 +102,7 @@ def _compress(weights, data, settings, config, on_progress) -> Result:
     compressed = [
         _format.Layer(
             key,
-            tuple(state[key].shape),
+            shapes[key],
             settings.bits,
             _codec.best_index_bits(layers[key], settings.bits),
             codebooks[key].cpu().numpy().astype(np.float32),
@@ -110,11 +111,7 @@ def _compress(weights, data, settings, config, on_progress) -> Result:
         )
         for key in names
     ]
-    plain = {
-        k: v.detach().cpu().numpy()
-        for k, v in model.state_dict().items()
-        if k not in names and not k.startswith("_")
-    }
+    plain = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items() if k not in names}
     meta = {"arch": weights.arch.to_dict(), "mean": list(weights.mean), "std": list(weights.std)}
     written = _format.write(compressed, plain, meta)
     decoded = decompress(written.data)
@@ -124,7 +121,7 @@ def _compress(weights, data, settings, config, on_progress) -> Result:
         [_layer_report(layer, names[layer.key], written, plain) for layer in compressed],
         written.header_bytes,
         len(written.data),
-        4 * sum(v.numel() for v in state.values()),
+        4 * sum(math.prod(shape) for shape in shapes.values()),
         *before,
         *after,
         seconds=time.perf_counter() - start,
