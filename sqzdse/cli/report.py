@@ -41,7 +41,11 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives)
         if record.status is Status.REUSED:
             parts.append(f"(same network as trial {record.reused_from})")
         elif seconds is not None:
-            parts.append(f"{seconds:.1f} s")
+            compressing = (record.compression or {}).get("seconds")
+            parts.append(
+                f"{seconds:.1f} s"
+                + (f" + {compressing:.1f} s compressing" if compressing is not None else "")
+            )
     else:
         reason = record.failure_reason or ""
         parts.append(reason.removeprefix("stopped ") if status == Status.STOPPED else reason)

@@ -153,6 +153,19 @@ def test_bad_input_gets_one_message(searched, tmp_path, capsys):
     assert not (tmp_path / "b.pt").exists()
 
 
+def test_the_progress_line_gives_the_compression_seconds(tmp_path, capsys):
+    space = write_space(
+        tmp_path, n_trials=1, compression={"density": 0.5, "bits": 2, "finetune_epochs": 0}
+    )
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    code, out, err = run(capsys, "search", "--space", space, "--storage", url)
+    assert code == 0, err
+    record = TrialRecord.from_trial(optuna.load_study(study_name="tiny", storage=url).trials[0])
+    line = next(x for x in (out + err).splitlines() if "trial 0" in x)
+    assert f"{record.metrics['train_seconds']:.1f} s + " in line
+    assert f"+ {record.compression['seconds']:.1f} s compressing" in line
+
+
 def test_a_trial_without_weights_is_refused(tmp_path, capsys):
     space = write_space(tmp_path)
     url = f"sqlite:///{tmp_path / 't.db'}"
