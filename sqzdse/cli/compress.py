@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from sqzdse.cli.export import STORAGE_HELP
-from sqzdse.cli.options import chosen_trial, stored_weights
+from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
 from sqzdse.compression import DEFAULT_BITS, DEFAULT_DENSITY, DEFAULT_FINETUNE_EPOCHS, MAX_BITS
 from sqzdse.devices import DEVICES
 
@@ -84,6 +84,7 @@ def compress(
     if not info.training:
         raise SqzdseError(f"study {study.study_name!r} records no training settings")
     weights, source = stored_weights(record, number, storage, artifacts)
+    prepared_output(output)
     training = Training.from_stored(dict(info.training))
     config = training.train_config(device=device)
     data = load_dataset(training.data_spec(), device=resolve_device(config.device))
@@ -94,7 +95,6 @@ def compress(
         f"on {data.device}"
     )
     result = run_compression(weights, data, settings, config, on_progress=echo)
-    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(result.data)
     report = result.report
     if as_json:
@@ -169,6 +169,5 @@ def decompress(file: Path, output: Path) -> None:
         weights = decode(file.read_bytes())
     except SqzdseError as err:
         raise SqzdseError(f"{file}: {err}") from None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_model(weights, output)
+    write_model(weights, prepared_output(output))
     click.echo(f"wrote {output}")

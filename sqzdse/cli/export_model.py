@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sqzdse.cli.export import STORAGE_HELP
-from sqzdse.cli.options import chosen_trial, stored_weights
+from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
 
 
 @click.command("export-model")
@@ -40,8 +40,7 @@ def export_model(
     study = load_study(storage, study_name=study_name)
     record = chosen_trial(study, number)
     weights, _ = stored_weights(record, number, storage, artifacts)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    write_model(weights, output)
+    write_model(weights, prepared_output(output))
     info = StudyInfo.read(study)
     check = None
     if suffix == ".onnx":

@@ -148,3 +148,21 @@ def stored_weights(record, number: int, storage: str, artifacts: str | None):
     store = artifact_store(storage, artifacts, create=False)
     info = retrained or record.weights
     return load_weights(info, store), info.get("source", "trained")
+
+
+def prepared_output(path):
+    """`path` with its folder created, checked before any long work; SqzdseError naming it when
+    the folder cannot be made or the file cannot be written there."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SqzdseError(f"-o {path}: cannot create its folder ({err.strerror})") from None
+    existed = path.exists()
+    try:  # the only sure test (root passes every permission check, some file systems refuse)
+        with open(path, "ab"):
+            pass
+    except OSError as err:
+        raise SqzdseError(f"-o {path}: cannot write there ({err.strerror})") from None
+    if not existed:
+        path.unlink()
+    return path

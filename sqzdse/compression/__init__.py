@@ -39,17 +39,20 @@ class Settings:
     finetune_epochs: int = DEFAULT_FINETUNE_EPOCHS
 
     def __post_init__(self) -> None:
-        if isinstance(self.density, bool) or not isinstance(self.density, (int, float)):
-            raise SqzdseError(f"density must be a number in (0, 1], got {self.density!r}")
-        if not 0 < self.density <= 1:
-            raise SqzdseError(f"density must be in (0, 1], got {self.density!r}")
-        if isinstance(self.bits, bool) or not isinstance(self.bits, int):
+        def is_int(value: Any) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool)
+
+        density = self.density
+        if not (isinstance(density, (int, float)) and not isinstance(density, bool)) or not (
+            0 < density <= 1
+        ):
+            raise SqzdseError(f"density must be in (0, 1], got {density!r}")
+        if not (is_int(self.bits) and 1 <= self.bits <= MAX_BITS):
             raise SqzdseError(f"bits must be an integer from 1 to {MAX_BITS}, got {self.bits!r}")
-        if not 1 <= self.bits <= MAX_BITS:
-            raise SqzdseError(f"bits must be an integer from 1 to {MAX_BITS}, got {self.bits!r}")
-        epochs = self.finetune_epochs
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-            raise SqzdseError(f"finetune_epochs must be an integer >= 0, got {epochs!r}")
+        if not (is_int(self.finetune_epochs) and self.finetune_epochs >= 0):
+            raise SqzdseError(
+                f"finetune_epochs must be an integer >= 0, got {self.finetune_epochs!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -126,7 +126,7 @@ def finetune_pruned(
             for key in keys:
                 params[key].mul_(masks[key])
 
-    prune(density_at(schedule.get(0, 0), density))
+    prune(density_at(schedule[0], density))
     _finetune(
         trained,
         trained,

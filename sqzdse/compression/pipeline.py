@@ -64,12 +64,11 @@ def compress(
     # Dropout draws from the global generator: seeded, and the caller's state restored after.
     with torch.random.fork_rng(devices=[device.index] if device.type == "cuda" else []):
         torch.manual_seed(config.seed if config is not None else 0)
-        return _compress(weights, data, settings, config, on_progress)
+        return _compress(weights, data, settings, config, device, on_progress)
 
 
-def _compress(weights, data, settings, config, on_progress) -> Result:
+def _compress(weights, data, settings, config, device, on_progress) -> Result:
     start = time.perf_counter()
-    device = data.device if data is not None else torch.device("cpu")
     model = weights.model().to(device)
     names = layer_names(model)
     before = _evaluate(model, data, config)

@@ -303,25 +303,28 @@ class Objective:
         return str(resolve_device(self.device))
 
     def _train(self, cfg: ArchConfig, *, on_epoch: Callable | None, keep_weights: bool):
-        from sqzdse.data import load_dataset
-        from sqzdse.train import resolve_device, train_proxy
+        from sqzdse.train import train_proxy
 
-        training = self.setup.space.training
-        data = load_dataset(training.data_spec(), device=resolve_device(self.device))
-        config = training.train_config(device=self.device)
+        data, config = self._data_and_config()
         return (self.trainer or train_proxy)(
             cfg, data, config, on_epoch=on_epoch, keep_weights=keep_weights
         )
 
-    def _compress(self, record: TrialRecord, weights) -> TrialRecord:
-        """The record with the Deep Compression of its trained network (the space's settings)."""
-        from sqzdse.compression.pipeline import compress
+    def _data_and_config(self):
+        """The space's data set on this search's device (cached per process) and its trainer
+        settings."""
         from sqzdse.data import load_dataset
         from sqzdse.train import resolve_device
 
         training = self.setup.space.training
         data = load_dataset(training.data_spec(), device=resolve_device(self.device))
-        config = training.train_config(device=self.device)
+        return data, training.train_config(device=self.device)
+
+    def _compress(self, record: TrialRecord, weights) -> TrialRecord:
+        """The record with the Deep Compression of its trained network (the space's settings)."""
+        from sqzdse.compression.pipeline import compress
+
+        data, config = self._data_and_config()
         report = compress(weights, data, self.setup.space.compression, config).report
         compressed = {
             COMPRESSED_BYTES: report.file_bytes,

@@ -146,6 +146,12 @@ def test_bad_input_gets_one_message(searched, tmp_path, capsys):
         capsys, "compress", "--storage", url, "--trial", 0, "--density", 0, "-o", tmp_path / "x"
     )
     assert code == 2 and "--density" in err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, _, err = run(
+        capsys, "compress", "--storage", url, "--trial", 0, "-o", blocker / "net.sqzc", "-q"
+    )
+    assert code == 2 and f"-o {blocker / 'net.sqzc'}: cannot create its folder" in err
     bad = tmp_path / "bad.sqzc"
     bad.write_bytes(b"not compressed")
     code, _, err = run(capsys, "decompress", bad, "-o", tmp_path / "b.pt")

@@ -114,7 +114,7 @@ def test_reading_refuses_damaged_files():
     layer = _format.Layer("w", (4,), 2, 2, np.ones(3, np.float32), np.array([1]), np.array([2]))
     data = _format.write([layer], {}, {}).data
     with pytest.raises(ValueError, match="signature"):
-        _format.read(b"XXXX" + data[4:])
+        _format.read(b"JUNK" + data[4:])
     with pytest.raises(ValueError):
         _format.read(data[:-1])
     with pytest.raises(ValueError, match="after the last"):
