@@ -266,10 +266,10 @@ _TABLE = (
     Metric(
         "retrained_top1",
         "maximize",
-        "retrained top-1 accuracy",
+        "retrained validation top-1 accuracy",
         "retrained top-1",
-        "mean top-1 over the seeds of `sqzdse retrain` (longer schedule, full training split, the "
-        "study's validation images); NaN unless retrained",
+        "mean validation top-1 over the seeds of `sqzdse retrain` (longer schedule, full training "
+        "split, the study's validation images); NaN unless retrained",
         Source.RETRAINED,
         Role.ACCURACY,
         Kind.FRACTION,
@@ -279,9 +279,34 @@ _TABLE = (
     Metric(
         "retrained_top5",
         "maximize",
-        "retrained top-5 accuracy",
+        "retrained validation top-5 accuracy",
         "retrained top-5",
-        "mean top-5 over the seeds of `sqzdse retrain`; NaN unless retrained",
+        "mean validation top-5 over the seeds of `sqzdse retrain`; NaN unless retrained",
+        Source.RETRAINED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+        objective=False,
+    ),
+    Metric(
+        "retrained_test_top1",
+        "maximize",
+        "retrained test top-1 accuracy",
+        "test top-1",
+        "mean top-1 over the seeds of `sqzdse retrain` on the test split, which nothing in a "
+        "search reads; NaN unless retrained (or retrained before the three splits)",
+        Source.RETRAINED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+        objective=False,
+    ),
+    Metric(
+        "retrained_test_top5",
+        "maximize",
+        "retrained test top-5 accuracy",
+        "test top-5",
+        "mean top-5 over the seeds of `sqzdse retrain` on the test split; NaN unless retrained",
         Source.RETRAINED,
         Role.ACCURACY,
         Kind.FRACTION,
@@ -505,7 +530,7 @@ class TrialRecord:
             return self
         accuracies = {
             f"retrained_{name}": block.get(name)
-            for name in ("top1", "top5")
+            for name in ("top1", "top5", "test_top1", "test_top5")
             if isinstance(block.get(name), (int, float))
         }
         return self.replace(retrained=block, metrics={**self.metrics, **accuracies})
@@ -656,6 +681,20 @@ def _cached_arch(stored: str) -> ArchConfig:
 
 
 RETRAINED_PREFIX = "retrained:"  # study attribute of one trial's retraining: retrained:<number>
+LEGACY_SPLITS = "legacy"  # studies from before the three splits
+
+
+def validation_label(splits: Mapping[str, Any] | None) -> str:
+    """Where a study's proxy accuracies come from, for axis titles and reports."""
+    if not splits:
+        return (
+            "validation split of a study from before the three splits (for sets with an official "
+            "test split, the test images)"
+        )
+    counts = f"{splits.get('val', 0):,} validation images"
+    if splits.get("convention") == "official-test":
+        return f"{counts}, held out from the training images; the test split is never read"
+    return f"{counts}, one of three per-class splits; the test split is never read"
 
 
 def retrained_blocks(study_attrs: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
@@ -691,12 +730,18 @@ _ARCH_MEANINGS = {
         "layers followed by a max-pool, comma-joined in network order ('' for none)",
     ),
     "bypass": ("string", "bypass type: none, simple or complex"),
+    "stem_filters": ("Int64", "filters of the stem convolution (conv1)"),
+    "stem_kernel": ("Int64", "kernel side of the stem convolution"),
+    "stem_stride": ("Int64", "stride of the stem convolution"),
+    "stem_padding": ("Int64", "zero padding of the stem convolution, in pixels per side"),
     "num_classes": ("Int64", "classifier outputs"),
     "resolution": ("Int64", "input height = width in pixels"),
 }
 # The architecture fields that are columns, and the design choices a search varies among them.
 ARCH_COLUMNS: tuple[str, ...] = tuple(_ARCH_MEANINGS)
-DESIGN_COLUMNS: tuple[str, ...] = ARCH_COLUMNS[:8]
+DESIGN_COLUMNS: tuple[str, ...] = tuple(
+    name for name in ARCH_COLUMNS if name not in ("num_classes", "resolution")
+)
 
 TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("number", "int64", "trial number in the study, from 0"),
@@ -743,6 +788,10 @@ class StudyInfo:
     dataset: str | None = None
     num_classes: int | None = None
     accuracy_note: str = ""  # how the accuracy objective was chosen, when it was chosen for you
+    # how its data set was split (`sqzdse.data.Splits.to_dict()`: convention, val_fraction, train
+    # and val image counts); None for studies from before the three splits, whose validation
+    # images were the official test images (`LEGACY_SPLITS`)
+    splits: Mapping[str, Any] | None = None
 
     def write(self, study) -> None:
         """Store every attribute on `study`, objectives as [[name, direction], ...]. `space_hash`
@@ -779,7 +828,13 @@ class StudyInfo:
             if isinstance(num_classes, int) and not isinstance(num_classes, bool)
             else None,
             accuracy_note=str(attrs.get("accuracy_note") or ""),
+            splits=attrs.get("splits") if isinstance(attrs.get("splits"), dict) else None,
         )
+
+    @property
+    def validation_label(self) -> str:
+        """Which images a trial's accuracy was measured on, for people."""
+        return validation_label(self.splits)
 
     @property
     def training(self) -> Mapping[str, Any]:

@@ -1,9 +1,11 @@
-"""Retraining a trial's network: its exact architecture, trained longer on the full training split,
-on several seeds, measured on the same validation images as the search's proxy.
+"""Retraining a network: its exact architecture, trained longer on the full training split, on
+several seeds, measured on the validation images the search selected with and then, once trained,
+on the test split that nothing in a search reads.
 
 The result is a block of plain data (`retrain_block`) that the study stores as
-`retrained:<number>` (a finished Optuna trial cannot be changed), with the first seed's weights as
-a study artifact.
+`retrained:<number>` for a trial (a finished Optuna trial cannot be changed) or
+`retrained_baseline:<preset>` for SqueezeNet v1.0 / v1.1 trained the same way, with the first
+seed's weights as an artifact.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import dataclasses
 import datetime
 import statistics
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqzdse.arch import ArchConfig
@@ -49,58 +52,141 @@ def retrain_training(
     return dataclasses.replace(search, **changes)
 
 
+@dataclass(frozen=True)
+class SeedRun:
+    """One seed's retraining: validation accuracy (as the search measures it) and test accuracy
+    of the trained, deployable network."""
+
+    seed: int
+    top1: float  # validation
+    top5: float
+    test_top1: float
+    test_top5: float
+    train_seconds: float
+    device: str
+    curve: tuple[Epoch, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"curve": [e.to_dict() for e in self.curve]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SeedRun:
+        curve = tuple(e for e in map(Epoch.from_dict, data.get("curve") or ()) if e is not None)
+        fields = {f.name for f in dataclasses.fields(cls)} - {"curve"}
+        return cls(**{k: data[k] for k in fields}, curve=curve)
+
+
+def train_seed(
+    arch: ArchConfig,
+    training: Training,
+    seed: int,
+    *,
+    on_epoch: Callable[[Epoch], None] | None = None,
+) -> tuple[SeedRun, Any]:
+    """Train `arch` with `training` and `seed`; (its SeedRun, its deployable Weights). The test
+    split is read only after training ends. SqzdseError when the run fails."""
+    from sqzdse.data import load_dataset
+    from sqzdse.train import resolve_device, train_proxy
+
+    device = resolve_device(training.device)
+    data = load_dataset(training.data_spec(), device=device)
+    config = dataclasses.replace(training.train_config(), seed=seed)
+    result = train_proxy(arch, data, config, on_epoch=on_epoch, keep_weights=True)
+    if result.status != "ok":
+        raise SqzdseError(f"retraining with seed {seed} failed: {result.reason}")
+    test_top1, test_top5 = test_accuracy(result.weights, training)
+    run = SeedRun(
+        seed,
+        result.top1,
+        result.top5,
+        test_top1,
+        test_top5,
+        result.train_seconds,
+        result.device,
+        tuple(result.curve),
+    )
+    return run, result.weights
+
+
+def test_accuracy(weights, training: Training, *, batch_size: int = 1000) -> tuple[float, float]:
+    """(top-1, top-5) of deployable `weights` on the test split of `training`'s data set (top-5 is
+    top-min(5, classes), as in the trainer)."""
+    import torch
+
+    from sqzdse.data import load_test_split
+
+    test = load_test_split(training.data_spec())
+    model = weights.deployable().eval()
+    hits1 = hits5 = 0
+    with torch.inference_mode():
+        for xb, yb in zip(test.x.split(batch_size), test.y.split(batch_size)):
+            logits = model(xb.float())
+            top = logits.topk(min(5, logits.shape[1]), dim=1).indices
+            hit = top == yb[:, None]
+            hits1 += int(hit[:, 0].sum())
+            hits5 += int(hit.any(dim=1).sum())
+    return hits1 / len(test.y), hits5 / len(test.y)
+
+
+test_accuracy.__test__ = False  # not a pytest test, whatever its name
+
+
 def retrain(
     arch: ArchConfig,
     training: Training,
     seeds: Sequence[int],
     *,
     on_epoch: Callable[[int, Epoch], None] | None = None,
-):
-    """One `TrainResult` per seed (weights kept for the first); SqzdseError when a run fails."""
-    from sqzdse.data import load_dataset
-    from sqzdse.train import resolve_device, train_proxy
-
-    data = load_dataset(training.data_spec(), device=resolve_device(training.device))
-    results = []
-    for i, seed in enumerate(seeds):
-        config = dataclasses.replace(training.train_config(), seed=seed)
-        result = train_proxy(
+) -> tuple[list[SeedRun], Any]:
+    """One `SeedRun` per seed, and the first seed's weights; SqzdseError when a run fails."""
+    runs, first_weights = [], None
+    for seed in seeds:
+        run, weights = train_seed(
             arch,
-            data,
-            config,
+            training,
+            seed,
             on_epoch=None if on_epoch is None else (lambda e, s=seed: on_epoch(s, e)),
-            keep_weights=i == 0,
         )
-        if result.status != "ok":
-            raise SqzdseError(f"retraining with seed {seed} failed: {result.reason}")
-        results.append((seed, result))
-    return results
+        runs.append(run)
+        first_weights = first_weights if first_weights is not None else weights
+    return runs, first_weights
 
 
-def retrain_block(training: Training, results, *, weights: dict | None) -> dict[str, Any]:
-    """What the study records about one retraining (plain JSON data)."""
+def retrain_block(
+    training: Training, runs: Sequence[SeedRun], *, weights: dict | None, splits: dict
+) -> dict[str, Any]:
+    """What the study records about one network's retraining (plain JSON data). `top1` / `top5`
+    are validation means (comparable with the proxy's), `test_*` the test split's."""
     import torch
 
     from sqzdse import __version__
 
-    runs = [
-        {
-            "seed": seed,
-            "top1": r.top1,
-            "top5": r.top5,
-            "train_seconds": r.train_seconds,
-            "curve": [e.to_dict() for e in r.curve],
-        }
-        for seed, r in results
-    ]
     return {
         "settings": dataclasses.asdict(training),
-        "seeds": runs,
-        "top1": statistics.fmean(r["top1"] for r in runs),
-        "top5": statistics.fmean(r["top5"] for r in runs),
-        "train_seconds": sum(r["train_seconds"] for r in runs),
-        "device": results[0][1].device,
+        "splits": splits,
+        "seeds": [r.to_dict() for r in runs],
+        "top1": statistics.fmean(r.top1 for r in runs),
+        "top5": statistics.fmean(r.top5 for r in runs),
+        "test_top1": statistics.fmean(r.test_top1 for r in runs),
+        "test_top5": statistics.fmean(r.test_top5 for r in runs),
+        "test_top1_by_seed": [r.test_top1 for r in runs],
+        "train_seconds": sum(r.train_seconds for r in runs),
+        "device": runs[0].device,
         "weights": weights,
         "versions": {"sqzdse": __version__, "torch": torch.__version__},
         "finished": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def split_sizes(training: Training) -> dict[str, Any]:
+    """The image counts of the three splits retraining uses, and the convention."""
+    from sqzdse.data import load_dataset, load_test_split
+
+    spec = training.data_spec()
+    data, test = load_dataset(spec), load_test_split(spec)
+    return {
+        "convention": data.splits.convention,
+        "train": data.splits.train,
+        "val": data.splits.val,
+        "test": len(test.y),
     }

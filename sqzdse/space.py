@@ -9,6 +9,14 @@ Each metaparameter (base_e, incr_e, pct_3x3, freq, sr) and `bypass` is a fixed v
 choices `{choices: [...]}`, or a range `{low, high, step?, log?}`. Pooling is fixed (`after: [...]`)
 or searched (`among: [...]`, `count: k | {low, high}`, `conv1: true | false | search`). Every error
 names the key path, the value and what is allowed.
+
+The stem (conv1) is `network: {stem: {filters, kernel, stride, padding}}`; each is a fixed integer
+(as before: fixed stems hash and sample exactly as they did), `{choices: [...]}` or an integer range
+`{low, high, step?}`. Searched stem values are suggested after every other dimension, as the Optuna
+parameters stem_kernel, stem_stride, stem_filters and stem_padding. When the kernel is searched and
+`padding` is not given, each kernel gets "same" padding, kernel // 2 (a 32 px input stays 32 px at
+stride 1); a given padding is used for every kernel. Every stem the space allows must leave a
+feature map under the most pools it allows, or the space is refused when it is loaded.
 """
 
 from __future__ import annotations
@@ -35,6 +43,9 @@ from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
 MAX_SPACE_BYTES = 1_000_000
 METAPARAMETERS = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
 INT_METAPARAMETERS = ("base_e", "incr_e", "freq")
+STEM_KEYS = ("filters", "kernel", "stride", "padding")  # network.stem; ArchConfig's stem_<key>
+# Searched stem dimensions, in the order they are suggested (after every other dimension).
+STEM_PARAMS = ("stem_kernel", "stem_stride", "stem_filters", "stem_padding")
 SPACES_DIR = "search_spaces"
 TOP_LEVEL_KEYS = (
     "name",
@@ -222,6 +233,11 @@ class Training:
     resolution: int = 32
     train_per_class: int | None = None  # None: every training image
     val_per_class: int | None = None  # None: every validation image
+    # share of each class of the training pool held out for validation; None: the data set's
+    # default (sqzdse.data: a sixth of the training images where there is an official test split,
+    # 20% of a set split three ways). Part of the space hash: studies from before the three
+    # splits, whose validation images were the official test images, lack it.
+    val_fraction: float | None = None
     epochs: int = 3
     batch_size: int | None = None  # None: the trainer's default
     device: str = "auto"
@@ -243,6 +259,7 @@ class Training:
             train_per_class=self.train_per_class,
             val_per_class=self.val_per_class,
             seed=self.seed,
+            val_fraction=self.val_fraction,
         )
 
     def train_config(self, *, device: str | None = None):
@@ -284,9 +301,8 @@ class SearchSpace:
     metaparameters: dict[str, Param]
     pooling: Pooling = Pooling()
     bypass: Param = Param("bypass", "fixed", value="none")
-    network: dict[str, Any] = field(
-        default_factory=dict
-    )  # ArchConfig fields: stem, modules, dropout
+    # ArchConfig fields: stem, modules, dropout; a searched stem field holds its Param
+    network: dict[str, Any] = field(default_factory=dict)
     objectives: tuple[str, ...] | None = None  # None: "auto", decided from the data set
     constraints: dict[str, float] = field(default_factory=dict)
     sampler: SamplerSpec = SamplerSpec()
@@ -308,21 +324,43 @@ class SearchSpace:
         f = self.fidelity
         return rung_epochs(self.training.epochs, min_epochs=f.min_epochs, eta=f.eta)
 
-    def base_config(self, num_classes: int) -> ArchConfig:
+    @property
+    def stem_params(self) -> dict[str, Param]:
+        """The searched stem dimensions (ArchConfig field -> Param), in suggestion order."""
+        return {n: p for n in STEM_PARAMS if isinstance(p := self.network.get(n), Param)}
+
+    def network_fields(self, stem: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """The network's ArchConfig fields with `stem` giving the searched stem values (default:
+        the first value of each); an unset padding under a searched kernel is kernel // 2."""
+        fields = {k: v for k, v in self.network.items() if not isinstance(v, Param)}
+        searched = self.stem_params
+        if stem is None:
+            stem = {name: p.extremes()[0] for name, p in searched.items()}
+        fields.update(stem)
+        if "stem_kernel" in searched and "stem_padding" not in self.network:
+            fields["stem_padding"] = fields["stem_kernel"] // 2
+        return fields
+
+    def base_config(self, num_classes: int, *, stem: Mapping[str, int] | None = None) -> ArchConfig:
         return preset(
             "v1.0",
             num_classes=num_classes,
             resolution=self.training.resolution,
             pool_after=self.pooling.max_pools(),
-            **self.network,
+            **self.network_fields(stem),
         )
 
     def suggest(self, trial, *, num_classes: int) -> ArchConfig:
-        """A trial's architecture; the searched dimensions are suggested in a fixed order."""
+        """A trial's architecture; the searched dimensions are suggested in a fixed order:
+        metaparameters, pooling, bypass, then the stem (so spaces with a fixed stem sample as
+        they did before the stem could be searched)."""
         values = {name: p.suggest(trial) for name, p in self.metaparameters.items()}
         pools = self.pooling.suggest(trial)
         bypass = self.bypass.suggest(trial)
-        return self.base_config(num_classes).replace(**values, pool_after=pools, bypass=bypass)
+        stem = {name: p.suggest(trial) for name, p in self.stem_params.items()}
+        return self.base_config(num_classes, stem=stem).replace(
+            **values, pool_after=pools, bypass=bypass
+        )
 
     def searched_params(self) -> dict[str, list]:
         """Every searched Optuna parameter with all its values (for grid sampling)."""
@@ -333,6 +371,7 @@ class SearchSpace:
             grid["pool_after"] = self.pooling.combinations()
         if self.bypass.searched:
             grid["bypass"] = self.bypass.values()
+        grid.update({name: p.values() for name, p in self.stem_params.items()})
         return grid
 
     def resolve_objectives(self, num_classes: int) -> tuple[tuple[str, ...], str]:
@@ -565,16 +604,31 @@ def _parse_network(node: Any) -> dict:
         raise SpaceError(
             f"network.stem: expected a mapping of filters, kernel, stride, padding, got {stem!r}"
         )
-    _check_keys(stem, "network.stem", ("filters", "kernel", "stride", "padding"))
-    for key, value in stem.items():
-        _check_int(value, f"network.stem.{key}", minimum=0 if key == "padding" else 1)
-        out[f"stem_{key}"] = value
+    _check_keys(stem, "network.stem", STEM_KEYS)
+    for key, value in stem.items():  # a fixed value stays an int: fixed stems hash as before
+        out[f"stem_{key}"] = _parse_stem(value, key)
     if "dropout" in node:
         dropout = node["dropout"]
         if not _is_number(dropout) or not 0 <= dropout < 1:
             raise SpaceError(f"network.dropout: expected a probability in [0, 1), got {dropout!r}")
         out["dropout"] = dropout
     return out
+
+
+def _parse_stem(node: Any, key: str) -> int | Param:
+    """A stem field: a fixed integer, `{choices: [...]}` or an integer range {low, high, step?}."""
+    path = f"network.stem.{key}"
+    minimum = 0 if key == "padding" else 1
+    if not isinstance(node, dict):
+        _check_int(node, path, minimum=minimum)
+        return node
+    param = dataclasses.replace(_parse_param(node, path, integer=True), name=f"stem_{key}")
+    if param.kind == "choices":
+        for i, value in enumerate(param.choices):
+            _check_int(value, f"{path}.choices[{i}]", minimum=minimum)
+    else:
+        _check_int(param.low, f"{path}.low", minimum=minimum)
+    return param
 
 
 def _parse_pooling(node: Any, num_modules: int) -> Pooling:
@@ -757,6 +811,9 @@ def _validate_training(t: Training, path: str) -> None:
     for key in ("train_per_class", "val_per_class", "batch_size"):
         if getattr(t, key) is not None:
             _check_int(getattr(t, key), f"{path}.{key}", minimum=1)
+    f = t.val_fraction
+    if f is not None and (not _is_number(f) or not 0 < f <= 0.5):
+        raise SpaceError(f"{path}.val_fraction: expected a fraction in (0, 0.5], got {f!r}")
     if not is_device_spec(t.device):
         raise SpaceError(f"{path}.device: expected {DEVICES}, got {t.device!r}")
 
@@ -784,7 +841,21 @@ def _check_sampler_settings(space: SearchSpace) -> None:
 
 
 def _check_architectures(space: SearchSpace) -> None:
-    """Every value of every dimension must make a valid network; the most pools must not vanish."""
+    """Every value of every dimension must make a valid network; the most pools must not vanish,
+    whichever stem the space allows."""
+    for stem in _stem_extremes(space):
+        try:
+            space.base_config(num_classes=10, stem=stem)
+        except ArchError as err:
+            cfg = space.network_fields(stem)
+            k = cfg.get("stem_kernel", preset("v1.0").stem_kernel)
+            raise SpaceError(
+                f"network.stem: at training resolution {space.training.resolution}, the stem "
+                f"{k}x{k}/{cfg.get('stem_stride', preset('v1.0').stem_stride)} with padding "
+                f"{cfg.get('stem_padding', preset('v1.0').stem_padding)} and the most pools this "
+                f"space allows (after {', '.join(space.pooling.max_pools()) or 'none'}) makes an "
+                f"invalid network: {err}; narrow the stem's values or allow fewer pools"
+            ) from None
     try:
         base = space.base_config(num_classes=10)
     except ArchError as err:
@@ -797,6 +868,20 @@ def _check_architectures(space: SearchSpace) -> None:
                 base.replace(**{name: value})
             except ArchError as err:
                 raise SpaceError(f"metaparameters.{name}: {value!r} is not valid: {err}") from None
+
+
+def _stem_extremes(space: SearchSpace) -> list[dict[str, int]]:
+    """Searched stem values that between them reach the smallest feature maps: every choice, and
+    the two lowest and two highest values of a range (the feature map shrinks with the kernel and
+    the stride and grows with the padding, but under same padding it depends on the kernel's parity
+    only, so both parities are checked). Empty when the stem is fixed."""
+    values = {}
+    for name, p in space.stem_params.items():
+        every = p.values()
+        values[name] = every if p.kind == "choices" else sorted({*every[:2], *every[-2:]})
+    if not values:
+        return []
+    return [dict(zip(values, combo)) for combo in itertools.product(*values.values())]
 
 
 # ---------------------------------------------------------------------------- small checks

@@ -54,6 +54,9 @@ EXAMPLE_URL = "sqlite:///studies/micro.db"
 Storage = optuna.storages.RDBStorage
 
 
+RUNS_SUFFIX = ".retrain"  # sqzdse.front's companion study of runs: <study>.retrain
+
+
 def storage_for_space(space_name: str, folder: Path = STUDIES_DIR) -> str:
     """The default storage of a search (`sqlite:///studies/<space>.db`), or of a fidelity run in
     FIDELITY_DIR."""
@@ -282,11 +285,15 @@ def reason(err: BaseException) -> str:
 
 
 def study_names(storage: str | optuna.storages.BaseStorage) -> list[str]:
-    """Names of the studies in a storage, sorted."""
+    """Names of the studies in a storage, sorted; without the companion studies that keep a
+    study's retraining runs (`<study>.retrain`, sqzdse.front), which belong to their study."""
     if isinstance(storage, str):
         storage = open_storage(storage)
     try:
-        return sorted(optuna.get_all_study_names(storage))
+        names = optuna.get_all_study_names(storage)
+        return sorted(
+            n for n in names if not n.endswith(RUNS_SUFFIX) or n[: -len(RUNS_SUFFIX)] not in names
+        )
     except (optuna.exceptions.OptunaError, sqlalchemy.exc.SQLAlchemyError) as err:
         raise StorageError(f"cannot read {describe_storage(storage)}: {reason(err)}") from None
 

@@ -66,6 +66,10 @@ def test_export_columns_by_name():
         "num_modules",
         "pool_after",
         "bypass",
+        "stem_filters",
+        "stem_kernel",
+        "stem_stride",
+        "stem_padding",
         "num_classes",
         "resolution",
         "params",
@@ -83,6 +87,8 @@ def test_export_columns_by_name():
         "top5_compressed",
         "retrained_top1",
         "retrained_top5",
+        "retrained_test_top1",
+        "retrained_test_top5",
         "pareto",
         "failure_reason",
         "reused_from",
@@ -142,6 +148,8 @@ def test_round_trip_of_a_searched_study(tmp_path, capsys):
         "top5_compressed",
         "retrained_top1",
         "retrained_top5",
+        "retrained_test_top1",
+        "retrained_test_top5",
     ]
     assert expected.notna().all().drop(empty).all()
     for fmt in ("csv", "parquet", "json"):

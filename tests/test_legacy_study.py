@@ -46,6 +46,13 @@ ADDED = {
     "top5_compressed": [""] * 10,
     "retrained_top1": [""] * 10,
     "retrained_top5": [""] * 10,
+    "retrained_test_top1": [""] * 10,
+    "retrained_test_top5": [""] * 10,
+    # [front]: the stem became a searchable dimension, so it is a column
+    "stem_filters": ["16"] * 8 + ["64"] * 2,
+    "stem_kernel": ["3"] * 10,
+    "stem_stride": ["2"] * 8 + ["1"] * 2,
+    "stem_padding": ["0"] * 8 + ["1"] * 2,
 }
 
 
@@ -67,7 +74,7 @@ def test_json_export_is_the_same_plus_the_added_columns(url, tmp_path, capsys):
     new = json.loads(out.read_text())
     old = json.loads((FIXTURE / "expected.json").read_text())
     for name, values in ADDED.items():
-        assert [str(row.pop(name) or "") for row in new] == values
+        assert ["" if (v := row.pop(name)) is None else str(v) for row in new] == values
     assert [list(row.items()) for row in new] == [list(row.items()) for row in old]
 
 
@@ -136,5 +143,7 @@ def test_dashboard_reads_the_same(url, expected):
         "top5_compressed",
         "retrained_top1",
         "retrained_top5",
+        "retrained_test_top1",
+        "retrained_test_top5",
     )
     assert labels == [metric(name).label for name in METRIC_ORDER if name not in absent]

@@ -13,6 +13,7 @@ SHIPPED = (
     "macro",
     "full",
     "fashion",
+    "fashion_small",
     "paper_sr",
     "paper_pct",
     "paper_bypass",
@@ -197,7 +198,7 @@ def test_file_errors_name_the_file(tmp_path):
     with pytest.raises(
         SpaceError,
         match="search space 'nosuch' not found .* shipped spaces: "
-        "compressed.yaml, fashion.yaml, full.yaml, macro.yaml, micro.yaml",
+        "compressed.yaml, fashion.yaml, fashion_small.yaml, full.yaml, macro.yaml, micro.yaml",
     ):
         load_space("nosuch")
 

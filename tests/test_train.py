@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from sqzdse.arch import preset
-from sqzdse.data import Dataset, DataSpec, load_dataset
+from sqzdse.data import Dataset, DataSpec, Splits, load_dataset
 from sqzdse.errors import TrainingError
 from sqzdse.train import TOP5_NOTE, TrainConfig, augment, evaluate, resolve_device, train_proxy
 
@@ -111,7 +111,8 @@ def test_top5_is_flagged_with_five_or_fewer_classes():
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (40, 3, 24, 24), generator=g, dtype=torch.uint8)
     y = torch.arange(40) % 3
-    data = Dataset("toy", 3, x[:30], y[:30], x[30:], y[30:], (0.5,) * 3, (0.3,) * 3, True)
+    splits = Splits("three-way", 0.2, 30, 10)
+    data = Dataset("toy", 3, x[:30], y[:30], x[30:], y[30:], (0.5,) * 3, (0.3,) * 3, True, splits)
     cfg = preset("v1.0", **{**SMALL, "num_classes": 3})
     result = train_proxy(cfg, data, TrainConfig(epochs=1, device="cpu"))
     assert result.top5 == 1.0 and result.note == TOP5_NOTE
@@ -179,12 +180,14 @@ def test_augment_crops_and_flips_whole_batches():
 @pytest.mark.parametrize("bypass", ["none", "simple", "complex"])
 def test_v1_0_learns_digits_in_three_epochs(bypass):
     # With bypass none PyTorch's default initialisation reaches 0.95 too; simple and complex bypass
-    # need `_initialise` (Fire modules start as their bypass): 0.35-0.77 without it.
+    # need `_initialise` (Fire modules start as their bypass): 0.35-0.77 without it. On the 1,079
+    # training images of digits' 60/20/20 split, seed 0: none 0.961, simple 0.872-0.880 (by thread
+    # count), complex 0.961 (with the 1,438 of the old 80/20 split, all were >= 0.92).
     data = load_dataset(DataSpec(name="digits", resolution=32))
     cfg = preset("v1.0", num_classes=10, resolution=32, bypass=bypass)
     result = train_proxy(cfg, data, TrainConfig(epochs=3, seed=0, device="cpu"))
     assert result.status == "ok"
-    assert result.top1 >= 0.90, result.curve
+    assert result.top1 >= 0.85, result.curve
 
 
 def test_evaluate_gives_the_mean_cross_entropy_of_the_validation_images():

@@ -18,6 +18,13 @@ from sqzdse.records import (
 from sqzdse.search import counted
 
 DESIGN = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
+V1_0_STEM = "96 7x7/2 p0"  # the `stem` column is shown when a network on the front has another
+
+
+def stem_label(arch) -> str:
+    """conv1 as `filters kxk/stride pPadding`, e.g. `96 7x7/2 p0` (SqueezeNet v1.0's)."""
+    k = arch.stem_kernel
+    return f"{arch.stem_filters} {k}x{k}/{arch.stem_stride} p{arch.stem_padding}"
 
 
 def _clock(seconds: float) -> str:
@@ -79,9 +86,11 @@ def format_front(study: optuna.Study, objectives) -> str:
     # the proxy's accuracies (a search's table: nothing is retrained yet)
     accuracies = metrics_of(source=Source.TRAINED, role=Role.ACCURACY)
     metrics = list(dict.fromkeys([*objectives, *accuracies, *costs]))
-    header = ["trial", *metrics, *DESIGN, "pools", "bypass"]
+    stems = [stem_label(r.arch) if r.arch else "" for r in shown]
+    with_stem = any(stem not in ("", V1_0_STEM) for stem in stems)
+    header = ["trial", *metrics, *DESIGN, "pools", "bypass", *(["stem"] if with_stem else [])]
     rows = []
-    for r in shown:
+    for r, stem in zip(shown, stems):
         label = " ".join([str(r.number), *(f"+{n}" for n in repeats.get(r.number, []))])
         arch = r.arch
         design = [str(getattr(arch, k, None)) for k in DESIGN]
@@ -92,6 +101,7 @@ def format_front(study: optuna.Study, objectives) -> str:
                 *design,
                 ",".join(arch.pool_after) if arch else "",
                 str(arch and arch.bypass),
+                *([stem] if with_stem else []),
             ]
         )
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]

@@ -282,6 +282,12 @@ def _header(echo, study, storage_url: str, setup) -> None:
         f"{', '.join(setup.objectives)}; {t.dataset} at {t.resolution}px, {t.epochs} epochs, "
         f"{space.n_trials} trials"
     )
+    if setup.splits:
+        echo(
+            f"measured on {setup.splits['val']:,} validation images "
+            f"({setup.splits['convention']} split; trained on {setup.splits['train']:,}); the test "
+            "split is never read"
+        )
     if space.fidelity is not None:
         f = space.fidelity
         echo(

@@ -108,6 +108,7 @@ def detail(source: StudySource, selected, _versions):
         curve,
         details.rung_decisions(data, trial.number),
         details.trial_compression(data, trial.number),
+        details.trial_retrained(data, trial.number),
     )
 
 

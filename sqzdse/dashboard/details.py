@@ -1,6 +1,7 @@
 """One trial in detail: its layer table (exact analytic counts), metrics, learning curve, the
-decisions at the rungs of successive halving, its Deep Compression report, and the `sqzdse train`
-command that rebuilds it. Pure functions of StudyData."""
+decisions at the rungs of successive halving, its Deep Compression report, its retraining by
+`sqzdse retrain` (validation and test accuracy per seed), and the `sqzdse train` command that
+rebuilds it. Pure functions of StudyData."""
 
 from __future__ import annotations
 
@@ -246,6 +247,74 @@ def _bytes(value: Any) -> str:
 def _percent(value: Any, *, digits: int = 2) -> str:
     number = _number(value)
     return "n/a" if number is None else f"{number:.{digits}%}"
+
+
+@dataclass(frozen=True)
+class RetrainedDetail:
+    """A trial's retraining by `sqzdse retrain` (its `retrained:<number>` block), for people:
+    validation top-1 (the split the search selects on) and test top-1, mean and per seed."""
+
+    settings: str  # "3 seeds (0, 1, 2) · 30 epochs · 45,000 training, 5,000 validation, ..."
+    rows: tuple[tuple[str, str], ...]  # (label, value)
+
+
+def trial_retrained(data: StudyData, number: int) -> RetrainedDetail | None:
+    """The retraining of trial `number` (or of the twin whose result it reused); None when it
+    was not retrained (or the study has no such trial)."""
+    record = data.records.get(int(number))
+    return None if record is None else retrained_detail(record.retrained)
+
+
+def retrained_detail(block: Mapping[str, Any] | None) -> RetrainedDetail | None:
+    """The block a `retrained:<number>` attribute holds, for people; None without one."""
+    if not isinstance(block, Mapping):
+        return None
+    seeds = [s for s in _list(block.get("seeds")) if isinstance(s, Mapping)]
+    rows = []
+    for name, key in (("validation top-1", "top1"), ("test top-1", "test_top1")):
+        by_seed = [_number(s.get(key)) for s in seeds]
+        if key == "test_top1" and not seeds:
+            by_seed = [_number(v) for v in _list(block.get("test_top1_by_seed"))]
+        mean = _number(block.get(key))
+        if mean is None:
+            continue
+        known = [v for v in by_seed if v is not None]
+        spread = f" ± {(max(known) - min(known)) / 2:.2%}" if len(known) > 1 else ""
+        over = f", mean of {len(by_seed)} seeds" if len(by_seed) > 1 else ""
+        rows.append((f"{name}{over}", _percent(mean) + spread))
+        if len(by_seed) > 1:
+            rows.append((f"{name} per seed", " · ".join(map(_percent, by_seed))))
+    for name, key in (("validation top-5, mean", "top5"), ("test top-5, mean", "test_top5")):
+        if _number(block.get(key)) is not None:
+            rows.append((name, _percent(block.get(key))))
+    seconds = _number(block.get("train_seconds"))
+    if seconds is not None:
+        rows.append(("training time, all seeds", f"{seconds:,.0f} s"))
+    return RetrainedDetail(settings=_retrain_settings(block, seeds), rows=tuple(rows))
+
+
+def _retrain_settings(block: Mapping[str, Any], seeds: list[Mapping[str, Any]]) -> str:
+    settings = block.get("settings") if isinstance(block.get("settings"), Mapping) else {}
+    splits = block.get("splits") if isinstance(block.get("splits"), Mapping) else {}
+    numbers = [s.get("seed") for s in seeds if isinstance(s.get("seed"), int)]
+    parts = []
+    if numbers:
+        parts.append(f"{len(numbers)} seed{'s' if len(numbers) > 1 else ''} ({_join(numbers)})")
+    if _number(settings.get("epochs")) is not None:
+        parts.append(f"{int(settings['epochs'])} epochs")
+    counts = [
+        f"{_count(splits.get(k))} {k if k != 'val' else 'validation'}"
+        for k in ("train", "val", "test")
+        if _number(splits.get(k)) is not None
+    ]
+    if counts:
+        convention = f" ({splits['convention']})" if splits.get("convention") else ""
+        parts.append(f"{', '.join(counts)} images{convention}")
+    return " · ".join(parts) or "settings not recorded"
+
+
+def _join(values) -> str:
+    return ", ".join(map(str, values))
 
 
 @dataclass(frozen=True)

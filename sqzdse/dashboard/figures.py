@@ -8,6 +8,8 @@ Fronts, ranks and hypervolumes come from `sqzdse.analysis`: only COMPLETE trials
 take part; failed, pruned (infeasible) and running trials are counted in `left_out`, never drawn.
 Trials stopped at a rung of successive halving are drawn apart, faint, at the accuracy their curve
 had reached: they have no final accuracy, so they are never on a front nor in a hypervolume.
+Networks `sqzdse retrain` trained (trials, and SqueezeNet baselines at their exact cost) are drawn
+beside the proxy's front at their mean test accuracy, with the spread over their seeds.
 """
 
 from __future__ import annotations
@@ -118,10 +120,36 @@ class Reference:
         return f"SqueezeNet {self.preset}: size only, accuracy not measured here"
 
 
-def unmeasured(references: Sequence[Reference]) -> list[Reference]:
+@dataclass(frozen=True)
+class RetrainedPoint:
+    """A network `sqzdse retrain` trained, in the main view: a trial of `study`, or a SqueezeNet
+    preset trained as a baseline (`preset`) at its exact analytic x. `y` is its mean test accuracy
+    over the seeds (top-1 or top-5, as the y axis), `spread` half the range over the seeds."""
+
+    study: str
+    x: float
+    y: float
+    spread: float
+    by_seed: tuple[float, ...]
+    metric: str  # retrained_test_top1 or retrained_test_top5
+    trial: int | None = None
+    preset: str | None = None
+    val: float | None = None  # the mean validation accuracy of the same runs
+
+    @property
+    def label(self) -> str:
+        if self.preset is not None:
+            return f"SqueezeNet {self.preset} (retrained)"
+        return f"{self.study} #{self.trial}"
+
+
+def unmeasured(
+    references: Sequence[Reference], retrained: Sequence[RetrainedPoint] = ()
+) -> list[Reference]:
     """The references to draw as a size-only line: one per (preset, x), and none where a study
-    shown measured that same network (its star says more)."""
+    shown measured that same network (its star says more) or retrained it as a baseline."""
     measured = {(r.preset, r.x) for r in references if r.trial is not None}
+    measured |= {(p.preset, p.x) for p in retrained if p.preset is not None}
     lines, seen = [], set()
     for ref in references:
         key = (ref.preset, ref.x)
@@ -152,16 +180,26 @@ class ParetoInfo:
     left_out: dict[str, Counter] = field(default_factory=dict)  # study -> reason -> count
     trials: dict[str, int] = field(default_factory=dict)  # study -> number of trials
     notes: tuple[str, ...] = ()
+    retrained: tuple[RetrainedPoint, ...] = ()  # retrained trials and baselines, at test accuracy
+    y_title: str = ""  # the y axis title: Y_METRICS[y] and the split the accuracy is from
 
     @property
     def is_empty(self) -> bool:
         return len(self.points) == 0 and len(self.stopped) == 0
 
     def drawn(self, column: str) -> np.ndarray:
-        """`column` ("x" or "y") of every trial drawn, stopped ones included."""
+        """`column` ("x" or "y") of every trial drawn, stopped and retrained ones included."""
         return np.concatenate(
-            [self.points[column].to_numpy(dtype=float), self.stopped[column].to_numpy(dtype=float)]
+            [
+                self.points[column].to_numpy(dtype=float),
+                self.stopped[column].to_numpy(dtype=float),
+                np.array([getattr(p, column) for p in self.retrained], dtype=float),
+            ]
         )
+
+    def size_only(self) -> list[Reference]:
+        """The references drawn as a size-only line (`unmeasured`)."""
+        return unmeasured(self.references, self.retrained)
 
 
 def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "bypass") -> ParetoInfo:
@@ -193,7 +231,8 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
         if stopped.any():
             stopped_parts.append(_stopped_points(data, stopped, x=x, y=y, color=color))
     references, notes = reference_info(datas, x=x, y=y)
-    notes = (*_never_compressed(datas, x=x, y=y), *notes)
+    retrained, retrained_notes = retrained_info(datas, x=x, y=y)
+    notes = (*_never_compressed(datas, x=x, y=y), *notes, *retrained_notes)
     return ParetoInfo(
         x=x,
         y=y,
@@ -206,6 +245,8 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
         left_out=left_out,
         trials=trials,
         notes=notes,
+        retrained=retrained,
+        y_title=accuracy_title(y, datas),
     )
 
 
@@ -435,6 +476,196 @@ def reference_info(
     return tuple(references), tuple(notes)
 
 
+# ---------------------------------------------------------------------------- splits, retraining
+
+
+def split_note(datas: Sequence[StudyData]) -> str:
+    """Which studies shown are legacy (from before the three splits: their validation images were
+    the official test images), as a short note; empty when every study records its splits."""
+    legacy = [d.name for d in datas if d.splits is None]
+    if not legacy:
+        return ""
+    where = "" if len(legacy) == len(datas) else f" in {', '.join(legacy)}"
+    return f"legacy{where}: official test images"
+
+
+def accuracy_title(y: str, datas: Sequence[StudyData]) -> str:
+    """The y axis title: the metric, and which split of the studies shown its numbers are from.
+    A search's accuracies (and a retrained network's validation accuracy) are on the validation
+    split; a study from before the three splits measured them on the official test images."""
+    label = Y_METRICS[y]
+    if not datas or y.startswith("retrained_test_"):
+        return label  # "retrained test top-1 accuracy" says its split
+    note = split_note(datas)
+    if "validation" in label:  # the retrained validation accuracy
+        return f"{label} ({note})" if note else label
+    return f"{label} (validation split{', ' if note else ''}{note})"
+
+
+def retrained_metric(y: str) -> str | None:
+    """The retrained test accuracy drawn beside the accuracy `y`: test top-1 beside a top-1, test
+    top-5 beside a top-5; None beside a compressed network's accuracy (the retrained networks were
+    not compressed) and beside a test accuracy (the trials' points are then those numbers)."""
+    if metric(y).source is records.Source.COMPRESSED or y.startswith("retrained_test_"):
+        return None
+    return "retrained_test_top5" if y.endswith("top5") else "retrained_test_top1"
+
+
+def _finite(value) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def seed_values(block, key: str) -> tuple[float, ...]:
+    """`key` (test_top1, top1, ...) of each seed of a retraining block; () when it lacks them."""
+    if key == "test_top1" and isinstance(block.get("test_top1_by_seed"), list):
+        values = [_finite(v) for v in block["test_top1_by_seed"]]
+    else:
+        seeds = block.get("seeds") if isinstance(block.get("seeds"), list) else []
+        values = [_finite(s.get(key)) if isinstance(s, dict) else None for s in seeds]
+    return () if None in values else tuple(values)
+
+
+def _retrained_point(block, *, key: str, **fields) -> RetrainedPoint | None:
+    """The point of one retraining block at the accuracy `key` (test_top1 or test_top5)."""
+    mean = _finite(block.get(key))
+    if mean is None:
+        return None
+    by_seed = seed_values(block, key)
+    return RetrainedPoint(
+        y=mean,
+        spread=(max(by_seed) - min(by_seed)) / 2 if by_seed else 0.0,
+        by_seed=by_seed,
+        metric=f"retrained_{key}",
+        val=_finite(block.get(key.removeprefix("test_"))),
+        **fields,
+    )
+
+
+def retrained_info(
+    datas: Sequence[StudyData], *, x: str, y: str
+) -> tuple[tuple[RetrainedPoint, ...], tuple[str, ...]]:
+    """The networks `sqzdse retrain` trained in each study, at their test accuracy
+    (`retrained_metric` of `y`): its retrained trials with `x` (a trial reusing a retrained twin's
+    result is that twin), and its retrained SqueezeNet baselines at their exact analytic `x` (none
+    for a measured x, with a note). None against a compressed size: the retrained weights were not
+    compressed."""
+    check_axes(x=x, y=y)
+    test = retrained_metric(y)
+    if test is None:
+        return (), ()
+    if metric(x).source is records.Source.COMPRESSED:
+        retrained = [d.name for d in datas if d.baselines or _retrained_rows(d, test).any()]
+        return (), tuple(
+            f"{name}: the retrained networks are not drawn against {metric(x).label}: their "
+            "retrained weights were not compressed"
+            for name in retrained
+        )
+    key = test.removeprefix("retrained_")
+    points, notes = [], []
+    for data in datas:
+        df = data.frame
+        if len(df):
+            rows = df.loc[_retrained_rows(data, test) & df[x].notna()]
+            numbers = set(rows["number"].tolist())
+            for number, twin, xv in zip(rows["number"], rows["reused_from"], rows[x]):
+                if not pd.isna(twin) and int(twin) in numbers:
+                    continue
+                block = data.records[int(number)].retrained
+                point = _retrained_point(
+                    block, key=key, study=data.name, x=float(xv), trial=int(number)
+                )
+                points.extend([point] if point else [])
+        skipped: dict[str, list[str]] = {}  # why -> presets
+        for name, block in sorted(data.baselines.items()):
+            cost = _baseline_cost(data, name, block, x)
+            if isinstance(cost, str):
+                skipped.setdefault(cost, []).append(name)
+                continue
+            point = _retrained_point(block, key=key, study=data.name, x=cost, preset=name)
+            points.extend([point] if point else [])
+        for why, names in skipped.items():
+            were = "was" if len(names) == 1 else "were"
+            notes.append(
+                f"{data.name}: SqueezeNet {' and '.join(names)} {were} retrained but "
+                f"{'is' if len(names) == 1 else 'are'} not drawn: {why}"
+            )
+    return tuple(points), tuple(notes)
+
+
+def _retrained_rows(data: StudyData, test: str) -> pd.Series:
+    """Mask of the trials of `data` with a retraining block and its `test` accuracy."""
+    blocks = [getattr(data.records.get(int(n)), "retrained", None) for n in data.frame["number"]]
+    has_block = pd.Series([b is not None for b in blocks], index=data.frame.index, dtype=bool)
+    return has_block & data.frame[test].notna()
+
+
+def _baseline_cost(data: StudyData, name: str, block, x: str) -> float | str:
+    """The exact `x` of preset `name` as `sqzdse retrain` trained it (the study's classes, the
+    resolution it trained at), or why there is none."""
+    if metric(x).source is not records.Source.ANALYTIC:
+        return f"{metric(x).label} is not known from the architecture"
+    if data.num_classes is None:
+        return "the study does not record its number of classes"
+    settings = block.get("settings") if isinstance(block.get("settings"), dict) else {}
+    resolution = settings.get("resolution") or data.resolution
+    if not isinstance(resolution, int):
+        if metric(x).per_image:
+            return f"the resolution it trained at is unknown, so is its {metric(x).label}"
+        resolution = 224
+    try:
+        cfg = preset(name, num_classes=data.num_classes, resolution=resolution)
+    except (ArchError, ValueError, KeyError) as err:
+        return str(err)
+    return float(records.analytic_metrics(cfg)[x])
+
+
+def _seed_text(point: RetrainedPoint) -> str:
+    write = metric(point.metric).format
+    seeds = len(point.by_seed)
+    if seeds < 2:
+        return write(point.y)
+    return (
+        f"{write(point.y)} ± {point.spread:.2%} over {seeds} seeds "
+        f"({', '.join(write(v) for v in point.by_seed)})"
+    )
+
+
+def retrained_hover(point: RetrainedPoint, x: str) -> str:
+    """What the hover of a retrained network says: what it is, that its accuracy is on the test
+    split, over how many seeds, and its validation accuracy beside."""
+    k = metric(point.metric).short.removeprefix("test ")
+    lines = [
+        f"<b>{point.label}</b> retrained, test split",
+        f"test {k} {_seed_text(point)}",
+    ]
+    if point.val is not None:
+        lines.append(f"validation {k} {metric(point.metric).format(point.val)} (same runs)")
+    lines.append(f"{X_METRICS[x]} {metric(x).format(point.x)}")
+    return "<br>".join(lines)
+
+
+def _retrained_lines(info: ParetoInfo) -> list[str]:
+    """Sentences on the retrained networks drawn, per study, and on each baseline."""
+    lines = []
+    for study in info.studies:
+        trials = [p for p in info.retrained if p.study == study and p.preset is None]
+        if trials:
+            what = metric(trials[0].metric).short
+            lines.append(
+                f"{study}: {len(trials)} retrained network{'s' if len(trials) > 1 else ''} "
+                f"drawn at the mean {what} of their seeds on the test split (diamonds; error "
+                "bars: half the range over the seeds)."
+            )
+    for point in info.retrained:
+        if point.preset is not None:
+            lines.append(
+                f"{point.label} in {point.study}: {metric(point.metric).label} "
+                f"{_seed_text(point)} at {metric(info.x).format(point.x)} {X_METRICS[info.x]}."
+            )
+    return lines
+
+
 def summary_lines(info: ParetoInfo) -> list[str]:
     """Plain sentences under the main view: counts per study, what is left out and why, and what
     the reference lines mean."""
@@ -464,7 +695,8 @@ def summary_lines(info: ParetoInfo) -> list[str]:
                 f"{ref.label}: {Y_METRICS[info.y]} {ref.y:.2%} at "
                 f"{metric(info.x).format(ref.x)} {X_METRICS[info.x]} (marked with a star)."
             )
-    for ref in unmeasured(info.references):
+    lines.extend(_retrained_lines(info))
+    for ref in info.size_only():
         lines.append(
             f"SqueezeNet {ref.preset} has {metric(info.x).format(ref.x)} {X_METRICS[info.x]} at "
             f"{ref.num_classes} classes (dotted line); no study shown trained it, so its "
@@ -530,6 +762,7 @@ def pareto_figure(info: ParetoInfo) -> go.Figure:
                 meta={"role": "front", "study": study},
             )
         )
+    _add_retrained(fig, info, symbols, several)
     _add_references(fig, info)
     fig.update_layout(
         template="plotly_white",
@@ -537,7 +770,7 @@ def pareto_figure(info: ParetoInfo) -> go.Figure:
         margin={"l": 70, "r": 20, "t": 30, "b": 60},
         xaxis={"type": "log", "title": {"text": f"{X_METRICS[info.x]} (log scale)"}},
         yaxis={
-            "title": {"text": Y_METRICS[info.y]},
+            "title": {"text": info.y_title or Y_METRICS[info.y]},
             "tickformat": percent_format(info.drawn("y")),
         },
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.01, "x": 0},
@@ -636,6 +869,74 @@ def _add_trial_traces(fig: go.Figure, info: ParetoInfo, symbols: dict, several: 
         )
 
 
+RETRAINED_COLOR = "#d95f02"
+
+
+def _add_retrained(fig: go.Figure, info: ParetoInfo, symbols: dict, several: bool) -> None:
+    """The retrained trials of each study as one series of diamonds with error bars, and each
+    retrained baseline as a labelled point."""
+    for study in info.studies:
+        pts = [p for p in info.retrained if p.study == study and p.preset is None]
+        if not pts:
+            continue
+        of = f" of {study}" if several else ""
+        fig.add_trace(
+            go.Scatter(
+                x=[p.x for p in pts],
+                y=[p.y for p in pts],
+                mode="markers",
+                name=f"retrained{of}, test split ({len(pts)})",
+                marker={
+                    "size": 11,
+                    "symbol": "diamond",
+                    "color": RETRAINED_COLOR,
+                    "line": {"color": "black", "width": 1},
+                },
+                error_y=_error_bars(pts),
+                customdata=[[p.study, p.trial] for p in pts],
+                hovertext=[retrained_hover(p, info.x) for p in pts],
+                hoverinfo="text",
+                meta={"role": "retrained", "study": study},
+            )
+        )
+    baselines = [p for p in info.retrained if p.preset is not None]
+    for p in baselines:
+        # v1.0 and v1.1 have nearly the same parameters: the higher one's label goes above it.
+        highest = p.y >= max(q.y for q in baselines if q.study == p.study)
+        fig.add_trace(
+            go.Scatter(
+                x=[p.x],
+                y=[p.y],
+                mode="markers+text",
+                name=f"{p.label} in {p.study}" if several else p.label,
+                text=[p.label],
+                textposition="top center" if highest else "bottom center",
+                textfont={"size": 11, "color": RETRAINED_COLOR},
+                marker={
+                    "size": 16,
+                    "symbol": "star-diamond",
+                    "color": RETRAINED_COLOR,
+                    "line": {"color": "black", "width": 1},
+                },
+                error_y=_error_bars([p]),
+                hovertext=[retrained_hover(p, info.x)],
+                hoverinfo="text",
+                meta={"role": "retrained_baseline", "preset": p.preset, "study": p.study},
+            )
+        )
+
+
+def _error_bars(points: Sequence[RetrainedPoint]) -> dict:
+    return {
+        "type": "data",
+        "array": [p.spread for p in points],
+        "visible": True,
+        "color": RETRAINED_COLOR,
+        "thickness": 1.5,
+        "width": 4,
+    }
+
+
 def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
     ys = info.drawn("y")
     low, high = float(np.nanmin(ys)), float(np.nanmax(ys))
@@ -660,7 +961,7 @@ def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
                     meta={"role": "reference", "preset": ref.preset},
                 )
             )
-    lines = sorted(unmeasured(info.references), key=lambda r: r.x)
+    lines = sorted(info.size_only(), key=lambda r: r.x)
     xs = np.log10([*info.drawn("x"), *(r.x for r in lines)])
     middle = (xs.min() + xs.max()) / 2
     for i, ref in enumerate(lines):

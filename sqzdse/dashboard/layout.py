@@ -14,6 +14,7 @@ from sqzdse.dashboard import figures
 from sqzdse.dashboard.details import (
     CompressedLayer,
     CompressionDetail,
+    RetrainedDetail,
     RungDecision,
     TrialDetail,
     status_line,
@@ -38,6 +39,7 @@ class ids:  # noqa: N801 - a namespace of component ids
     RUNGS = "rung-table"
     COMPRESSION = "compression-report"
     COMPRESSION_LAYERS = "compression-layer-table"
+    RETRAINED = "retrained-report"
     COMMAND = "train-command"
     HYPERVOLUME = "hypervolume-graph"
     PARALLEL = "parallel-graph"
@@ -274,9 +276,11 @@ def detail_panel(
     curve_figure=None,
     rungs: Sequence[RungDecision] = (),
     compression: CompressionDetail | None = None,
+    retrained: RetrainedDetail | None = None,
 ) -> list:
-    """The detail panel of one trial; the placeholder when `detail` is None. `rungs` and
-    `compression` are shown when the trial has them (successive halving, Deep Compression)."""
+    """The detail panel of one trial; the placeholder when `detail` is None. `rungs`,
+    `compression` and `retrained` are shown when the trial has them (successive halving, Deep
+    Compression, `sqzdse retrain`)."""
     if detail is None:
         return detail_placeholder()
     children = [
@@ -324,6 +328,8 @@ def detail_panel(
             html.Span("Rungs of successive halving", style=LABEL),
             rung_table(rungs),
         ]
+    if retrained is not None:
+        children.append(retrained_section(retrained))
     if compression is not None:
         children.append(compression_section(compression))
     if detail.arch_error:
@@ -352,6 +358,19 @@ def _pairs_table(pairs: Sequence[tuple[str, str]]) -> html.Table:
             for label, value in pairs
         ],
         style={"fontSize": "13px", "borderCollapse": "collapse", "marginBottom": "8px"},
+    )
+
+
+def retrained_section(retrained: RetrainedDetail) -> html.Div:
+    """The trial's retraining: validation top-1 (the split the search selects on) and test top-1,
+    the mean and each seed's."""
+    return html.Div(
+        [
+            html.Span("Retrained (sqzdse retrain): validation and test split", style=LABEL),
+            html.P(retrained.settings, style={"fontSize": "13px", "margin": "0 0 4px 0"}),
+            _pairs_table(retrained.rows),
+        ],
+        id=ids.RETRAINED,
     )
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 import optuna
 import sqlalchemy.exc
@@ -21,16 +23,21 @@ from sqlalchemy.engine import make_url
 from sqzdse import analysis
 from sqzdse.dashboard.study_data import StudyData
 from sqzdse.errors import StorageError
-from sqzdse.records import FIDELITY_KIND, STUDY_KIND, StudyInfo
+from sqzdse.front import BASELINE_PREFIX, baseline_blocks
+from sqzdse.records import FIDELITY_KIND, RETRAINED_PREFIX, STUDY_KIND, StudyInfo
 from sqzdse.storage import open_storage, reason, sqlite_file
 
 
-def trials_version(trials) -> str:
-    """A short digest that changes whenever a trial is added, finishes or changes state."""
+def trials_version(trials, study_attrs: Mapping[str, Any] | None = None) -> str:
+    """A short digest that changes whenever a trial is added, finishes or changes state, or (given
+    the study's attributes) `sqzdse retrain` records a network."""
     digest = hashlib.blake2b(digest_size=8)
     for t in trials:
         done = t.datetime_complete.isoformat() if t.datetime_complete else ""
         digest.update(f"{t.number}:{t.state.name}:{done};".encode())
+    for key, block in sorted((study_attrs or {}).items()):
+        if key.startswith((RETRAINED_PREFIX, BASELINE_PREFIX)) and isinstance(block, dict):
+            digest.update(f"{key}:{block.get('finished')}:{block.get('test_top1')};".encode())
     return digest.hexdigest()
 
 
@@ -57,7 +64,12 @@ class StudySource:
 
     def version(self, name: str) -> str:
         """The study's current `trials_version` (reads only new or unfinished trials)."""
-        return self._read(lambda: trials_version(self._study(name).get_trials(deepcopy=False)))
+        return self._read(lambda: self._version(self._study(name)))
+
+    @staticmethod
+    def _version(study: optuna.Study, trials=None) -> str:
+        trials = study.get_trials(deepcopy=False) if trials is None else trials
+        return trials_version(trials, study.user_attrs)
 
     def load(self, name: str) -> StudyData:
         """The study as StudyData, rebuilt only when its trials changed since the last call."""
@@ -67,7 +79,7 @@ class StudySource:
     def _load(self, name: str) -> StudyData:
         study = self._study(name)
         trials = study.get_trials(deepcopy=False)
-        version = trials_version(trials)
+        version = self._version(study, trials)
         with self._lock:
             cached = self._data.get(name)
         if cached is not None and cached.version == version:
@@ -91,6 +103,8 @@ class StudySource:
             dataset=info.training.get("dataset") or info.dataset,
             training=info.training,
             accuracy_note=info.accuracy_note,
+            splits=info.splits,
+            baselines=baseline_blocks(study.user_attrs),
             version=version,
         )
         with self._lock:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sqzdse.records import Epoch, Role, TrialRecord, metrics_of
+from sqzdse.records import Epoch, Role, TrialRecord, metrics_of, validation_label
 
 # The accuracy metrics a learning curve records at every epoch.
 CURVE_ACCURACY: tuple[str, ...] = tuple(
@@ -43,11 +43,21 @@ class StudyData:
     dataset: str | None = None
     training: Mapping[str, Any] = field(default_factory=dict)  # the `training` section of the space
     accuracy_note: str = ""
+    # how its data set was split (`records.StudyInfo.splits`); None for a study from before the
+    # three splits, whose validation images were the official test images where a set has them
+    splits: Mapping[str, Any] | None = None
+    # SqueezeNet presets `sqzdse retrain --baselines` trained: {"v1.0": its block, ...}
+    baselines: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     version: str = ""  # changes whenever a trial is added, finishes or changes state
 
     @property
     def is_empty(self) -> bool:
         return len(self.frame) == 0
+
+    @property
+    def validation_label(self) -> str:
+        """Which images the trials' accuracies were measured on, for people."""
+        return validation_label(self.splits)
 
     @functools.cached_property
     def last_epoch(self) -> pd.DataFrame:

@@ -1,8 +1,10 @@
 """Data sets by name, loaded once per process into uint8 tensors on the training device.
 
 `load_dataset(DataSpec(name=...), device=...)` returns a `Dataset`: square RGB images at the
-requested resolution (N x 3 x R x R, uint8) with int64 labels, split into train and validation, and
-the per-channel statistics the trainer normalises with. Registered sets, one module per family:
+requested resolution (N x 3 x R x R, uint8) with int64 labels, the training and validation splits,
+and the per-channel statistics the trainer normalises with. `load_test_split` returns the test
+split, which only retraining reads: nothing that chooses a network does. Registered sets, one
+module per family:
 
 - `digits` (`_digits`): scikit-learn's bundled 8x8 digits, upsampled, grey copied to 3 channels;
   embedded.
@@ -14,16 +16,20 @@ the per-channel statistics the trainer normalises with. Registered sets, one mod
 - `folder` (`_folder`): any folder with one sub-folder of images per class.
 - `fashion-mnist`, `mnist` (`_mnist`): the four IDX files of the MNIST layout (plain or .gz);
   `fashion-mnist` reads /usr/share/datasets/fashion-mnist (Debian's `dataset-fashion-mnist`) when no
-  root is given. Grey copied to 3 channels; the official test split is the validation split.
+  root is given. Grey copied to 3 channels.
 
-Sets that ship without a validation split (digits, folder) are split per class with a fixed seed, so
-every trial of a search is measured on the same images whatever its own seed; `DataSpec.seed` picks
-which images are kept when `train_per_class` / `val_per_class` thin the set out (the proxy knob).
+Three splits, fixed per set (`SPLIT_SEED`), so every trial of a search is measured on the same
+images whatever its own seed: a set with an official test split (fashion-mnist, mnist, cifar,
+tiny-imagenet's labelled val/) keeps it as the test split and holds out a sixth of each class of its
+training images for validation; a set without one (digits, folder) is split 60/20/20 per class.
+`DataSpec.val_fraction` changes the validation share; `DataSpec.seed` picks which images are kept
+when `train_per_class` / `val_per_class` thin the set out (the proxy knob).
 
 What the families share lives in `_core` (the spec, `Dataset`, the `DATASETS` registry, loading,
 caching, per-class selection, resizing, channel statistics) and `_images` (reading one file per
 image). Adding a family takes one new module and one import line below: the module defines a loader
-`(DataSpec) -> _Arrays` per set, thinned out per class with `_core._thin`, and registers it with
+`(DataSpec) -> _Source` per set (its training pool, and its official test split if it has one,
+read only when asked for), and registers it with
 `@_core._register(name, num_classes=..., flip_ok=..., summary=...)`; importing it here registers
 the set on `import sqzdse.data`. Each module's docstring describes its layout on disk.
 """
@@ -34,10 +40,14 @@ from sqzdse.data._core import (
     DatasetEntry,
     DataSpec,
     Registry,
+    Splits,
+    TestSplit,
     clear_cache,
     dataset_num_classes,
     load_dataset,
+    load_test_split,
     split_per_class,
+    split_pool,
     take_per_class,
 )
 
@@ -58,10 +68,14 @@ __all__ = [
     "Dataset",
     "DatasetEntry",
     "Registry",
+    "Splits",
+    "TestSplit",
     "clear_cache",
     "dataset_num_classes",
     "download_dataset",
     "load_dataset",
+    "load_test_split",
     "split_per_class",
+    "split_pool",
     "take_per_class",
 ]

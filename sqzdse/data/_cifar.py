@@ -11,8 +11,10 @@ or from its sub-folder (`CIFAR` holds the names of both, per set):
   cifar-100-binary/ with train.bin and test.bin): fixed-size records of label byte(s) then 3072
   pixel bytes; CIFAR-100 has a coarse then a fine label byte, and the fine one is used.
 
-The test batch (test_batch, test) is the validation split. `download_dataset` fetches the official
-python-version archive, checks its md5 and unpacks it safely (tarfile's "data" filter).
+The test batch (test_batch, test) is the test split, read only by `load_test_split`; the
+validation split is drawn from the training batches (`HELD_OUT_VAL_FRACTION` of each class).
+`download_dataset` fetches the official python-version archive, checks its md5 and unpacks it
+safely (tarfile's "data" filter).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sqzdse.data._core import DataSpec, _Arrays, _check_root, _constant, _register, _thin
+from sqzdse.data._core import DataSpec, _check_root, _constant, _Part, _register, _Source
 from sqzdse.errors import DataError
 
 
@@ -111,7 +113,7 @@ def _find_cifar(root: Path, layout: _CifarLayout) -> tuple[str, Path]:
     raise DataError(f"no {layout.title} data in {root}{found}; expected {layout.expected()}")
 
 
-def _load_cifar(spec: DataSpec) -> _Arrays:
+def _load_cifar(spec: DataSpec) -> _Source:
     layout = CIFAR[spec.name]
     kind, folder = _find_cifar(_check_root(spec, layout.expected()), layout)
     if kind == "python":
@@ -131,14 +133,9 @@ def _load_cifar(spec: DataSpec) -> _Arrays:
             )
         return x, y
 
-    train_x, train_y = read_all(train_files)
-    val_x, val_y = read_all(val_files)
-    keep_train, keep_val = _thin(spec, train_y, val_y)
-    return _Arrays(
-        train_x[keep_train],
-        train_y[keep_train],
-        val_x[keep_val],
-        val_y[keep_val],
+    return _Source(
+        _Part.of(*read_all(train_files)),
+        lambda: _Part.of(*read_all(val_files)),
         layout.num_classes,
     )
 

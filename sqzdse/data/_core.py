@@ -1,21 +1,28 @@
 """What every data set shares: the spec, the loaded set, the registry, caching and per-class steps.
 
-- `DataSpec` names a set, its folder, the resolution and the per-class limits; `Dataset` is the
-  loaded result on one device.
+- `DataSpec` names a set, its folder, the resolution, the validation share and the per-class limits;
+  `Dataset` is the loaded training and validation images on one device, `TestSplit` the test
+  images.
 - `DATASETS` is the `Registry` of sets by name. A family module registers each of its loaders with
   `_register(name, num_classes=..., flip_ok=..., summary=...)`; a loader takes the `DataSpec` and
-  returns `_Arrays` (square uint8 N x 3 x S x S images of any S, int64 labels), already thinned out
-  per class with `_thin`.
-- `load_dataset` resizes a loader's images to the requested resolution, computes the per-channel
-  statistics and caches the result per process, per (spec, device); `clear_cache` forgets it.
-- `split_per_class` holds out a fixed validation share of each class for sets without their own
-  split; `take_per_class` keeps `train_per_class` / `val_per_class` images, drawn with the spec's
-  seed from separate streams for training and validation (`_rng`).
+  returns a `_Source`: the labels of its training pool with a reader of its images, and, for a set
+  with an official test split, a function that reads that split (`_Part`s: square uint8
+  N x C x S x S images of any S, C 1 or 3, int64 labels).
+- Three splits (`split_pool`): a set with an official test split keeps it as the test split and
+  draws the validation split from its training images (`HELD_OUT_VAL_FRACTION` of each class); a
+  set without one is split three ways (`TEST_FRACTION`, `VAL_FRACTION`). Both with the fixed
+  `SPLIT_SEED`, so a set's splits never change.
+- `load_dataset` reads the training and validation images, never the test split: that is read by
+  `load_test_split` alone (through `_read_test`), which only retraining and reports call. Both
+  resize to the requested resolution and cache per process; `clear_cache` forgets them.
+- `take_per_class` keeps `train_per_class` / `val_per_class` images, drawn with the spec's seed
+  from separate streams for training and validation (`_rng`).
 - `_check_root` resolves the folder of a set that is not embedded, or says what it should hold.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -28,8 +35,15 @@ import torch.nn.functional as F
 
 from sqzdse.errors import DataError
 
-SPLIT_SEED = 0  # fixed: the validation images of a set without its own split never change
-VAL_FRACTION = 0.2  # share of each class held out for validation where a set has no split
+SPLIT_SEED = 0  # fixed: a set's train / validation / test images never change
+# Sets with an official test split: the share of each class of the training images held out for
+# validation (10,000 of Fashion-MNIST's 60,000).
+HELD_OUT_VAL_FRACTION = 1 / 6
+# Sets without one: the shares of each class held out for validation and for test.
+VAL_FRACTION = 0.2
+TEST_FRACTION = 0.2
+OFFICIAL_TEST = "official-test"  # the test split is the set's own; validation from training images
+THREE_WAY = "three-way"  # the set split three ways per class
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,9 @@ class DataSpec:
     train_per_class: int | None = None  # training images kept per class; None keeps all
     val_per_class: int | None = None  # validation images kept per class; None keeps all
     seed: int = 0  # which images the per-class limits keep
+    # share of each class's training pool held out for validation; None: HELD_OUT_VAL_FRACTION for
+    # a set with an official test split, VAL_FRACTION for one split three ways
+    val_fraction: float | None = None
 
     def __post_init__(self) -> None:
         if self.root is not None:
@@ -53,6 +70,11 @@ class DataSpec:
         for field_name in ("train_per_class", "val_per_class"):
             if getattr(self, field_name) is not None:
                 _require_int(self, field_name, minimum=1, allowed="None or an integer >= 1")
+        f = self.val_fraction
+        if f is not None and (
+            isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 0.5
+        ):
+            raise DataError(f"`val_fraction` must be None or a fraction in (0, 0.5], got {f!r}")
 
 
 def _require_int(spec: DataSpec, field_name: str, *, minimum: int, allowed: str) -> None:
@@ -61,10 +83,23 @@ def _require_int(spec: DataSpec, field_name: str, *, minimum: int, allowed: str)
         raise DataError(f"`{field_name}` must be {allowed}, got {value!r}")
 
 
+@dataclass(frozen=True)
+class Splits:
+    """How a set was split, and how many images each split a run sees holds."""
+
+    convention: str  # OFFICIAL_TEST or THREE_WAY
+    val_fraction: float  # share of each class of the training pool held out for validation
+    train: int  # training images (after `train_per_class`)
+    val: int  # validation images (after `val_per_class`)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Images and labels on one device. Shared by every run in the process: treat it as
-    read-only."""
+    """Training and validation images and labels on one device; never the test images (see
+    `load_test_split`). Shared by every run in the process: treat it as read-only."""
 
     name: str
     num_classes: int
@@ -75,6 +110,7 @@ class Dataset:
     mean: tuple[float, float, float]  # per-channel mean of train_x, in units of 255 (0..1)
     std: tuple[float, float, float]  # per-channel standard deviation of train_x, in units of 255
     flip_ok: bool  # a horizontal flip keeps the class (False for digits)
+    splits: Splits
 
     @property
     def resolution(self) -> int:
@@ -97,24 +133,46 @@ class Dataset:
             self.mean,
             self.std,
             self.flip_ok,
+            self.splits,
         )
 
 
-@dataclass(frozen=True)
-class _Arrays:
-    """What a loader returns: square uint8 N x 3 x S x S images (any S) with int64 labels."""
+@dataclass(frozen=True, eq=False)
+class TestSplit:
+    """The test images of a set: read only to report a trained network, never to choose one."""
 
-    train_x: np.ndarray
-    train_y: np.ndarray
-    val_x: np.ndarray
-    val_y: np.ndarray
+    x: torch.Tensor  # uint8, N x 3 x R x R
+    y: torch.Tensor  # int64, N
+    convention: str  # OFFICIAL_TEST or THREE_WAY
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Labels of some images, and a reader of the images at given indices (uint8 N x C x S x S,
+    square, any S, C 1 or 3)."""
+
+    labels: np.ndarray
+    read: Callable[[np.ndarray], np.ndarray]
+
+    @classmethod
+    def of(cls, x: np.ndarray, y: np.ndarray) -> _Part:
+        return cls(y, lambda idx: x[idx])
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What a loader returns: its training pool (the official training images, or the whole set
+    where there is no official test split) and a function reading the official test split."""
+
+    pool: _Part
+    official_test: Callable[[], _Part] | None
     num_classes: int
 
 
 @dataclass(frozen=True)
 class DatasetEntry:
     name: str
-    load: Callable[[DataSpec], _Arrays]  # already thinned out per class
+    load: Callable[[DataSpec], _Source]
     num_classes: Callable[[DataSpec], int]  # cheap: no image is read
     flip_ok: bool
     summary: str
@@ -156,7 +214,7 @@ DATASETS = Registry()
 
 
 def _register(name: str, *, num_classes: Callable[[DataSpec], int], flip_ok: bool, summary: str):
-    def decorate(load: Callable[[DataSpec], _Arrays]) -> Callable[[DataSpec], _Arrays]:
+    def decorate(load: Callable[[DataSpec], _Source]) -> Callable[[DataSpec], _Source]:
         DATASETS.register(DatasetEntry(name, load, num_classes, flip_ok, summary))
         return load
 
@@ -171,7 +229,22 @@ def _constant(n: int) -> Callable[[DataSpec], int]:
 
 
 def load_dataset(spec: DataSpec, *, device: torch.device | str = "cpu") -> Dataset:
-    """The data set `spec` names, on `device`; loaded once per process per (spec, device)."""
+    """The training and validation images of the set `spec` names, on `device`; loaded once per
+    process per (spec, device). Never reads the test split."""
+    return _load_on(spec, _device_name(device))
+
+
+def load_test_split(spec: DataSpec, *, device: torch.device | str = "cpu") -> TestSplit:
+    """The test images of the set `spec` names (every one: the per-class limits do not apply), on
+    `device`. For reporting a trained network only: nothing that chooses a network calls it."""
+    test = _load_test_cpu(_test_key(spec))
+    device = _device_name(device)
+    if device == "cpu":
+        return test
+    return TestSplit(test.x.to(device), test.y.to(device), test.convention)
+
+
+def _device_name(device: torch.device | str) -> str:
     try:
         device = torch.device(device)
     except (RuntimeError, TypeError) as err:
@@ -181,7 +254,7 @@ def load_dataset(spec: DataSpec, *, device: torch.device | str = "cpu") -> Datas
             raise DataError(f"cannot load data onto {device}: CUDA is not available")
         if device.index is None:
             device = torch.device("cuda", torch.cuda.current_device())
-    return _load_on(spec, str(device))
+    return str(device)
 
 
 def dataset_num_classes(spec: DataSpec) -> int:
@@ -193,6 +266,7 @@ def clear_cache() -> None:
     """Forget every loaded data set (frees its memory once no run holds it)."""
     _load_on.cache_clear()
     _load_cpu.cache_clear()
+    _load_test_cpu.cache_clear()
 
 
 @functools.lru_cache(maxsize=4)
@@ -204,21 +278,76 @@ def _load_on(spec: DataSpec, device: str) -> Dataset:
 @functools.lru_cache(maxsize=4)
 def _load_cpu(spec: DataSpec) -> Dataset:
     entry = DATASETS[spec.name]
-    arrays = entry.load(spec)
-    train_x = torch.from_numpy(_resize(arrays.train_x, spec.resolution))
-    val_x = torch.from_numpy(_resize(arrays.val_x, spec.resolution))
+    source = entry.load(spec)
+    convention = THREE_WAY if source.official_test is None else OFFICIAL_TEST
+    fraction = _val_fraction(spec, convention)
+    train, val, _ = split_pool(source.pool.labels, convention=convention, val_fraction=fraction)
+    pool_y = source.pool.labels
+    train = train[take_per_class(pool_y[train], spec.train_per_class, rng=_rng(spec, 0))]
+    val = val[take_per_class(pool_y[val], spec.val_per_class, rng=_rng(spec, 1))]
+    if not len(val):
+        raise DataError(
+            f"the {spec.name} data set has too few images for a validation split: each class "
+            f"needs {3 if convention == THREE_WAY else 2} or more"
+        )
+    train_x = torch.from_numpy(_images(source.pool, train, spec.resolution))
+    val_x = torch.from_numpy(_images(source.pool, val, spec.resolution))
     mean, std = _channel_stats(train_x)
     return Dataset(
         spec.name,
-        arrays.num_classes,
+        source.num_classes,
         train_x,
-        torch.from_numpy(arrays.train_y),
+        torch.from_numpy(pool_y[train].astype(np.int64)),
         val_x,
-        torch.from_numpy(arrays.val_y),
+        torch.from_numpy(pool_y[val].astype(np.int64)),
         mean,
         std,
         entry.flip_ok,
+        Splits(convention, fraction, len(train), len(val)),
     )
+
+
+def _test_key(spec: DataSpec) -> DataSpec:
+    # The test split does not depend on the per-class limits or their seed: one cache entry.
+    return dataclasses.replace(spec, train_per_class=None, val_per_class=None, seed=0)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_test_cpu(spec: DataSpec) -> TestSplit:
+    x, y, convention = _read_test(spec)
+    return TestSplit(torch.from_numpy(x), torch.from_numpy(y.astype(np.int64)), convention)
+
+
+def _read_test(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, str]:
+    """The only place the test images are read (tests patch it to prove the search never does)."""
+    source = DATASETS[spec.name].load(spec)
+    if source.official_test is not None:
+        part = source.official_test()
+        idx = np.arange(len(part.labels))
+        convention = OFFICIAL_TEST
+    else:
+        part = source.pool
+        fraction = _val_fraction(spec, THREE_WAY)
+        _, _, idx = split_pool(part.labels, convention=THREE_WAY, val_fraction=fraction)
+        convention = THREE_WAY
+    if not len(idx):
+        raise DataError(
+            f"the {spec.name} data set has too few images for a test split: each class needs "
+            "3 or more"
+        )
+    return _images(part, idx, spec.resolution), part.labels[idx], convention
+
+
+def _val_fraction(spec: DataSpec, convention: str) -> float:
+    if spec.val_fraction is not None:
+        return float(spec.val_fraction)
+    return HELD_OUT_VAL_FRACTION if convention == OFFICIAL_TEST else VAL_FRACTION
+
+
+def _images(part: _Part, idx: np.ndarray, resolution: int) -> np.ndarray:
+    """The images at `idx`, resized to `resolution`, grey copied to three channels."""
+    x = _resize(part.read(idx), resolution)  # one channel resized: a third of the work
+    return np.repeat(x, 3, axis=1) if x.shape[1] == 1 else x
 
 
 # ---------------------------------------------------------------------------- shared steps
@@ -240,11 +369,28 @@ def take_per_class(
     return np.sort(np.concatenate(chosen)) if chosen else np.arange(0)
 
 
+def split_pool(
+    labels: np.ndarray, *, convention: str, val_fraction: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) sorted indices into a set's training pool, fixed by `SPLIT_SEED`.
+
+    OFFICIAL_TEST: `val_fraction` of each class held out for validation, test empty (the set's own
+    test split is the test split). THREE_WAY: `TEST_FRACTION` of each class held out for test first,
+    then `val_fraction` of each class (of the whole pool) for validation, from what is left."""
+    if convention == OFFICIAL_TEST:
+        train, val = split_per_class(labels, val_fraction=val_fraction, seed=SPLIT_SEED)
+        return train, val, np.arange(0)
+    rest, test = split_per_class(labels, val_fraction=TEST_FRACTION, seed=SPLIT_SEED)
+    share_of_rest = val_fraction / (1 - TEST_FRACTION)
+    train, val = split_per_class(labels[rest], val_fraction=share_of_rest, seed=SPLIT_SEED + 1)
+    return rest[train], rest[val], test
+
+
 def split_per_class(
     labels: np.ndarray, *, val_fraction: float = VAL_FRACTION, seed: int = SPLIT_SEED
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(train, val) sorted indices: `val_fraction` of each class (at least one image of a class with
-    two or more) held out, drawn with `seed`."""
+    """(kept, held out) sorted indices: `val_fraction` of each class (at least one image of a class
+    with two or more) held out, drawn with `seed`."""
     rng = np.random.default_rng(seed)
     train, val = [], []
     for c in np.unique(labels):
@@ -255,13 +401,6 @@ def split_per_class(
     if not train:
         return np.arange(0), np.arange(0)
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
-
-
-def _thin(spec: DataSpec, train_y: np.ndarray, val_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return (
-        take_per_class(train_y, spec.train_per_class, rng=_rng(spec, 0)),
-        take_per_class(val_y, spec.val_per_class, rng=_rng(spec, 1)),
-    )
 
 
 def _resize(x: np.ndarray, resolution: int, *, chunk: int = 4096) -> np.ndarray:

@@ -3,9 +3,9 @@
     <root>/<class>/*.jpg, *.png, ...    the sorted sub-folder names are the labels
 
 Files with a suffix in `IMAGE_SUFFIXES` count as images; other files, and hidden files and
-folders, are skipped. Every image is cropped to its centre square. The set has no validation split
-of its own, so 20% of each class is held out with the fixed `SPLIT_SEED` (`split_per_class`):
-a class needs two or more images to have any in the validation split.
+folders, are skipped. Every image is cropped to its centre square. The set has no split of its own,
+so it is split three ways per class with the fixed `SPLIT_SEED` (`split_pool`: 60% training, 20%
+validation, 20% test): a class needs three or more images to have one in each split.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sqzdse.data._core import DataSpec, _Arrays, _check_root, _register, split_per_class
-from sqzdse.data._images import IMAGE_SUFFIXES, _image_files, _load_files, _subfolders
+from sqzdse.data._core import DataSpec, _check_root, _register, _Source
+from sqzdse.data._images import IMAGE_SUFFIXES, _files_part, _image_files, _subfolders
 from sqzdse.errors import DataError
 
 _FOLDER_EXPECTED = (
@@ -36,9 +36,9 @@ def _folder_classes(spec: DataSpec) -> tuple[Path, list[str]]:
     "folder",
     num_classes=lambda spec: len(_folder_classes(spec)[1]),
     flip_ok=True,
-    summary="any image folder with one sub-folder per class, split 80/20 per class",
+    summary="any image folder with one sub-folder per class, split 60/20/20 per class",
 )
-def _load_folder(spec: DataSpec) -> _Arrays:
+def _load_folder(spec: DataSpec) -> _Source:
     root, classes = _folder_classes(spec)
     files, labels = [], []
     empty = []
@@ -54,14 +54,4 @@ def _load_folder(spec: DataSpec) -> _Arrays:
             f"expected {_FOLDER_EXPECTED}"
         )
     labels = np.array(labels, dtype=np.int64)
-    train, val = split_per_class(labels)
-    if not len(val):
-        raise DataError(
-            f"{root} has too few images for a validation split: every class needs two or more"
-        )
-    return _load_files(
-        spec,
-        ([files[i] for i in train], labels[train]),
-        ([files[i] for i in val], labels[val]),
-        len(classes),
-    )
+    return _Source(_files_part(spec, files, labels), None, len(classes))

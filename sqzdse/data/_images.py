@@ -1,8 +1,8 @@
 """Reading image files, for the families stored as one file per image (tiny-imagenet, folder).
 
 Every image is decoded as RGB, its shorter side scaled to the requested resolution and the centre
-square cropped (`_square`), so a family hands `_load_files` lists of paths with their labels and
-gets `_Arrays` back, thinned out per class before any file is read. Only the suffixes in
+square cropped (`_square`), so a family hands `_files_part` a list of paths with their labels and
+gets a `_Part` back that reads only the files asked for. Only the suffixes in
 `IMAGE_SUFFIXES` count as images; hidden files and folders are skipped.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sqzdse.data._core import DataSpec, _Arrays, _thin
+from sqzdse.data._core import DataSpec, _Part
 from sqzdse.errors import DataError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
@@ -68,17 +68,6 @@ def _subfolders(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _load_files(
-    spec: DataSpec,
-    train: tuple[list[Path], np.ndarray],
-    val: tuple[list[Path], np.ndarray],
-    num_classes: int,
-) -> _Arrays:
-    keep_train, keep_val = _thin(spec, train[1], val[1])
-    return _Arrays(
-        _read_images([train[0][i] for i in keep_train], spec.resolution),
-        train[1][keep_train],
-        _read_images([val[0][i] for i in keep_val], spec.resolution),
-        val[1][keep_val],
-        num_classes,
-    )
+def _files_part(spec: DataSpec, files: list[Path], labels: np.ndarray) -> _Part:
+    """The images in `files` with their `labels`; only the files asked for are ever read."""
+    return _Part(labels, lambda idx: _read_images([files[i] for i in idx], spec.resolution))

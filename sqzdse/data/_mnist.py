@@ -18,10 +18,12 @@ is read as it is, also when named `.gz` (a browser may have unpacked it already)
 - `mnist` reads any folder in this layout from `DataSpec.root`; it needs one. Labels must lie in
   0..9 (EMNIST's letter splits have more classes and are refused).
 
-The official 10,000-image test split (t10k) is the validation split. Grey is copied to three
-channels, as for digits. Horizontal flips are allowed (`flip_ok`) for both: a standard augmentation
-for Fashion-MNIST's clothes, less so for digits and characters (MNIST, KMNIST), where a flip can
-change the class; `TrainConfig(flip=False)` turns them off for a run.
+The official 10,000-image test split (t10k) is the test split, read only by `load_test_split`;
+the validation split is drawn from the 60,000 training images (`HELD_OUT_VAL_FRACTION` of each
+class: 10,000). Grey is copied to three channels, as for digits. Horizontal flips are allowed
+(`flip_ok`) for both: a standard augmentation for Fashion-MNIST's clothes, less so for digits and
+characters (MNIST, KMNIST), where a flip can change the class; `TrainConfig(flip=False)` turns
+them off for a run.
 """
 
 from __future__ import annotations
@@ -33,15 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sqzdse.data._core import (
-    DataSpec,
-    _Arrays,
-    _check_root,
-    _constant,
-    _register,
-    _resize,
-    _thin,
-)
+from sqzdse.data._core import DataSpec, _check_root, _constant, _Part, _register, _Source
 from sqzdse.errors import DataError
 
 FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist"
@@ -161,23 +155,17 @@ def _read_split(folder: Path, images: Path, labels: Path) -> tuple[np.ndarray, n
     return x, y.astype(np.int64)
 
 
-def _load_mnist(spec: DataSpec) -> _Arrays:
+def _load_mnist(spec: DataSpec) -> _Source:
     folder = _mnist_folder(spec)
-    train_images, train_labels, val_images, val_labels = _find_files(spec, folder)
-    train_x, train_y = _read_split(folder, train_images, train_labels)
-    val_x, val_y = _read_split(folder, val_images, val_labels)
-    keep_train, keep_val = _thin(spec, train_y, val_y)
+    train_images, train_labels, test_images, test_labels = _find_files(spec, folder)
 
-    def three_channels(grey: np.ndarray) -> np.ndarray:
-        # Resized here on one channel, a third of the work; load_dataset then finds the
-        # requested resolution and leaves the images as they are.
-        return np.repeat(_resize(grey[:, None], spec.resolution), 3, axis=1)
+    def grey_part(images: Path, labels: Path) -> _Part:
+        x, y = _read_split(folder, images, labels)
+        return _Part.of(x[:, None], y)  # one channel: core copies it to three once resized
 
-    return _Arrays(
-        three_channels(train_x[keep_train]),
-        train_y[keep_train],
-        three_channels(val_x[keep_val]),
-        val_y[keep_val],
+    return _Source(
+        grey_part(train_images, train_labels),
+        lambda: grey_part(test_images, test_labels),
         _MNIST_CLASSES,
     )
 

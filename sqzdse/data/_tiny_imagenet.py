@@ -7,7 +7,9 @@ The tiny-imagenet-200 layout, in the folder itself or in its tiny-imagenet-200/ 
                                   the bounding box, separated by tabs
     val/images/<file name>        the validation images that val_annotations.txt names
 
-The official test/ folder has no labels and is not read; train/<wnid>/<wnid>_boxes.txt and
+The labelled val/ images are the test split, read only by `load_test_split`; the validation split
+is drawn from the training images (`HELD_OUT_VAL_FRACTION` of each class). The official test/
+folder has no labels and is not read; train/<wnid>/<wnid>_boxes.txt and
 wnids.txt are ignored.
 """
 
@@ -17,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sqzdse.data._core import DataSpec, _Arrays, _check_root, _register
-from sqzdse.data._images import _image_files, _load_files, _subfolders
+from sqzdse.data._core import DataSpec, _check_root, _Part, _register, _Source
+from sqzdse.data._images import _files_part, _image_files, _subfolders
 from sqzdse.errors import DataError
 
 _TINY_EXPECTED = (
@@ -50,7 +52,7 @@ def _tiny_classes(base: Path) -> list[str]:
     flip_ok=True,
     summary="Tiny ImageNet (200 classes, 64x64) from --data-root",
 )
-def _load_tiny_imagenet(spec: DataSpec) -> _Arrays:
+def _load_tiny_imagenet(spec: DataSpec) -> _Source:
     base = _tiny_base(spec)
     wnids = _tiny_classes(base)
     train_files, train_labels = [], []
@@ -67,6 +69,14 @@ def _load_tiny_imagenet(spec: DataSpec) -> _Arrays:
     annotations = base / "val" / "val_annotations.txt"
     if not annotations.is_file():
         raise DataError(f"{annotations} is missing; expected {_TINY_EXPECTED}")
+    return _Source(
+        _files_part(spec, train_files, np.array(train_labels, dtype=np.int64)),
+        lambda: _test_part(spec, base, annotations, wnids),
+        len(wnids),
+    )
+
+
+def _test_part(spec: DataSpec, base: Path, annotations: Path, wnids: list[str]) -> _Part:
     index = {wnid: i for i, wnid in enumerate(wnids)}
     val_files, val_labels = [], []
     for number, line in enumerate(annotations.read_text().splitlines(), start=1):
@@ -83,9 +93,4 @@ def _load_tiny_imagenet(spec: DataSpec) -> _Arrays:
         val_labels.append(index[fields[1]])
     if not val_files:
         raise DataError(f"{annotations} lists no validation images")
-    return _load_files(
-        spec,
-        (train_files, np.array(train_labels, dtype=np.int64)),
-        (val_files, np.array(val_labels, dtype=np.int64)),
-        len(wnids),
-    )
+    return _files_part(spec, val_files, np.array(val_labels, dtype=np.int64))

@@ -55,20 +55,21 @@ class StoredRun:
         return sum(e.train_loss for e in self.curve)
 
 
-def open_fidelity_study(storage, study_name: str) -> optuna.Study:
-    """Create the fidelity study `study_name`, or open it; SqzdseError when a study of that name
-    holds something else (a search)."""
+def open_fidelity_study(storage, study_name: str, *, kind: str = FIDELITY) -> optuna.Study:
+    """Create the study of runs `study_name` (a fidelity study, or another `kind` of runs study:
+    `sqzdse retrain --front`'s), or open it; SqzdseError when a study of that name holds something
+    else (a search)."""
     study = optuna.create_study(
         storage=storage, study_name=study_name, direction="maximize", load_if_exists=True
     )
-    kind = study.user_attrs.get(KIND)
-    if kind != FIDELITY:
-        if kind is not None or study.get_trials(deepcopy=False) or study.user_attrs:
+    found = study.user_attrs.get(KIND)
+    if found != kind:
+        if found is not None or study.get_trials(deepcopy=False) or study.user_attrs:
             raise SqzdseError(
-                f"study {study_name!r} is not a fidelity study (a search's, or another tool's); "
+                f"study {study_name!r} is not a {kind} study (a search's, or another tool's); "
                 "choose another name with --study"
             )
-        study.set_user_attr(KIND, FIDELITY)
+        study.set_user_attr(KIND, kind)
     return study
 
 
@@ -84,6 +85,18 @@ def finished_runs(study: optuna.Study) -> dict[str, StoredRun]:
         if _KEY not in attrs or _RESULT not in attrs:
             continue  # interrupted, died, or stepped back from a run another process held
         found.setdefault(attrs[_KEY], _stored_run(attrs[_KEY], attrs[_RESULT]))
+    return found
+
+
+def finished_trials(
+    study: optuna.Study, *, result: str = _RESULT
+) -> dict[str, optuna.trial.FrozenTrial]:
+    """Key -> the trial of every run that finished, the one whose attribute `result` holds what
+    it measured (the first, when a run was stored twice)."""
+    found = {}
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
+        if _KEY in trial.user_attrs and result in trial.user_attrs:
+            found.setdefault(trial.user_attrs[_KEY], trial)
     return found
 
 

@@ -22,6 +22,7 @@ class SearchSetup:
     num_classes: int
     objectives: tuple[str, ...]
     note: str = ""
+    splits: dict | None = None  # sqzdse.data.Splits.to_dict() of the proxy's data
 
     @property
     def directions(self) -> list[str]:
@@ -38,28 +39,30 @@ class SearchSetup:
             dataset=space.training.dataset,
             num_classes=self.num_classes,
             accuracy_note=self.note,
+            splits=self.splits,
         )
 
 
 def make_setup(space: SearchSpace) -> SearchSetup:
     """The setup of a search of `space`, once everything that can be checked before the storage is
     opened has been: a refused search writes nothing."""
-    num_classes = check_runnable(space)
-    objectives, note = space.resolve_objectives(num_classes)
-    return SearchSetup(space, num_classes, objectives, note)
+    data = check_runnable(space)
+    objectives, note = space.resolve_objectives(data.num_classes)
+    return SearchSetup(space, data.num_classes, objectives, note, data.splits.to_dict())
 
 
-def check_runnable(space: SearchSpace) -> int:
+def check_runnable(space: SearchSpace):
     """SqzdseError for a setting that would fail every trial: trainer settings out of range, a
     device this machine lacks, a data set that is not there or not readable. The data set is loaded
-    (and cached for the trials), so a broken file is found now; returns its number of classes."""
+    (and cached for the trials), so a broken file is found now; returns it (`sqzdse.data.Dataset`:
+    training and validation images only)."""
     from sqzdse.data import load_dataset
     from sqzdse.train import resolve_device
 
     training = space.training
     training.train_config()
     resolve_device(training.device)
-    return load_dataset(training.data_spec()).num_classes
+    return load_dataset(training.data_spec())
 
 
 def open_study(
@@ -104,6 +107,14 @@ def open_study(
             )
         study.set_metric_names(list(setup.objectives))
         setup.study_info.write(study)
+    elif stored.space_hash != space.hash and stored.splits is None:
+        raise StorageError(
+            f"study {study_name!r} was made before sqzdse held a validation split out of the "
+            "training images: its accuracies were measured on the official test images (or the "
+            "old two-way split), and new trials would not be comparable. It still reads "
+            f"(export, dashboard); start a new study with --study {study_name}-2 (or another "
+            "--storage)"
+        )
     elif stored.space_hash != space.hash:
         raise StorageError(
             f"study {study_name!r} was created from a different search space (stored hash "

@@ -175,7 +175,12 @@ def test_retrain_records_its_block_and_export_uses_the_retrained_weights(
     assert block["settings"]["val_per_class"] == 20  # the search's validation images
     assert block["top1"] == pytest.approx(sum(s["top1"] for s in block["seeds"]) / 2)
     assert block["weights"]["source"] == "retrained" and len(block["seeds"][0]["curve"]) == 3
-    assert f"trial {trial.number}: retrained top-1 {block['top1']:.2%}" in out
+    assert (
+        f"trial {trial.number}: retrained validation top-1 {block['top1']:.2%}, "
+        f"test top-1 {block['test_top1']:.2%}" in out
+    )
+    assert block["test_top1"] == pytest.approx(sum(s["test_top1"] for s in block["seeds"]) / 2)
+    assert block["splits"] == {"convention": "three-way", "train": 1079, "val": 200, "test": 359}
     # Readers attach it: the frame's retrained columns, for the trial and its duplicates.
     again = {r.number: r for r in trial_records(study)}
     assert again[trial.number].metrics["retrained_top1"] == block["top1"]

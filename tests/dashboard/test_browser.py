@@ -1,5 +1,6 @@
-"""The running dashboard in headless Chromium: the Pareto graph, a click on a trial, live refresh,
-and the compressed size as the x axis with a compressed trial's drill-down.
+"""The running dashboard in headless Chromium: the Pareto graph, a click on a trial, live refresh
+(of trials and of a retrained network), and the compressed size as the x axis with a compressed
+trial's drill-down.
 
 Starts the real command (`python -m sqzdse dashboard`) on a study made by sqzdse.testing.
 Skipped only when the chromium or chromedriver binary is absent; fails then on CI, which installs
@@ -311,6 +312,15 @@ def test_live_refresh_without_reloading_the_page(browser, study):
         ".map(td => td.textContent)"
     )
     assert str(number) in table  # the trial table refreshed too (newest first)
+
+    # `sqzdse retrain` records trial 0 (and so 5, its reused twin): drawn once, at test accuracy.
+    retrained = {"top1": 0.85, "top5": 0.96, "test_top1": 0.84, "test_top5": 0.95}
+    study.study.set_user_attr("retrained:0", retrained | {"test_top1_by_seed": [0.83, 0.85]})
+    wait(
+        browser,
+        lambda d: traces(d, "retrained") == [[0]],
+        "the retrained trial never appeared beside the front",
+    )
 
 
 def test_compressed_size_axis_and_a_compressed_trials_drill_down(browser, study):

@@ -11,11 +11,20 @@ import numpy as np
 import pytest
 import torch
 
-from sqzdse.data import DATASETS, DataSpec, _mnist, dataset_num_classes, load_dataset
+from sqzdse.data import (
+    DATASETS,
+    DataSpec,
+    _mnist,
+    dataset_num_classes,
+    load_dataset,
+    load_test_split,
+    split_pool,
+)
+from sqzdse.data._core import HELD_OUT_VAL_FRACTION, OFFICIAL_TEST
 from sqzdse.errors import DataError
 from sqzdse.space import load_space
 from tests import ci
-from tests.data.writers import mnist_images, write_idx, write_mnist
+from tests.data.writers import mnist_images, rows, write_idx, write_mnist
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see tests/conftest.py
 
@@ -26,6 +35,15 @@ def mnist(root, **spec) -> DataSpec:
     return DataSpec(name="mnist", root=str(root), **spec)
 
 
+def held_out(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(train, val) indices into the training file: a sixth of each class held out."""
+    train, val, test = split_pool(
+        labels, convention=OFFICIAL_TEST, val_fraction=HELD_OUT_VAL_FRACTION
+    )
+    assert not len(test)
+    return train, val
+
+
 # ---------------------------------------------------------------------------- reading
 
 
@@ -34,12 +52,22 @@ def test_mnist_reads_idx_files(tmp_path, gz):
     write_mnist(tmp_path, gz=gz)
     data = load_dataset(mnist(tmp_path, resolution=8))  # the files' own size: no resize
     images, labels = mnist_images(9, seed=0)
+    train, val = held_out(labels)
+    assert train.tolist() == [0, 1, 2, 3, 4, 5] and val.tolist() == [6, 7, 8]  # 1 of 3 per class
     assert data.num_classes == 10 and data.flip_ok
-    assert data.train_x.shape == (9, 3, 8, 8) and data.val_x.shape == (6, 3, 8, 8)
-    assert data.train_y.tolist() == labels.tolist()
+    assert data.train_x.shape == (6, 3, 8, 8) and data.val_x.shape == (3, 3, 8, 8)
+    # training and validation images both come from the training files
+    assert data.train_y.tolist() == labels[train].tolist()
+    assert data.val_y.tolist() == labels[val].tolist()
     for channel in range(3):  # grey copied to three channels
-        assert data.train_x[:, channel].numpy().tolist() == images.tolist()
-    assert data.val_y.tolist() == mnist_images(6, seed=1)[1].tolist()  # t10k: validation
+        assert data.train_x[:, channel].numpy().tolist() == images[train].tolist()
+        assert data.val_x[:, channel].numpy().tolist() == images[val].tolist()
+    test = load_test_split(mnist(tmp_path, resolution=8))  # t10k: the test split
+    test_images, test_labels = mnist_images(6, seed=1)
+    assert test.x.shape == (6, 3, 8, 8) and test.convention == OFFICIAL_TEST
+    assert test.y.tolist() == test_labels.tolist()
+    for channel in range(3):
+        assert test.x[:, channel].numpy().tolist() == test_images.tolist()
 
 
 def test_gzip_is_recognised_by_its_magic_bytes_not_its_name(tmp_path):
@@ -48,25 +76,39 @@ def test_gzip_is_recognised_by_its_magic_bytes_not_its_name(tmp_path):
     images, _ = mnist_images(9, seed=0)
     write_idx(tmp_path / "train-images-idx3-ubyte", images, gz=True)  # gzip without .gz
     data = load_dataset(mnist(tmp_path, resolution=8))
-    assert data.train_x[:, 0].numpy().tolist() == images.tolist()
-    assert len(data.val_y) == 6
+    train, val = held_out(mnist_images(9, seed=0)[1])
+    assert data.train_x[:, 0].numpy().tolist() == images[train].tolist()
+    assert data.val_x[:, 0].numpy().tolist() == images[val].tolist()
+    test = load_test_split(mnist(tmp_path, resolution=8))
+    assert test.x[:, 0].numpy().tolist() == mnist_images(6, seed=1)[0].tolist()
 
 
 def test_resized_to_the_resolution_with_three_equal_channels(tmp_path):
     write_mnist(tmp_path)
     data = load_dataset(mnist(tmp_path, resolution=20))
-    assert data.train_x.shape == (9, 3, 20, 20) and data.val_x.shape == (6, 3, 20, 20)
-    assert torch.equal(data.train_x[:, 0], data.train_x[:, 1])
-    assert torch.equal(data.train_x[:, 0], data.train_x[:, 2])
+    test = load_test_split(mnist(tmp_path, resolution=20))
+    assert data.train_x.shape == (6, 3, 20, 20) and data.val_x.shape == (3, 3, 20, 20)
+    assert test.x.shape == (6, 3, 20, 20)
+    for x in (data.train_x, data.val_x, test.x):
+        assert torch.equal(x[:, 0], x[:, 1])
+        assert torch.equal(x[:, 0], x[:, 2])
     assert data.mean[0] == data.mean[1] == data.mean[2]
 
 
 def test_per_class_limits_thin_train_and_validation(tmp_path):
-    write_mnist(tmp_path, train=30, val=12)  # classes 0..2: 10 and 4 images each
+    # classes 0..2: 20 training images each, round(20 / 6) = 3 of them held out for validation
+    write_mnist(tmp_path, train=60, val=12)
+    full = load_dataset(mnist(tmp_path, resolution=8))
+    assert torch.bincount(full.train_y).tolist() == [17, 17, 17]
+    assert torch.bincount(full.val_y).tolist() == [3, 3, 3]
     data = load_dataset(mnist(tmp_path, resolution=8, train_per_class=3, val_per_class=2, seed=1))
     assert torch.bincount(data.train_y).tolist() == [3, 3, 3]
     assert torch.bincount(data.val_y).tolist() == [2, 2, 2]
-    assert (data.train_x[:, 0, 0, 0] == data.train_y * 10).all()  # each image kept its label
+    assert data.splits.train == 9 and data.splits.val == 6
+    for x, y in ((data.train_x, data.train_y), (data.val_x, data.val_y)):
+        assert (x[:, 0, 0, 0] == y * 10).all()  # each image kept its label
+    # thinning keeps images of its own split: the split itself does not move
+    assert rows(data.train_x) <= rows(full.train_x) and rows(data.val_x) <= rows(full.val_x)
     # thinning the training images never changes the validation images
     assert torch.equal(
         load_dataset(mnist(tmp_path, resolution=8, val_per_class=2, seed=1)).val_x, data.val_x
@@ -79,7 +121,8 @@ def test_fashion_mnist_reads_the_default_folder_without_a_root(tmp_path, monkeyp
     write_mnist(tmp_path, gz=True)
     monkeypatch.setattr(_mnist, "FASHION_MNIST_ROOT", str(tmp_path))
     data = load_dataset(DataSpec(name="fashion-mnist", resolution=8))
-    assert len(data.train_y) == 9 and data.flip_ok
+    assert (len(data.train_y), len(data.val_y)) == (6, 3) and data.flip_ok
+    assert len(load_test_split(DataSpec(name="fashion-mnist", resolution=8)).y) == 6
 
 
 def test_fashion_space_trains_on_fashion_mnist():
@@ -117,28 +160,29 @@ def test_truncated_data_gives_expected_and_actual_bytes(tmp_path):
     write_mnist(tmp_path)
     path = tmp_path / "t10k-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-5])
+    assert len(load_dataset(mnist(tmp_path)).val_y) == 3  # the test file is not read for it
     with pytest.raises(
         DataError,
         match=r"t10k-images-idx3-ubyte is truncated: its header says 6 x 8 x 8 images, 400 bytes "
         r"with the 16-byte header, but the file holds 395 bytes$",
     ):
-        load_dataset(mnist(tmp_path))
+        load_test_split(mnist(tmp_path))
     path.write_bytes(gzip.compress(path.read_bytes()))  # the same, compressed
     with pytest.raises(DataError, match=r"the file holds 395 bytes once decompressed$"):
-        load_dataset(mnist(tmp_path))
+        load_test_split(mnist(tmp_path))
     path.write_bytes(struct.pack(">II", 0x0803, 6))  # the header itself cut short
     with pytest.raises(
         DataError,
         match=r"t10k-images-idx3-ubyte is truncated: an IDX images file starts with a 16-byte "
         r"header, and the file holds 8 bytes",
     ):
-        load_dataset(mnist(tmp_path))
+        load_test_split(mnist(tmp_path))
     images, _ = mnist_images(6, seed=1)
     path.write_bytes(gzip.compress(struct.pack(">4I", 0x0803, 6, 8, 8) + images.tobytes())[:-10])
     with pytest.raises(
         DataError, match=r"t10k-images-idx3-ubyte is a truncated or damaged gzip file \("
     ):
-        load_dataset(mnist(tmp_path))
+        load_test_split(mnist(tmp_path))
 
 
 def test_extra_bytes_are_refused(tmp_path):
@@ -156,21 +200,23 @@ def test_extra_bytes_are_refused(tmp_path):
 def test_image_and_label_counts_must_match(tmp_path):
     write_mnist(tmp_path)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(5, np.uint8))
+    assert len(load_dataset(mnist(tmp_path)).val_y) == 3  # the test files are not read for it
     with pytest.raises(
         DataError,
         match=r"t10k-images-idx3-ubyte holds 6 images but t10k-labels-idx1-ubyte holds 5 labels "
         r"\(in .*\); the images and labels of a split must match one to one",
     ):
-        load_dataset(mnist(tmp_path))
+        load_test_split(mnist(tmp_path))
 
 
 def test_labels_outside_0_to_9(tmp_path):
     write_mnist(tmp_path)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([0, 1, 2, 3, 12, 4], np.uint8))
+    assert len(load_dataset(mnist(tmp_path)).val_y) == 3  # the test files are not read for it
     with pytest.raises(
         DataError, match=r"labels in .*t10k-labels-idx1-ubyte must lie in 0..9, found 0..12"
     ):
-        load_dataset(mnist(tmp_path))
+        load_test_split(mnist(tmp_path))
 
 
 def test_non_square_images_are_refused(tmp_path):
@@ -256,4 +302,23 @@ def test_real_fashion_mnist_files():
     assert torch.bincount(data.train_y).tolist() == [5] * 10
     assert torch.bincount(data.val_y).tolist() == [3] * 10
     assert torch.equal(data.train_x[:, 0], data.train_x[:, 2])
-    assert 0.1 < data.mean[0] < 0.5 and int(data.train_x.max()) == 255
+    assert 0.1 < data.mean[0] < 0.5
+    assert data.splits.to_dict() == {
+        "convention": OFFICIAL_TEST,
+        "val_fraction": 1 / 6,
+        "train": 50,
+        "val": 30,
+    }
+    # the t10k files are the test split, whole: the per-class limits do not apply
+    test = load_test_split(DataSpec(name="fashion-mnist", train_per_class=5, val_per_class=3))
+    assert test.x.shape == (10_000, 3, 32, 32) and test.convention == OFFICIAL_TEST
+    assert torch.bincount(test.y).tolist() == [1000] * 10
+    # validation: a sixth of each class of the 60,000 training images, 1,000 of 6,000
+    full = load_dataset(DataSpec(name="fashion-mnist"))
+    assert full.train_x.shape == (50_000, 3, 32, 32) and full.val_x.shape == (10_000, 3, 32, 32)
+    assert torch.bincount(full.train_y).tolist() == [5000] * 10
+    assert torch.bincount(full.val_y).tolist() == [1000] * 10
+    assert (full.splits.train, full.splits.val) == (50_000, 10_000)
+    assert int(full.train_x.max()) == 255 and int(full.train_x.min()) == 0
+    # the thinned-out load kept images of the full load's splits
+    assert rows(data.train_x) <= rows(full.train_x) and rows(data.val_x) <= rows(full.val_x)

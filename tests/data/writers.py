@@ -12,6 +12,11 @@ from PIL import Image
 from sqzdse.data import CIFAR
 
 
+def rows(x) -> set[bytes]:
+    """The images of `x` (a tensor or array, one image per row) as a set of their bytes."""
+    return {bytes(np.ascontiguousarray(np.asarray(image)).tobytes()) for image in x}
+
+
 def cifar_images(n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """n random 32x32 images (N x 3072, channel-major) whose first pixel byte encodes the label."""
     rng = np.random.default_rng(seed)
@@ -55,6 +60,14 @@ def write_image(path, colour, size=(10, 10), fmt=None) -> None:
 COLOURS = [(250, 0, 0), (0, 250, 0), (0, 0, 250)]
 
 
+def colour(label: int, number: int, *, channel: int = 1) -> tuple[int, int, int]:
+    """COLOURS[label] with `number` written into another channel (12 levels apart, below 250): the
+    dominant channel is still the class, and no two images of a class look alike."""
+    rgb = list(COLOURS[label])
+    rgb[(label + channel) % 3] = 12 * number % 240
+    return tuple(rgb)
+
+
 def write_tiny_imagenet(root, *, per_class: int = 3) -> None:
     base = root / "tiny-imagenet-200"
     wnids = ["n01443537", "n01629819", "n01641577"]
@@ -62,7 +75,7 @@ def write_tiny_imagenet(root, *, per_class: int = 3) -> None:
         for i in range(per_class):
             write_image(
                 base / "train" / wnid / "images" / f"{wnid}_{i}.JPEG",
-                COLOURS[label],
+                colour(label, i),
                 size=(16, 16),
                 fmt="JPEG",
             )
@@ -71,7 +84,13 @@ def write_tiny_imagenet(root, *, per_class: int = 3) -> None:
     for label, wnid in enumerate(wnids):
         for i in range(2):
             name = f"val_{label}_{i}.JPEG"
-            write_image(base / "val" / "images" / name, COLOURS[label], size=(16, 16), fmt="JPEG")
+            # the other free channel: no test image looks like a training image
+            write_image(
+                base / "val" / "images" / name,
+                colour(label, i + 1, channel=2),
+                size=(16, 16),
+                fmt="JPEG",
+            )
             lines.append(f"{name}\t{wnid}\t0\t0\t15\t15")
     (base / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
     (base / "wnids.txt").write_text("\n".join(wnids) + "\n")
@@ -82,7 +101,7 @@ def write_folder(root, *, per_class: int = 5) -> None:
         for i in range(per_class):
             # not square, and in two formats: the loader crops the centre square
             write_image(
-                root / name / f"{i}.{'png' if i % 2 else 'jpg'}", COLOURS[label], size=(20, 12)
+                root / name / f"{i}.{'png' if i % 2 else 'jpg'}", colour(label, i), size=(20, 12)
             )
 
 
