@@ -9,6 +9,11 @@ are known before any training. Formulas (paper section 5.1), for Fire module i =
 
 round_half_up(x) = floor(x + 1/2), evaluated exactly on the decimal value the user wrote (0.125 * 4
 is exactly 0.5 and rounds to 1). Other write-ups round differently, so their tables can differ.
+
+Memory of the int8 network on a microcontroller (`sram_operators`, `flash_bytes`): activations
+take 1 byte per element, ReLU is fused into its convolution, operators run in network order and the
+peak SRAM is the largest sum of the tensors alive during one operator; flash holds int8 weights,
+int32 biases and one float32 scale per output channel of every convolution.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from sqzdse.errors import ArchError
 BYPASS_TYPES = ("none", "simple", "complex")
 POOL_KERNEL = 3
 POOL_STRIDE = 2
+ACTIVATION_BYTES = 1  # int8 activations
+INT32_BYTES = 4  # a bias
+FLOAT32_BYTES = 4  # a per-channel scale
 
 
 @dataclass(frozen=True)
@@ -121,13 +129,44 @@ class LayerRow:
     out_channels: int
     out_size: int
     filters: str
-    params: int
+    params: int  # weights + biases
     macs: int
     bypass: str = ""
+    biases: int = 0  # one per output channel of each of its convolutions (a Fire module has 3)
 
     @property
     def activations(self) -> int:
         return self.out_channels * self.out_size * self.out_size
+
+    @property
+    def weights(self) -> int:
+        return self.params - self.biases
+
+    @property
+    def flash_bytes(self) -> int:
+        """int8 weights, int32 biases and a float32 scale per output channel (per-channel
+        quantization: one scale for each bias)."""
+        return self.weights + INT32_BYTES * self.biases + FLOAT32_BYTES * self.biases
+
+
+@dataclass(frozen=True)
+class SramOp:
+    """One operator of the int8 network and the activation tensors in SRAM while it runs, as
+    (tensor, bytes) pairs at 1 byte per element.
+
+    conv1, each max-pool, conv10 and the average pool hold `input` and `output`. A Fire module
+    with input `x` runs as `<fire>.squeeze` (x + s), `<fire>.expand1x1` and `<fire>.expand3x3`,
+    each writing its slice of the one concatenated output `c` (s + c, plus x while a bypass still
+    needs it), then `<fire>.bypass` (x + c: the identity add, or the 1x1 convolution accumulated
+    into c). An expand with 0 filters is absent; dropout does nothing at inference.
+    """
+
+    name: str
+    alive: tuple[tuple[str, int], ...]
+
+    @property
+    def bytes(self) -> int:
+        return sum(size for _, size in self.alive)
 
 
 @dataclass(frozen=True)
@@ -149,7 +188,26 @@ class Resolved:
 
     @property
     def peak_activations(self) -> int:
+        """Elements of the largest single layer output (not what a runtime allocates: see
+        `peak_sram_bytes`)."""
         return max(r.activations for r in self.layers)
+
+    @property
+    def sram_operators(self) -> tuple[SramOp, ...]:
+        return sram_operators(self)
+
+    @property
+    def peak_sram_op(self) -> SramOp:
+        """The first operator with the most bytes alive."""
+        return max(self.sram_operators, key=lambda op: op.bytes)
+
+    @property
+    def peak_sram_bytes(self) -> int:
+        return self.peak_sram_op.bytes
+
+    @property
+    def flash_bytes(self) -> int:
+        return sum(r.flash_bytes for r in self.layers)
 
 
 # ---------------------------------------------------------------------------- validation
@@ -265,7 +323,7 @@ def pool_out(size: int) -> int:
 def _conv_row(name, in_ch, out_ch, kernel, out_size, filters, bypass="") -> LayerRow:
     params = out_ch * (in_ch * kernel * kernel + 1)
     macs = out_ch * in_ch * kernel * kernel * out_size * out_size
-    return LayerRow(name, "conv", out_ch, out_size, filters, params, macs, bypass)
+    return LayerRow(name, "conv", out_ch, out_size, filters, params, macs, bypass, biases=out_ch)
 
 
 def _pool_row(name: str, channels: int, in_size: int, after: str) -> LayerRow:
@@ -330,6 +388,7 @@ def resolve(cfg: ArchConfig) -> Resolved:
                 params,
                 macs,
                 shortcut if shortcut != "none" else "",
+                biases=s + e1 + e3,
             )
         )
         if shortcut == "conv":
@@ -344,6 +403,44 @@ def resolve(cfg: ArchConfig) -> Resolved:
     rows.append(_conv_row("conv10", channels, cfg.num_classes, 1, size, f"{cfg.num_classes} 1x1"))
     rows.append(LayerRow("avgpool", "avgpool", cfg.num_classes, 1, "global", 0, 0))
     return Resolved(cfg, stem_size, tuple(fires), tuple(rows))
+
+
+def sram_operators(resolved: Resolved) -> tuple[SramOp, ...]:
+    """Every operator of the int8 network in order, with the bytes alive while it runs (see
+    `SramOp`). The peak SRAM is the largest `bytes` among them."""
+    cfg = resolved.config
+    fires = {f.name: f for f in resolved.fires}
+    bypass_rows = {f"{f.name}_bypass" for f in resolved.fires}
+    current = cfg.in_channels * cfg.resolution * cfg.resolution * ACTIVATION_BYTES
+    ops: list[SramOp] = []
+    for row in resolved.layers:
+        if row.kind == "dropout" or row.name in bypass_rows:
+            continue  # a no-op at inference; a bypass convolution goes with its module
+        out = row.activations * ACTIVATION_BYTES
+        if row.kind == "fire":
+            spec = fires[row.name]
+            x, s, c = current, spec.s1x1 * spec.size * spec.size * ACTIVATION_BYTES, out
+            keep = (("x", x),) if spec.shortcut != "none" else ()
+            ops.append(SramOp(f"{row.name}.squeeze", (("x", x), ("s", s))))
+            for branch, filters in (("expand1x1", spec.e1x1), ("expand3x3", spec.e3x3)):
+                if filters:
+                    ops.append(SramOp(f"{row.name}.{branch}", (("s", s), ("c", c), *keep)))
+            if keep:
+                ops.append(SramOp(f"{row.name}.bypass", (("x", x), ("c", c))))
+        else:
+            ops.append(SramOp(row.name, (("input", current), ("output", out))))
+        current = out
+    return tuple(ops)
+
+
+def peak_sram_bytes(cfg: ArchConfig) -> int:
+    """Peak bytes of int8 activations alive during one operator (`sram_operators`)."""
+    return resolve(cfg).peak_sram_bytes
+
+
+def flash_bytes(cfg: ArchConfig) -> int:
+    """Bytes of the int8 network's constants: int8 weights, int32 biases, float32 scales."""
+    return resolve(cfg).flash_bytes
 
 
 def count_params(cfg: ArchConfig) -> int:

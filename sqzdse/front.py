@@ -145,8 +145,8 @@ def baseline_networks(names: Sequence[str], *, num_classes: int, resolution: int
         )
     networks = []
     for name in names:
-        cfg = preset(name, num_classes=num_classes, resolution=resolution)
         try:
+            cfg = preset(name, num_classes=num_classes, resolution=resolution)
             analytic_metrics(cfg)
         except ArchError as err:
             raise SqzdseError(f"--baselines {name} at the study's {resolution} px: {err}") from None
@@ -169,21 +169,27 @@ def plan_runs(networks: Sequence[Network], training: Training, seeds: Sequence[i
 
 @dataclass
 class _Eta:
-    """Seconds left, from the seconds per MAC-epoch of the runs that finished."""
+    """Seconds left: a network's runs take what its finished runs took; a network with none yet is
+    guessed at the mean of every finished run (marked `~`). MACs predict a small network's time
+    badly (per-image work that is not convolution dominates it), so they are not used."""
 
     start: float = field(default_factory=time.perf_counter)
 
     @staticmethod
     def left(todo: Sequence[FrontRun], done: dict[str, SeedRun], runs: Sequence[FrontRun]) -> str:
-        rates = [
-            done[r.key].train_seconds / (r.net.macs * r.training.epochs)
-            for r in runs
-            if r.key in done
-        ]
-        if not rates:
+        seconds: dict[str, list[float]] = {}
+        for r in runs:
+            if r.key in done:
+                seconds.setdefault(r.net.name, []).append(done[r.key].train_seconds)
+        if not seconds:
             return "eta ?"
-        rate = statistics.fmean(rates)
-        return f"eta {_clock(sum(rate * r.net.macs * r.training.epochs for r in todo))}"
+        typical = statistics.fmean(s for values in seconds.values() for s in values)
+        guessed = any(r.net.name not in seconds for r in todo)
+        left = sum(
+            statistics.fmean(seconds[r.net.name]) if r.net.name in seconds else typical
+            for r in todo
+        )
+        return f"eta {'~' if guessed else ''}{_clock(left)}"
 
 
 def _clock(seconds: float) -> str:

@@ -215,6 +215,33 @@ _TABLE = (
         compute=_size(8),
     ),
     Metric(
+        "peak_sram_bytes",
+        "minimize",
+        "peak SRAM in bytes (int8 activations)",
+        "peak SRAM B",
+        "peak bytes of int8 activations alive during one operator, ReLU fused, a Fire module's "
+        "expands writing one concatenated buffer (README, `sqzdse count` conventions)",
+        Source.ANALYTIC,
+        Role.COST,
+        Kind.COUNT,
+        "Int64",
+        per_image=True,
+        compute=lambda r: r.peak_sram_bytes,
+    ),
+    Metric(
+        "flash_bytes",
+        "minimize",
+        "flash in bytes (int8 weights)",
+        "flash B",
+        "bytes of int8 weights, int32 biases and one float32 scale per output channel of every "
+        "convolution",
+        Source.ANALYTIC,
+        Role.COST,
+        Kind.COUNT,
+        "Int64",
+        compute=lambda r: r.flash_bytes,
+    ),
+    Metric(
         "latency_ms",
         "minimize",
         "latency in ms (batch 1, CPU)",
@@ -396,6 +423,14 @@ def analytic_metrics(cfg: ArchConfig) -> dict[str, int]:
     """Every ANALYTIC metric of a network, exact, without training."""
     resolved = resolve(cfg)
     return {m.name: m.compute(resolved) for m in _TABLE if m.source is Source.ANALYTIC}
+
+
+_ANALYTIC = metrics_of(source=Source.ANALYTIC)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_analytic_metrics(cfg: ArchConfig) -> dict[str, int]:
+    return analytic_metrics(cfg)  # callers read it only
 
 
 # ---------------------------------------------------------------------------- trial records
@@ -653,7 +688,11 @@ class TrialRecord:
             row[name] = None if arch is None else getattr(arch, name)
         if arch is not None:
             row["pool_after"] = ",".join(arch.pool_after)
-        row.update({name: self.metrics.get(name) for name in METRICS})
+        metrics = self.metrics
+        if arch is not None and not all(name in metrics for name in _ANALYTIC):
+            # exact from the architecture, so a trial stored before such a metric existed has it
+            metrics = {**_cached_analytic_metrics(arch), **metrics}
+        row.update({name: metrics.get(name) for name in METRICS})
         row.update(
             failure_reason=self.failure_reason,
             reused_from=self.reused_from,

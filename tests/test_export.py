@@ -76,6 +76,8 @@ def test_export_columns_by_name():
         "macs",
         "size_bytes_32bit",
         "size_bytes_8bit",
+        "peak_sram_bytes",
+        "flash_bytes",
         "top1",
         "top5",
         "train_loss",

@@ -40,20 +40,26 @@ def test_every_metric_is_complete(name):
 # (params, MACs) counted on the built PyTorch network: parameters of its modules, and
 # out_h * out_w * out_channels * in_channels * kh * kw of every Conv2d on a forward pass
 # (tests/test_model.py::measured_macs). v1.0's 818,924,576 is torchvision's 0.82 G.
+# Peak SRAM and flash of the int8 network: tests/test_memory.py checks them against the built
+# network's tensor shapes and convolutions.
 BUILT_COUNTS = [
-    (preset("v1.0"), 1_248_424, 818_924_576),
-    (small_arch(), 727_626, 23_511_040),
-    (small_arch(bypass="complex", sr=0.5), 3_219_210, 97_402_880),
+    (preset("v1.0"), 1_248_424, 818_924_576, 1_420_512, 1_276_256),
+    (small_arch(), 727_626, 23_511_040, 81_920, 748_304),
+    (small_arch(bypass="complex", sr=0.5), 3_219_210, 97_402_880, 81_920, 3_255_568),
 ]
 
 
-@pytest.mark.parametrize(("arch", "params", "macs"), BUILT_COUNTS, ids=["v1.0", "small", "complex"])
-def test_analytic_metrics_are_the_exact_counts(arch, params, macs):
+@pytest.mark.parametrize(
+    ("arch", "params", "macs", "sram", "flash"), BUILT_COUNTS, ids=["v1.0", "small", "complex"]
+)
+def test_analytic_metrics_are_the_exact_counts(arch, params, macs, sram, flash):
     assert analytic_metrics(arch) == {
         "params": params,
         "macs": macs,
         "size_bytes_32bit": 4 * params,
         "size_bytes_8bit": params,
+        "peak_sram_bytes": sram,
+        "flash_bytes": flash,
     }
 
 
@@ -77,6 +83,8 @@ def test_metrics_by_source_and_role():
         "macs",
         "size_bytes_32bit",
         "size_bytes_8bit",
+        "peak_sram_bytes",
+        "flash_bytes",
     )
     assert set(metrics_of(source=Source.TRAINED)) == {
         "top1",
@@ -153,7 +161,15 @@ def test_write_stores_only_what_changed():
     trial = Recorder()
     record = TrialRecord(arch=small_arch(), metrics=analytic_metrics(small_arch()))
     written = record.write(trial)
-    assert trial.calls == ["arch", "params", "macs", "size_bytes_32bit", "size_bytes_8bit"]
+    assert trial.calls == [
+        "arch",
+        "params",
+        "macs",
+        "size_bytes_32bit",
+        "size_bytes_8bit",
+        "peak_sram_bytes",
+        "flash_bytes",
+    ]
     trial.calls.clear()
     record.replace(status=Status.INFEASIBLE, failure_reason="over").write(trial, written=written)
     assert trial.calls == ["status", "failure_reason"]

@@ -150,7 +150,7 @@ def _bad(data):
         (
             {**MINIMAL, "constraints": {"flops": 5}},
             "constraints.flops: unknown key; allowed here: params, macs, size_bytes_32bit, "
-            "size_bytes_8bit",
+            "size_bytes_8bit, peak_sram_bytes, flash_bytes",
         ),
         (
             {**MINIMAL, "sampler": {"name": "cmaes"}},

@@ -15,7 +15,8 @@ from sqzdse.records import analytic_metrics
 @arch_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of a table.")
 def count(as_json: bool, **kwargs) -> None:
-    """Parameters, multiply-accumulates and activations of a network, layer by layer."""
+    """Parameters, multiply-accumulates and activations of a network, layer by layer, and its int8
+    memory: peak SRAM and flash bytes."""
     cfg = pop_arch_flags(kwargs)
     click.echo(json.dumps(count_report(cfg), indent=2) if as_json else format_table(cfg))
 
@@ -26,7 +27,12 @@ def count_report(cfg) -> dict:
         "config": cfg.to_dict(),
         **analytic_metrics(cfg),
         "peak_activations": resolve(cfg).peak_activations,
+        "peak_sram_operator": resolve(cfg).peak_sram_op.name,
         "layers": layer_table(cfg),
+        "sram_operators": [
+            {"name": op.name, "bytes": op.bytes, "alive": dict(op.alive)}
+            for op in resolve(cfg).sram_operators
+        ],
     }
 
 
@@ -59,5 +65,12 @@ def format_table(cfg) -> str:
         f"model size: {model_size_bytes(r.params, 32) / 1e6:.2f} MB at 32 bits, "
         f"{model_size_bytes(r.params, 8) / 1e6:.2f} MB at 8 bits; "
         f"{r.macs / 1e9:.3f} G multiply-accumulates at {cfg.resolution}x{cfg.resolution}"
+    )
+    peak = r.peak_sram_op
+    alive = " + ".join(f"{tensor} {size:,}" for tensor, size in peak.alive)
+    out.append(f"int8 peak SRAM: {r.peak_sram_bytes:,} bytes at {peak.name} ({alive})")
+    out.append(
+        f"int8 flash: {r.flash_bytes:,} bytes (int8 weights, int32 biases, float32 scale per "
+        "output channel)"
     )
     return "\n".join(out)

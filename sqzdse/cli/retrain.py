@@ -242,7 +242,7 @@ def _retrain_front(
     check_heartbeat(heartbeat_interval, grace_period)
     rdb, study, info = _open(
         storage,
-        None if study_name is None else study_name,
+        study_name,
         heartbeat_interval=heartbeat_interval,
         grace_period=grace_period,
         retry_stale=False,

