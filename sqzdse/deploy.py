@@ -111,29 +111,164 @@ def write_model(weights: Weights, path: Path) -> None:
         exporter_log.setLevel(level)
 
 
+def _session(path: Path, threads: int | None = None):
+    """An ONNX Runtime CPU session on `path`; `threads`: one intra-op pool of that many threads,
+    operators run one after the other (as `sqzdse.latency` measures PyTorch)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    return onnxruntime.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+
+def onnx_logits(path: Path, images: torch.Tensor) -> np.ndarray:
+    """ONNX Runtime's logits for `images` (uint8, N x 3 x R x R, given as float 0-255)."""
+    session = _session(path)
+    return np.concatenate(
+        [session.run(None, {"images": batch.float().numpy()})[0] for batch in images.split(256)]
+    )
+
+
+def top_k(logits: np.ndarray, labels: torch.Tensor) -> tuple[float, float]:
+    """(top-1, top-5) of `logits` against `labels`; ties go to the lower class, as in PyTorch."""
+    top = np.argsort(-logits, axis=1, kind="stable")
+    y = labels.numpy()
+    return float((top[:, 0] == y).mean()), float((top[:, :5] == y[:, None]).any(axis=1).mean())
+
+
 def check_onnx(path: Path, weights: Weights, images: torch.Tensor, labels: torch.Tensor) -> Check:
     """Run the ONNX file with ONNX Runtime on `images` (uint8, N x 3 x R x R) and compare it with
     the PyTorch network."""
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ours = onnx_logits(path, images)
     model = weights.deployable()
-    onnx_logits, torch_logits = [], []
-    for batch in images.split(256):
-        x = batch.float()
-        onnx_logits.append(session.run(None, {"images": x.numpy()})[0])
-        with torch.inference_mode():
-            torch_logits.append(model(x).numpy())
-    ours, theirs = np.concatenate(onnx_logits), np.concatenate(torch_logits)
-    top = np.argsort(-ours, axis=1, kind="stable")
-    y = labels.numpy()
+    with torch.inference_mode():
+        theirs = np.concatenate([model(batch.float()).numpy() for batch in images.split(256)])
+    top1, top5 = top_k(ours, labels)
     return Check(
-        images=len(y),
+        images=len(labels),
         max_abs_diff=float(np.abs(ours - theirs).max()),
-        top1=float((top[:, 0] == y).mean()),
-        top5=float((top[:, :5] == y[:, None]).any(axis=1).mean()),
+        top1=top1,
+        top5=top5,
         agree=bool((ours.argmax(1) == theirs.argmax(1)).all()),
     )
+
+
+def onnx_latency(path: Path, resolution: int) -> float:
+    """The ONNX file's latency in ms with ONNX Runtime on the CPU: batch 1, one intra-op thread,
+    the median of `latency.DEFAULT_REPEATS` runs after `DEFAULT_WARMUP`, as `latency_ms` is
+    measured for PyTorch (`sqzdse.latency`)."""
+    from sqzdse.latency import DEFAULT_REPEATS, DEFAULT_THREADS, DEFAULT_WARMUP, timed
+
+    session = _session(path, threads=DEFAULT_THREADS)
+    image = {"images": np.zeros((1, 3, resolution, resolution), dtype=np.float32)}
+    median, _, _ = timed(
+        lambda: session.run(None, image), repeats=DEFAULT_REPEATS, warmup=DEFAULT_WARMUP
+    )
+    return median
+
+
+class CalibrationImages:
+    """ONNX Runtime's `CalibrationDataReader` over `count` training images drawn without
+    replacement with a fixed seed (all of them when there are fewer), `batch` at a time, as the
+    exported network takes them (float 0-255, NCHW). `indices`: the rows of `train_x` it hands
+    out. Only ever given the training split: the int8 network is scored on the validation one."""
+
+    def __init__(self, train_x: torch.Tensor, count: int, *, seed: int, batch: int = 32) -> None:
+        generator = torch.Generator().manual_seed(seed)
+        self.indices = torch.randperm(len(train_x), generator=generator)[:count]
+        self._train_x = train_x
+        self._batches = iter(self.indices.split(batch))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        rows = next(self._batches, None)
+        return None if rows is None else {"images": self._train_x[rows].float().numpy()}
+
+
+def quantize_int8(
+    fp32: Path, output: Path, calibration: CalibrationImages, *, per_channel: bool = True
+) -> None:
+    """Post-training static quantization of the ONNX file `fp32` to `output` with ONNX Runtime:
+    QDQ format, int8 weights (per output channel unless `per_channel` is False) and int8
+    activations, ranges from the min and max of each tensor over the calibration images, after
+    ONNX Runtime's recommended pre-processing (shape inference, graph optimisation)."""
+    import tempfile
+
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    quiet = logging.getLogger()  # the quantizer logs its progress and advice at INFO / WARNING
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with tempfile.TemporaryDirectory(prefix="sqzdse-int8-") as folder:
+            prepared = Path(folder) / "prepared.onnx"
+            quant_pre_process(str(fp32), str(prepared))
+            quantize_static(
+                str(prepared),
+                str(output),
+                calibration,
+                quant_format=QuantFormat.QDQ,
+                per_channel=per_channel,
+                activation_type=QuantType.QInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+            )
+    finally:
+        quiet.setLevel(level)
+
+
+def int8_block(
+    int8: Path,
+    fp32: Path,
+    check: Check,
+    calibration: CalibrationImages,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    seed: int,
+    per_channel: bool = True,
+) -> dict[str, Any]:
+    """The model card's `int8` block: the int8 file scored by ONNX Runtime on the validation
+    images the fp32 `check` used, its size and latency beside the fp32 file's."""
+    import onnxruntime
+
+    from sqzdse.latency import DEFAULT_REPEATS, DEFAULT_THREADS, DEFAULT_WARMUP, cpu_name
+
+    top1, top5 = top_k(onnx_logits(int8, images), labels)
+    resolution = int(images.shape[-1])
+    return {
+        "top1": top1,
+        "top5": top5,
+        "fp32_top1": check.top1,
+        "fp32_top5": check.top5,
+        "drop_top1_points": round((check.top1 - top1) * 100, 9),
+        "images": len(labels),
+        "measured": "ONNX Runtime on the validation split (the images of the fp32 check)",
+        "format": "QDQ",
+        "weights": "int8, per output channel" if per_channel else "int8, per tensor",
+        "activations": "int8, per tensor",
+        "per_channel": per_channel,
+        "calibration_images": len(calibration),
+        "calibration_split": "train",
+        "calibration_seed": seed,
+        "calibration_method": "MinMax",
+        "bytes": int8.stat().st_size,
+        "fp32_bytes": fp32.stat().st_size,
+        "sha256": sha256(int8.read_bytes()),
+        "latency_ms": onnx_latency(int8, resolution),
+        "fp32_latency_ms": onnx_latency(fp32, resolution),
+        "latency_measured": f"ONNX Runtime {onnxruntime.__version__} CPUExecutionProvider, "
+        f"batch 1, {DEFAULT_THREADS} intra-op thread, median of {DEFAULT_REPEATS} runs after "
+        f"{DEFAULT_WARMUP} warm-up, on {cpu_name()}",
+    }
 
 
 def _accuracy(record: TrialRecord, dataset: str | None, training: dict) -> dict[str, Any]:
@@ -168,6 +303,7 @@ def model_card(
     training: dict[str, Any],
     file: Path,
     check: Check | None,
+    int8: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What a user needs to deploy and trust the file (README, "Deploying a network")."""
     import sqzdse
@@ -206,6 +342,7 @@ def model_card(
         "classes": {"count": weights.arch.num_classes, "names": CLASS_NAMES.get(dataset)},
         "accuracy": _accuracy(record, dataset, training),
         "onnx_runtime_check": None if check is None else check.__dict__,
+        **({} if int8 is None else {"int8": int8}),
         "weights_sha256": sha256(weights.to_bytes()),
         "versions": versions,
     }

@@ -15,7 +15,7 @@ import contextlib
 import platform
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,6 +64,20 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def timed(call: Callable[[], object], *, repeats: int, warmup: int) -> tuple[float, float, float]:
+    """The median, 10th and 90th percentiles in milliseconds of `repeats` timed calls of `call`,
+    after `warmup` untimed ones (also `sqzdse.deploy`'s ONNX Runtime latencies)."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1000)
+    deciles = statistics.quantiles(times, n=10, method="inclusive")
+    return statistics.median(times), deciles[0], deciles[-1]
+
+
 def measure_latency(
     cfg: ArchConfig,
     *,
@@ -82,19 +96,12 @@ def measure_latency(
     with torch.random.fork_rng(devices=[]):
         model = fold_batchnorm(build_model(cfg, batchnorm=True)).eval()
     image = torch.zeros(1, 3, cfg.resolution, cfg.resolution)
-    times = []
     with _threads(threads), torch.inference_mode():
-        for _ in range(warmup):
-            model(image)
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model(image)
-            times.append((time.perf_counter() - start) * 1000)
-    deciles = statistics.quantiles(times, n=10, method="inclusive")
+        median, p10, p90 = timed(lambda: model(image), repeats=repeats, warmup=warmup)
     return Latency(
-        median_ms=statistics.median(times),
-        p10_ms=deciles[0],
-        p90_ms=deciles[-1],
+        median_ms=median,
+        p10_ms=p10,
+        p90_ms=p90,
         repeats=repeats,
         threads=threads,
         cpu=cpu_name(),

@@ -10,6 +10,9 @@ import click
 from sqzdse.cli.export import STORAGE_HELP
 from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
 
+CALIBRATION_IMAGES = 256  # default training images that calibrate an int8 export
+CALIBRATION_SEED = 0  # which ones: a fixed draw, so that an export repeats
+
 
 @click.command("export-model")
 @click.option("--storage", required=True, help=STORAGE_HELP)
@@ -27,8 +30,26 @@ from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
     "--artifacts",
     help="The artifact store the search used [default: beside an SQLite study].",
 )
+@click.option(
+    "--int8",
+    is_flag=True,
+    help="Write the network quantized to int8 by ONNX Runtime (static, QDQ, per-channel "
+    "weights; .onnx output only), scored on the validation images; the fp32 file is not kept.",
+)
+@click.option(
+    "--calibration-images",
+    type=click.IntRange(min=1),
+    help=f"With --int8: training images that calibrate the activation ranges, drawn with seed "
+    f"{CALIBRATION_SEED}  [default: {CALIBRATION_IMAGES}].",
+)
 def export_model(
-    storage: str, study_name: str | None, number: int, output: Path, artifacts: str | None
+    storage: str,
+    study_name: str | None,
+    number: int,
+    output: Path,
+    artifacts: str | None,
+    int8: bool,
+    calibration_images: int | None,
 ) -> None:
     """Write a trial's network, BatchNorm folded, with a model card."""
     from sqzdse.deploy import TOLERANCE, check_format, check_onnx, model_card, write_model
@@ -37,14 +58,29 @@ def export_model(
     from sqzdse.storage import load_study
 
     suffix = check_format(output)
+    if int8 and suffix != ".onnx":
+        raise SqzdseError(
+            f"--int8 writes an ONNX file: give -o a name ending in .onnx (e.g. "
+            f"{output.with_suffix('.int8.onnx').name}), not {output.name}"
+        )
+    if calibration_images is not None and not int8:
+        raise SqzdseError("--calibration-images goes with --int8, which was not given")
     study = load_study(storage, study_name=study_name)
     record = chosen_trial(study, number)
     weights, _ = stored_weights(record, number, storage, artifacts)
-    write_model(weights, prepared_output(output))
+    prepared_output(output)
     info = StudyInfo.read(study)
-    check = None
-    if suffix == ".onnx":
-        check = check_onnx(output, weights, *_validation_images(info.training))
+    check = quantized = None
+    if suffix == ".pt":
+        write_model(weights, output)
+    elif not int8:
+        write_model(weights, output)
+        data = _dataset(info.training)
+        check = check_onnx(output, weights, data.val_x, data.val_y)
+    else:
+        check, quantized = _export_int8(
+            weights, output, _dataset(info.training), calibration_images or CALIBRATION_IMAGES
+        )
     card = model_card(
         record,
         weights,
@@ -52,28 +88,58 @@ def export_model(
         training=dict(info.training),
         file=output,
         check=check,
+        int8=quantized,
     )
     card_path = output.with_name(output.stem + ".card.json")
     card_path.write_text(json.dumps(card, indent=1) + "\n")
     click.echo(f"wrote {output} and {card_path}")
     if check is not None:
+        fp32 = "fp32 file (not kept): " if quantized is not None else ""
         click.echo(
-            f"ONNX Runtime on {check.images} validation images: top-1 {check.top1:.2%} "
+            f"{fp32}ONNX Runtime on {check.images} validation images: top-1 {check.top1:.2%} "
             f"(recorded for these {card['accuracy']['weights']} weights: "
             f"{card['accuracy']['top1']:.2%}), largest logit difference from PyTorch "
             f"{check.max_abs_diff:.1e}"
         )
-        if check.max_abs_diff > TOLERANCE or not check.agree:
-            raise SqzdseError(
-                f"ONNX Runtime differs from PyTorch by up to {check.max_abs_diff:.1e} (limit "
-                f"{TOLERANCE:g}): the file was written but should not be trusted"
-            )
+    if quantized is not None:
+        q = quantized
+        click.echo(
+            f"int8 (QDQ, per-channel weights, calibrated on {q['calibration_images']} training "
+            f"images): top-1 {q['top1']:.2%} against fp32 ONNX {q['fp32_top1']:.2%}, a drop of "
+            f"{q['drop_top1_points']:.2f} points; {q['bytes']:,} bytes against "
+            f"{q['fp32_bytes']:,}; ONNX Runtime latency {q['latency_ms']:.3f} ms against "
+            f"{q['fp32_latency_ms']:.3f} ms (batch 1, 1 thread)"
+        )
+    if check is not None and (check.max_abs_diff > TOLERANCE or not check.agree):
+        raise SqzdseError(
+            f"ONNX Runtime differs from PyTorch by up to {check.max_abs_diff:.1e} (limit "
+            f"{TOLERANCE:g}): the file was written but should not be trusted"
+        )
 
 
-def _validation_images(training: dict):
-    """The validation split the trial was measured on (the study's own training settings)."""
+def _dataset(training: dict):
+    """The images the trial was trained and measured on (the study's own training settings)."""
     from sqzdse.data import load_dataset
     from sqzdse.space import Training
 
-    data = load_dataset(Training.from_stored(training).data_spec())
-    return data.val_x, data.val_y
+    return load_dataset(Training.from_stored(training).data_spec())
+
+
+def _export_int8(weights, output: Path, data, count: int):
+    """(the fp32 ONNX check, the card's int8 block): the fp32 file exported and checked in a
+    temporary folder, quantized to `output` with `count` training images, both scored on the
+    validation images."""
+    import tempfile
+
+    from sqzdse.deploy import CalibrationImages, check_onnx, int8_block, quantize_int8, write_model
+
+    with tempfile.TemporaryDirectory(prefix="sqzdse-export-") as folder:
+        fp32 = Path(folder) / "fp32.onnx"
+        write_model(weights, fp32)
+        check = check_onnx(fp32, weights, data.val_x, data.val_y)
+        calibration = CalibrationImages(data.train_x, count, seed=CALIBRATION_SEED)
+        quantize_int8(fp32, output, calibration)
+        block = int8_block(
+            output, fp32, check, calibration, data.val_x, data.val_y, seed=CALIBRATION_SEED
+        )
+    return check, block

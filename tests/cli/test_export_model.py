@@ -239,3 +239,100 @@ def test_readers_create_no_file_on_a_wrong_path(searched, tmp_path, capsys):
     typo = tmp_path / "typo.db"
     code, _, err = run(capsys, "retrain", "--storage", f"sqlite:///{typo}", "--trial", 0)
     assert code == 2 and "no study database at" in err and not typo.exists()
+
+
+def test_int8_export_is_scored_by_onnx_runtime_on_the_validation_images(
+    searched, tmp_path, capsys, monkeypatch
+):
+    import numpy as np
+    import onnx
+    import onnxruntime
+
+    from sqzdse.cli.export_model import _dataset
+    from sqzdse.deploy import CalibrationImages
+    from sqzdse.records import StudyInfo
+
+    _, url, records = searched
+    best = max((r for r in records if r.weights), key=lambda r: r.metrics["top1"])
+    calibrated = []  # every batch the quantizer was given
+    get_next = CalibrationImages.get_next
+
+    def recording(reader):
+        batch = get_next(reader)
+        if batch is not None:
+            calibrated.append(batch["images"])
+        return batch
+
+    monkeypatch.setattr(CalibrationImages, "get_next", recording)
+    out = tmp_path / "int8" / "m.int8.onnx"
+    code, stdout, err = run(
+        capsys, "export-model", "--storage", url, "--trial", best.number, "--int8", "-o", out
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in out.parent.iterdir()) == ["m.int8.card.json", "m.int8.onnx"]
+    card = json.loads((out.parent / "m.int8.card.json").read_text())
+    block = card["int8"]
+    study = optuna.load_study(study_name="deploy", storage=url)
+    data = _dataset(StudyInfo.read(study).training)
+
+    # ONNX Runtime, run here, gives the card's accuracy on the validation images.
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    logits = session.run(None, {"images": data.val_x.float().numpy()})[0]
+    top = np.argsort(-logits, axis=1, kind="stable")
+    y = data.val_y.numpy()
+    assert block["images"] == len(y) == 200
+    assert block["top1"] == pytest.approx(float((top[:, 0] == y).mean()), abs=1e-12)
+    assert block["top5"] == pytest.approx(
+        float((top[:, :5] == y[:, None]).any(1).mean()), abs=1e-12
+    )
+    fp32 = card["onnx_runtime_check"]  # the fp32 file, checked against PyTorch, then dropped
+    assert fp32["top1"] == pytest.approx(best.metrics["top1"], abs=1e-9)
+    assert block["fp32_top1"] == fp32["top1"]
+    assert block["drop_top1_points"] == pytest.approx((fp32["top1"] - block["top1"]) * 100)
+    assert f"top-1 {block['top1']:.2%} against fp32 ONNX {fp32['top1']:.2%}, a drop of" in stdout
+    assert block["format"] == "QDQ" and block["per_channel"] is True
+    assert block["latency_ms"] > 0 and block["fp32_latency_ms"] > 0
+    assert "batch 1, 1 intra-op thread, median of 30 runs" in block["latency_measured"]
+
+    # A QDQ graph: int8 weights, per output channel, smaller than the fp32 file.
+    model = onnx.load(str(out))
+    ops = {node.op_type for node in model.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    initializers = {t.name: t for t in model.graph.initializer}
+    int8 = {n for n, t in initializers.items() if t.data_type == onnx.TensorProto.INT8}
+    convs = [node for node in model.graph.node if node.op_type == "Conv"]
+    weight_of = {node.output[0]: node for node in model.graph.node}
+    for conv in convs:  # each convolution's weight is an int8 initializer, dequantized
+        dequantize = weight_of[conv.input[1]]
+        assert dequantize.op_type == "DequantizeLinear" and dequantize.input[0] in int8
+        scale = onnx.numpy_helper.to_array(initializers[dequantize.input[1]])
+        assert scale.shape == (
+            onnx.numpy_helper.to_array(initializers[dequantize.input[0]]).shape[0],
+        )
+    plain = tmp_path / "m.onnx"
+    assert (
+        run(capsys, "export-model", "--storage", url, "--trial", best.number, "-o", plain)[0] == 0
+    )
+    assert block["bytes"] == out.stat().st_size < plain.stat().st_size == block["fp32_bytes"]
+
+    # Calibrated on 256 training images, none of them a validation image.
+    assert block["calibration_images"] == 256 and block["calibration_split"] == "train"
+    images = np.concatenate(calibrated)
+    assert images.shape == (256, 3, 32, 32) and images.dtype == np.float32
+    train = {row.tobytes() for row in data.train_x.float().numpy()}
+    val = {row.tobytes() for row in data.val_x.float().numpy()}
+    assert all(row.tobytes() in train and row.tobytes() not in val for row in images)
+
+
+def test_int8_refusals(searched, tmp_path, capsys):
+    _, url, _ = searched
+    export = ("export-model", "--storage", url, "--trial", 0)
+    code, _, err = run(capsys, *export, "--int8", "-o", tmp_path / "m.pt")
+    assert code == 2 and "--int8 writes an ONNX file: give -o a name ending in .onnx" in err
+    code, _, err = run(
+        capsys, *export, "--int8", "--calibration-images", 0, "-o", tmp_path / "m.onnx"
+    )
+    assert code == 2 and "--calibration-images" in err and "0 is not in the range x>=1" in err
+    code, _, err = run(capsys, *export, "--calibration-images", 8, "-o", tmp_path / "m.onnx")
+    assert code == 2 and "--calibration-images goes with --int8" in err
+    assert not list(tmp_path.iterdir())
