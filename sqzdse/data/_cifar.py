@@ -134,7 +134,7 @@ def _load_cifar(spec: DataSpec) -> _Source:
         return x, y
 
     return _Source(
-        _Part.of(*read_all(train_files)),
+        lambda: _Part.of(*read_all(train_files)),
         lambda: _Part.of(*read_all(val_files)),
         layout.num_classes,
     )

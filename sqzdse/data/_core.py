@@ -5,9 +5,9 @@
   images.
 - `DATASETS` is the `Registry` of sets by name. A family module registers each of its loaders with
   `_register(name, num_classes=..., flip_ok=..., summary=...)`; a loader takes the `DataSpec` and
-  returns a `_Source`: the labels of its training pool with a reader of its images, and, for a set
-  with an official test split, a function that reads that split (`_Part`s: square uint8
-  N x C x S x S images of any S, C 1 or 3, int64 labels).
+  returns a `_Source`: a function reading its training pool (labels, and a reader of its images)
+  and, for a set with an official test split, one reading that split (`_Part`s: square uint8
+  N x C x S x S images of any S, C 1 or 3, int64 labels); neither reads before it is called.
 - Three splits (`split_pool`): a set with an official test split keeps it as the test split and
   draws the validation split from its training images (`HELD_OUT_VAL_FRACTION` of each class); a
   set without one is split three ways (`TEST_FRACTION`, `VAL_FRACTION`). Both with the fixed
@@ -161,10 +161,11 @@ class _Part:
 
 @dataclass(frozen=True)
 class _Source:
-    """What a loader returns: its training pool (the official training images, or the whole set
-    where there is no official test split) and a function reading the official test split."""
+    """What a loader returns: functions reading its training pool (the official training images,
+    or the whole set where there is no official test split) and its official test split. Each is
+    read only when called, so reading the test split does not parse the training files."""
 
-    pool: _Part
+    pool: Callable[[], _Part]
     official_test: Callable[[], _Part] | None
     num_classes: int
 
@@ -281,8 +282,9 @@ def _load_cpu(spec: DataSpec) -> Dataset:
     source = entry.load(spec)
     convention = THREE_WAY if source.official_test is None else OFFICIAL_TEST
     fraction = _val_fraction(spec, convention)
-    train, val, _ = split_pool(source.pool.labels, convention=convention, val_fraction=fraction)
-    pool_y = source.pool.labels
+    pool = source.pool()
+    train, val, _ = split_pool(pool.labels, convention=convention, val_fraction=fraction)
+    pool_y = pool.labels
     train = train[take_per_class(pool_y[train], spec.train_per_class, rng=_rng(spec, 0))]
     val = val[take_per_class(pool_y[val], spec.val_per_class, rng=_rng(spec, 1))]
     if not len(val):
@@ -290,8 +292,8 @@ def _load_cpu(spec: DataSpec) -> Dataset:
             f"the {spec.name} data set has too few images for a validation split: each class "
             f"needs {3 if convention == THREE_WAY else 2} or more"
         )
-    train_x = torch.from_numpy(_images(source.pool, train, spec.resolution))
-    val_x = torch.from_numpy(_images(source.pool, val, spec.resolution))
+    train_x = torch.from_numpy(_images(pool, train, spec.resolution))
+    val_x = torch.from_numpy(_images(pool, val, spec.resolution))
     mean, std = _channel_stats(train_x)
     return Dataset(
         spec.name,
@@ -326,7 +328,7 @@ def _read_test(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, str]:
         idx = np.arange(len(part.labels))
         convention = OFFICIAL_TEST
     else:
-        part = source.pool
+        part = source.pool()
         fraction = _val_fraction(spec, THREE_WAY)
         _, _, idx = split_pool(part.labels, convention=THREE_WAY, val_fraction=fraction)
         convention = THREE_WAY

@@ -26,4 +26,5 @@ def _load_digits(spec: DataSpec) -> _Source:
 
     digits = load_digits()
     grey = np.rint(digits.images * (255 / 16)).astype(np.uint8)  # pixel values are 0..16
-    return _Source(_Part.of(grey[:, None], digits.target.astype(np.int64)), None, _DIGITS_CLASSES)
+    pool = _Part.of(grey[:, None], digits.target.astype(np.int64))
+    return _Source(lambda: pool, None, _DIGITS_CLASSES)

@@ -54,4 +54,4 @@ def _load_folder(spec: DataSpec) -> _Source:
             f"expected {_FOLDER_EXPECTED}"
         )
     labels = np.array(labels, dtype=np.int64)
-    return _Source(_files_part(spec, files, labels), None, len(classes))
+    return _Source(lambda: _files_part(spec, files, labels), None, len(classes))

@@ -164,7 +164,7 @@ def _load_mnist(spec: DataSpec) -> _Source:
         return _Part.of(x[:, None], y)  # one channel: core copies it to three once resized
 
     return _Source(
-        grey_part(train_images, train_labels),
+        lambda: grey_part(train_images, train_labels),
         lambda: grey_part(test_images, test_labels),
         _MNIST_CLASSES,
     )

@@ -70,7 +70,7 @@ def _load_tiny_imagenet(spec: DataSpec) -> _Source:
     if not annotations.is_file():
         raise DataError(f"{annotations} is missing; expected {_TINY_EXPECTED}")
     return _Source(
-        _files_part(spec, train_files, np.array(train_labels, dtype=np.int64)),
+        lambda: _files_part(spec, train_files, np.array(train_labels, dtype=np.int64)),
         lambda: _test_part(spec, base, annotations, wnids),
         len(wnids),
     )

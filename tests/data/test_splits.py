@@ -83,7 +83,7 @@ def spec_of(name: str, root, **fields) -> DataSpec:
 def pool_and_test(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The pool's images and labels as the loader reads them, and the official test images."""
     source = DATASETS[spec.name].load(spec)
-    pool = source.pool
+    pool = source.pool()
     pool_x = _core._images(pool, np.arange(len(pool.labels)), spec.resolution)
     if source.official_test is None:
         return pool_x, pool.labels, None
