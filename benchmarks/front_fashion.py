@@ -7,12 +7,15 @@
 Stages, each resumable (the same command carries on where it stopped):
 1. search: `sqzdse search --space fashion_small` (Fashion-MNIST at 32 px, searched stem and late
    pools; the proxy selects on validation images held out of the training split).
-2. retrain: the networks of the proxy front chosen below, with SqueezeNet v1.0 and v1.1 beside
+2. tune: the recipe's peak learning rate, chosen on validation top-1 alone: the cheapest chosen
+   network (fewest MACs), one seed, the retraining epochs, at each of TUNED_LRS. The epochs are
+   fixed by the machine's budget, not tuned.
+3. retrain: the networks of the proxy front chosen below, with SqueezeNet v1.0 and v1.1 beside
    them, all on the same schedule and seeds over the full training split, through
    `sqzdse retrain --trials ... --baselines v1.0,v1.1` (stored run by run; shareable).
-3. report: validation and test top-1 of every retrained network beside the published
-   Fashion-MNIST test accuracies, the goals, and the compute spent; written with date, commit,
-   machine and command to results/front_fashion.json.
+4. report: validation and test top-1 and CPU latency of every retrained network beside the
+   published Fashion-MNIST test accuracies, the goals, and the compute spent; written with date,
+   commit, machine and command to results/front_fashion.json.
 
 Which front networks are retrained (the machine has 2 cores, so not the whole front): for each
 goal size (30,000, 100,000 and 800,000 parameters) the front network with the best proxy top-1
@@ -41,13 +44,16 @@ PUBLISHED = (  # Fashion-MNIST's benchmark table (test accuracy; submitted, not 
 )
 GOALS = ((100_000, 0.935), (30_000, 0.900), (800_000, 0.954))  # (at most params, test top-1)
 BUDGETS = (30_000, 100_000, 800_000)
+TUNED_LRS = (1e-3, 3e-3, 1e-2)  # peak AdamW learning rates tried (3e-3: the trainer's default)
 SPACE, STUDY = "fashion_small", "front"
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", choices=("all", "search", "retrain", "report"), default="all")
+    parser.add_argument(
+        "--stage", choices=("all", "search", "tune", "retrain", "report"), default="all"
+    )
     parser.add_argument("--storage", default="sqlite:///studies/front_fashion.db")
     parser.add_argument("--n-trials", type=int, default=40, help="search trials (default 40)")
     parser.add_argument("--epochs", type=int, default=15, help="retraining epochs (default 15)")
@@ -59,18 +65,41 @@ def main() -> None:
             "search", "--space", SPACE, "--storage", args.storage, "--study", STUDY,
             "--n-trials", str(args.n_trials),
         )  # fmt: skip
-    if args.stage in ("all", "retrain", "report"):
+    if args.stage in ("all", "tune", "retrain", "report"):
         trials = chosen_trials(args.storage)
-        print(f"retraining front trials {trials} with v1.0 and v1.1", file=sys.stderr)
+        tuning = tune(args, trials, quiet=args.stage in ("retrain", "report"))
+        lr = max(tuning, key=lambda t: t["val_top1"])["lr"]
+    if args.stage in ("all", "retrain", "report"):
+        print(f"retraining front trials {trials} with v1.0 and v1.1, lr {lr:g}", file=sys.stderr)
         retrain = [
             "retrain", "--storage", args.storage, "--study", STUDY,
             "--trials", ",".join(map(str, trials)), "--baselines", "v1.0,v1.1",
-            "--epochs", str(args.epochs), "--seeds", str(args.seeds), "--json",
+            "--epochs", str(args.epochs), "--seeds", str(args.seeds), "--lr", str(lr), "--json",
         ]  # fmt: skip
         if args.stage == "report":
             retrain.append("--quiet")
         report = json.loads(_sqzdse(*retrain, capture=True))
-        write_report(args, report)
+        write_report(args, report, tuning)
+
+
+def tune(args, trials: list[int], *, quiet: bool) -> list[dict]:
+    """Each tried learning rate's validation top-1 on the cheapest chosen network (stored runs
+    are read back, not trained again)."""
+    network = min(trials, key=lambda t: _network(args.storage, str(t)).macs)
+    tried = []
+    for lr in TUNED_LRS:
+        argv = [
+            "retrain", "--storage", args.storage, "--study", STUDY, "--trials", str(network),
+            "--epochs", str(args.epochs), "--seeds", "1", "--lr", str(lr), "--json",
+        ]  # fmt: skip
+        entry = json.loads(_sqzdse(*argv, *(["--quiet"] if quiet else []), capture=True))
+        (result,) = entry["networks"]
+        tried.append({"trial": network, "lr": lr, "val_top1": result["val_top1"],
+                      "train_seconds": result["train_seconds"]})  # fmt: skip
+        print(
+            f"tune: trial {network} lr {lr:g}: val top-1 {result['val_top1']:.4f}", file=sys.stderr
+        )
+    return tried
 
 
 def _sqzdse(*argv: str, capture: bool = False) -> str:
@@ -104,10 +133,28 @@ def chosen_trials(storage: str) -> list[int]:
     return sorted({t for t in chosen if t in known})
 
 
-def write_report(args, report: dict) -> None:
+def _network(storage: str, name: str):
+    """A retrained network by its report name: a trial number, or a baseline at the study's data."""
+    from sqzdse.front import baseline_networks, chosen_networks
+    from sqzdse.records import StudyInfo
+    from sqzdse.storage import load_study
+
+    study = load_study(storage, study_name=STUDY)
+    if name.isdigit():
+        return chosen_networks(study, [int(name)], study.metric_names)[0]
+    info = StudyInfo.read(study)
+    resolution = info.training["resolution"]
+    return baseline_networks([name], num_classes=info.num_classes, resolution=resolution)[0]
+
+
+def write_report(args, report: dict, tuning: list[dict]) -> None:
+    from sqzdse.latency import measure_latency
+
     networks = report["networks"]
+    for n in networks:  # on this machine, 1 thread, batch 1 (sqzdse.latency)
+        n["latency_ms"] = measure_latency(_network(args.storage, n["name"]).arch).median_ms
     lines = [
-        f"{'network':>9} {'params':>9} {'MACs':>11} {'proxy':>7} {'val':>7} {'test':>7} "
+        f"{'network':>9} {'params':>9} {'MACs':>11} {'ms':>6} {'proxy':>7} {'val':>7} {'test':>7} "
         f"{'+-':>6} {'seconds':>8}"
     ]
     for n in sorted(networks, key=lambda n: n["params"]):
@@ -115,18 +162,22 @@ def write_report(args, report: dict) -> None:
         spread = (max(by_seed) - min(by_seed)) / 2
         proxy = f"{n['proxy_top1']:.4f}" if n.get("proxy_top1") is not None else "-"
         lines.append(
-            f"{n['name']:>9} {n['params']:>9,} {n['macs']:>11,} {proxy:>7} {n['val_top1']:.4f} "
+            f"{n['name']:>9} {n['params']:>9,} {n['macs']:>11,} {n['latency_ms']:>6.2f} {proxy:>7} "
+            f"{n['val_top1']:.4f} "
             f"{n['test_top1']:.4f} {spread:>6.4f} {n['train_seconds']:>8.0f}"
         )
+    lines += [f"tuned on validation: trial {t['trial']} lr {t['lr']:g} -> {t['val_top1']:.4f}"
+              for t in tuning]  # fmt: skip
     lines.append("published (Fashion-MNIST benchmark table, test top-1):")
     lines += [f"  {name}: {acc:.3f}" for name, _, acc in PUBLISHED]
     goals = goal_outcomes(networks)
     lines += [g["text"] for g in goals]
     lines.append(f"Kendall tau (proxy vs test top-1, retrained trials): {report['kendall_tau']}")
     search_seconds = search_compute(args.storage)
+    tuning_seconds = sum(t["train_seconds"] for t in tuning)
     lines.append(
-        f"compute: search {search_seconds / 3600:.2f} h of training, retraining "
-        f"{report['train_seconds'] / 3600:.2f} h"
+        f"compute: search {search_seconds / 3600:.2f} h of training, tuning "
+        f"{tuning_seconds / 3600:.2f} h, retraining {report['train_seconds'] / 3600:.2f} h"
     )
     print("\n".join(lines))
     out = Path(args.output)
@@ -139,6 +190,7 @@ def write_report(args, report: dict) -> None:
                 "machine": f"{platform.node()}: {os.cpu_count()} cores, {platform.processor()}",
                 "command": " ".join(["python", *sys.argv]),
                 "retrain": report,
+                "tuning": tuning,
                 "goals": goals,
                 "search_train_seconds": search_seconds,
                 "published": [{"name": n, "params": p, "test_top1": a} for n, p, a in PUBLISHED],

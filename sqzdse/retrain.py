@@ -36,6 +36,7 @@ def retrain_training(
     epochs: int | None = None,
     train_per_class: int | None = None,
     batch_size: int | None = None,
+    lr: float | None = None,
     device: str | None = None,
 ) -> Training:
     """The study's training settings with retraining's: more epochs (default `default_epochs`),
@@ -47,6 +48,8 @@ def retrain_training(
     }
     if batch_size is not None:
         changes["batch_size"] = batch_size
+    if lr is not None:
+        changes["lr"] = lr
     if device is not None:
         changes["device"] = device
     return dataclasses.replace(search, **changes)

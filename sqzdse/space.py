@@ -240,6 +240,7 @@ class Training:
     val_fraction: float | None = None
     epochs: int = 3
     batch_size: int | None = None  # None: the trainer's default
+    lr: float | None = None  # peak learning rate; None: the trainer's default
     device: str = "auto"
     seed: int = 0
 
@@ -266,7 +267,9 @@ class Training:
         """The trainer's settings (`sqzdse.train.TrainConfig`), on `device` (default: this one)."""
         from sqzdse.train import TrainConfig
 
-        optional = {"batch_size": self.batch_size} if self.batch_size is not None else {}
+        optional = {
+            k: v for k, v in (("batch_size", self.batch_size), ("lr", self.lr)) if v is not None
+        }
         return TrainConfig(
             epochs=self.epochs, seed=self.seed, device=device or self.device, **optional
         )
@@ -434,6 +437,8 @@ class SearchSpace:
         for key in RUN_SETTINGS:
             d.pop(key, None)
             d["training"].pop(key, None)
+        if d["training"].get("lr") is None:  # spaces from before the setting keep their hashes
+            d["training"].pop("lr", None)
         blob = json.dumps(d, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -814,6 +819,8 @@ def _validate_training(t: Training, path: str) -> None:
     f = t.val_fraction
     if f is not None and (not _is_number(f) or not 0 < f <= 0.5):
         raise SpaceError(f"{path}.val_fraction: expected a fraction in (0, 0.5], got {f!r}")
+    if t.lr is not None and (not _is_number(t.lr) or not 0 < t.lr <= 1):
+        raise SpaceError(f"{path}.lr: expected a peak learning rate in (0, 1], got {t.lr!r}")
     if not is_device_spec(t.device):
         raise SpaceError(f"{path}.device: expected {DEVICES}, got {t.device!r}")
 

@@ -7,6 +7,7 @@ import yaml
 from sqzdse.arch import preset
 from sqzdse.errors import SpaceError
 from sqzdse.space import find_space, load_space, parse_space, shipped_spaces
+from sqzdse.train import TrainConfig
 
 SHIPPED = (
     "micro",
@@ -177,7 +178,11 @@ def _bad(data):
             {**MINIMAL, "training": {"device": "tpu"}},
             "training.device: expected auto, cpu, cuda or cuda:N, got 'tpu'",
         ),
-        ({**MINIMAL, "training": {"lr": 0.1}}, "training.lr: unknown key; allowed here: dataset,"),
+        ({**MINIMAL, "training": {"lrate": 0.1}}, "training.lrate: unknown key; allowed here: dat"),
+        (
+            {**MINIMAL, "training": {"lr": 0}},
+            "training.lr: expected a peak learning rate in (0, 1]",
+        ),
         ({**MINIMAL, "n_trials": 0}, "n_trials: expected an integer >= 1, got 0"),
         ({**MINIMAL, "name": "../escape"}, "name: expected letters, digits, '-', '_' or '.'"),
         (
@@ -261,6 +266,18 @@ def test_hash_ignores_run_settings_but_not_what_trials_measure():
     )
     assert space.with_overrides(epochs=5).hash != space.hash
     assert space.with_overrides(resolution=48).hash != space.hash
+    assert space.with_overrides(lr=1e-2).hash != space.hash
+    # Spaces that leave `lr` out keep the hash they had before the setting existed.
+    assert space.hash == "5420bbc7245a36ec"
+
+
+def test_the_learning_rate_is_the_trainers_unless_set_and_checked():
+    space = load_space("micro")
+    assert space.training.train_config().lr == TrainConfig.lr
+    assert space.with_overrides(lr=0.01).training.train_config().lr == 0.01
+    for bad in (0, -1, 2, "fast"):
+        with pytest.raises(SpaceError, match=r"training\.lr: expected a peak learning rate"):
+            space.with_overrides(lr=bad)
 
 
 def test_auto_objectives_use_top1_for_few_classes():

@@ -58,6 +58,11 @@ def _names(ctx, param, value: str | None) -> list[str]:
     help="Training images per class [default: every training image].",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), help="[default: the search's]")
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    help="Peak learning rate of the one-cycle schedule [default: the search's].",
+)
 @click.option("--device", help=f"{DEVICES} [default: the search's].")
 @click.option(
     "--artifacts",
@@ -136,7 +141,7 @@ def _open(storage: str, study_name: str | None, **open_options):
     return rdb, study, info
 
 
-def _training(info, *, epochs, train_per_class, batch_size, device):
+def _training(info, *, epochs, train_per_class, batch_size, lr, device):
     from sqzdse.retrain import retrain_training
     from sqzdse.train import resolve_device
 
@@ -145,6 +150,7 @@ def _training(info, *, epochs, train_per_class, batch_size, device):
         epochs=epochs,
         train_per_class=train_per_class,
         batch_size=batch_size,
+        lr=lr,
         device=device,
     )
     resolve_device(training.device)  # a device this machine lacks is refused now
@@ -159,8 +165,9 @@ def _describe(training, seed_list) -> str:
         if training.train_per_class
         else "every training image"
     )
+    lr = f", peak learning rate {training.lr:g}" if training.lr is not None else ""
     return (
-        f"{training.epochs} epochs, {images}, seeds {', '.join(map(str, seed_list))}, "
+        f"{training.epochs} epochs{lr}, {images}, seeds {', '.join(map(str, seed_list))}, "
         f"on {resolve_device(training.device)}"
     )
 

@@ -19,6 +19,7 @@ from sqzdse.cli.options import check_heartbeat, heartbeat_options
 from sqzdse.cli.report import format_front, progress_line
 from sqzdse.devices import DEVICES
 from sqzdse.errors import SqzdseError
+from sqzdse.records import validation_label
 from sqzdse.search import (
     DEFAULT_MAX_FAILURES,
     DEFAULT_MAX_INFEASIBLE,
@@ -284,9 +285,8 @@ def _header(echo, study, storage_url: str, setup) -> None:
     )
     if setup.splits:
         echo(
-            f"measured on {setup.splits['val']:,} validation images "
-            f"({setup.splits['convention']} split; trained on {setup.splits['train']:,}); the test "
-            "split is never read"
+            f"trained on {setup.splits['train']:,} images, measured on "
+            f"{validation_label(setup.splits)}"
         )
     if space.fidelity is not None:
         f = space.fidelity

@@ -52,6 +52,9 @@ def run_key(arch: ArchConfig, training: Training) -> str:
     # (Runs were first stored with None for the default, so None stays the key's spelling.)
     if measured["batch_size"] == _default_batch_size():
         measured["batch_size"] = None
+    # Runs stored before `lr` existed trained at the default: it stays out of their keys.
+    if measured.get("lr") in (None, _default_lr()):
+        measured.pop("lr", None)
     blob = json.dumps({"arch": arch.to_dict(), "training": measured}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -60,6 +63,12 @@ def _default_batch_size() -> int:
     from sqzdse.train import TrainConfig
 
     return TrainConfig.batch_size
+
+
+def _default_lr() -> float:
+    from sqzdse.train import TrainConfig
+
+    return TrainConfig.lr
 
 
 @dataclass(frozen=True)

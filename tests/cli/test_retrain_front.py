@@ -111,6 +111,15 @@ def test_a_second_run_trains_nothing_and_prints_the_table_with_tau(searched, tmp
     assert "needs two or more" not in out  # three trials: a value, or ties said as such
     for number in (0, 1, 2):
         assert f"trial {number}" in out
+    # The default peak learning rate given is the same training; another one trains anew.
+    same = ("retrain", "--storage", url, "--trials", "0", "--seeds", 1, *RETRAIN[:2], *RETRAIN[4:])
+    assert run(capsys, *same, "--lr", "0.003")[0] == 0
+    assert len(completed_runs(url)) == 6
+    code, _, err = run(capsys, *same, "--lr", "0.01")
+    assert code == 0, err
+    assert len(completed_runs(url)) == 7 and "peak learning rate 0.01" in err
+    study = optuna.load_study(study_name="front", storage=url)
+    assert study.user_attrs["retrained:0"]["settings"]["lr"] == 0.01
 
 
 def test_a_killed_retraining_resumes_without_retraining_finished_runs(searched, tmp_path):
@@ -185,8 +194,13 @@ def test_nothing_that_chooses_a_network_reads_the_test_split(tmp_path, capsys, m
         fidelity={"min_epochs": 1, "eta": 3},  # successive halving: rungs at 1 epoch
     )
     url = f"sqlite:///{tmp_path / 'g.db'}"
-    code, _, err = run(capsys, "search", "--space", space, "--storage", url, "-q")
+    code, out, err = run(capsys, "search", "--space", space, "--storage", url)
     assert code == 0, err
+    # The header says where the accuracies come from (digits: 4 per class of 10 classes).
+    assert (
+        "measured on 40 validation images, one of three per-class splits; the test split is "
+        "never read" in out + err
+    )
     code, _, err = run(
         capsys, "fidelity", "--space", space, "--storage", f"sqlite:///{tmp_path / 'fid.db'}",
         "--archs", 3, "--proxy-seeds", 1, "--reference-epochs", 4,

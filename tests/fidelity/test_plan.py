@@ -31,6 +31,9 @@ def test_a_run_key_names_what_the_run_measures_and_nothing_else():
     assert run_key(plan.networks[1], training) != key
     # The trainer's default batch size (64), given or left out, is one training.
     assert run_key(arch, dataclasses.replace(training, batch_size=64)) == key
+    # So is the default peak learning rate; another is another training.
+    assert run_key(arch, dataclasses.replace(training, lr=3e-3)) == key
+    assert run_key(arch, dataclasses.replace(training, lr=1e-2)) != key
     assert run_key(arch, training) == key  # stable within and across processes (a pure hash)
 
 
