@@ -9,11 +9,15 @@ artifacts need a store they all reach: `--artifacts DIR` (a shared file system) 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from optuna.artifacts import FileSystemArtifactStore
+
 from sqzdse.errors import SqzdseError
+from sqzdse.files import atomic_file
 from sqzdse.weights import Weights, sha256
 
 WEIGHTS_ATTR = "weights"
@@ -32,8 +36,6 @@ def artifact_store(storage_url: str, location: str | None = None, *, create: boo
     """The store of a study's artifacts: `location` when given, else the default beside an SQLite
     file; SqzdseError for a server's storage without one. A reader (`create=False`) never makes
     the folder: a missing one is an error."""
-    from optuna.artifacts import FileSystemArtifactStore
-
     location = location or default_location(storage_url)
     if location is None:
         raise SqzdseError(
@@ -52,7 +54,17 @@ def artifact_store(storage_url: str, location: str | None = None, *, create: boo
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise SqzdseError(f"cannot create the artifact folder {folder}: {err.strerror}") from None
-    return FileSystemArtifactStore(folder)
+    return AtomicFileSystemArtifactStore(folder)
+
+
+class AtomicFileSystemArtifactStore(FileSystemArtifactStore):
+    """Optuna's file-system artifact store, whose files appear whole or not at all (a full disk
+    leaves no half-written weights behind)."""
+
+    def write(self, artifact_id: str, content_body) -> None:
+        path = Path(self._get_filepath(artifact_id))
+        with atomic_file(path) as temporary, open(temporary, "wb") as f:
+            shutil.copyfileobj(content_body, f)
 
 
 def _s3_store(location: str):

@@ -17,7 +17,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import sqlalchemy.exc
 
 from sqzdse.analysis import FILE_FORMATS, trials_frame
 from sqzdse.errors import StorageError
+from sqzdse.files import atomic_file
 from sqzdse.records import TRIAL_COLUMNS
 from sqzdse.storage import (
     STUDIES_DIR,
@@ -71,20 +71,10 @@ def write_trials(frame: pd.DataFrame, *, path: str | os.PathLike, fmt: str) -> P
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-        os.close(handle)
+        with atomic_file(path) as temporary:
+            _WRITERS[fmt](frame[list(EXPORT_COLUMNS)], temporary)
     except OSError as err:
         raise StorageError(f"cannot write {path}: {err.strerror or err}") from None
-    try:
-        _WRITERS[fmt](frame[list(EXPORT_COLUMNS)], Path(temporary))
-        os.replace(temporary, path)
-    except OSError as err:
-        raise StorageError(f"cannot write {path}: {err.strerror or err}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
     return path
 
 

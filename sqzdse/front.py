@@ -17,6 +17,7 @@ stored, its block is written on the search study (`retrained:<trial>`, or
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -254,15 +255,16 @@ def train_runs(
             with _store.Heartbeat(runs_study._storage, trial, heartbeat_interval):
                 with interrupts.armed():
                     seed_run, weights = train(run, on_epoch)
-                trial.set_user_attr(SEED_RUN, seed_run.to_dict())
-                trial.set_user_attr("weights", save_weights(trial, weights, run))
+                finish = functools.partial(
+                    _store_run, runs_study, run, seed_run, weights, save_weights
+                )
+                _finish_once(runs_study, trial, run, finish, echo=echo, label=label)
         except KeyboardInterrupt:
             _store.release(runs_study, trial, "interrupted")
             raise
         except SqzdseError:
             _store.release(runs_study, trial, "could not train")
             raise
-        runs_study.tell(trial, seed_run.top1)
         done[run.key] = seed_run
         finished = sum(r.key in done for r in runs)
         echo(
@@ -271,6 +273,29 @@ def train_runs(
             f"{seed_run.train_seconds:.0f} s | elapsed {_clock(time.perf_counter() - eta.start)}  "
             f"{eta.left(todo[1:], done, runs)}"
         )
+
+
+def _store_run(runs_study, run: FrontRun, seed_run: SeedRun, weights, save_weights, trial) -> None:
+    trial.set_user_attr(SEED_RUN, seed_run.to_dict())
+    trial.set_user_attr("weights", save_weights(trial, weights, run))
+    runs_study.tell(trial, seed_run.top1)
+
+
+def _finish_once(runs_study, trial, run: FrontRun, finish, *, echo, label: str) -> None:
+    """Store a trained run on its trial, or, when another process took this one for dead and
+    failed the trial meanwhile, on a new trial of the run unless one already holds it."""
+    from sqzdse.fidelity import _store
+
+    try:
+        finish(trial)
+    except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+        if not _store.taken_over(runs_study, trial):
+            raise
+        if run.key in stored_runs(runs_study):
+            echo(f"  {label}: declared dead while alive; already stored by another process")
+        else:
+            holder = _store.record_again(runs_study, trial, run, finish)
+            echo(f"  {label}: declared dead while alive; stored as trial {holder.number}")
 
 
 # ---------------------------------------------------------------------------- results

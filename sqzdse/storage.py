@@ -25,6 +25,7 @@ import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
 from sqzdse.errors import StorageError
+from sqzdse.retry import DEFAULT_RETRY_SECONDS, READER_RETRY_SECONDS, ResilientStorage
 
 __all__ = [
     "MODES",
@@ -51,7 +52,7 @@ SQLITE_BUSY_TIMEOUT_S = {"write": 60, "read": 10}
 SQLITE_HEADER = b"SQLite format 3\x00"
 CREATION_ATTEMPTS = 3  # opening a new database races other processes creating it
 EXAMPLE_URL = "sqlite:///studies/micro.db"
-Storage = optuna.storages.RDBStorage
+Storage = ResilientStorage
 
 
 RUNS_SUFFIX = ".retrain"  # sqzdse.front's companion study of runs: <study>.retrain
@@ -115,11 +116,14 @@ def open_storage(
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     retry_stale: bool = True,
+    retry_seconds: float | None = None,
 ) -> Storage:
     """Optuna's relational storage at `url`, for reading or for writing (see the module's doc).
 
     Heartbeats (a writer's running trials say they are alive; dead ones are failed and, with
-    `retry_stale`, retried once as a new trial) apply to `mode="write"`. Raises StorageError with
+    `retry_stale`, retried once as a new trial) apply to `mode="write"`. Once open, every database
+    call waits out an outage of up to `retry_seconds` (default: DEFAULT_RETRY_SECONDS to write,
+    READER_RETRY_SECONDS to read; `sqzdse.retry`). Opening does not wait: raises StorageError with
     one clear message for a bad URL, a missing or damaged file, a missing driver or an unreachable
     server.
     """
@@ -151,6 +155,10 @@ def open_storage(
         try:
             return Storage(
                 url,
+                retry_seconds=retry_seconds
+                if retry_seconds is not None
+                else (DEFAULT_RETRY_SECONDS if writing else READER_RETRY_SECONDS),
+                name=describe_storage(url),
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat_interval if writing else None,
                 grace_period=grace_period if writing else None,

@@ -9,6 +9,7 @@ import click
 
 from sqzdse.cli.export import STORAGE_HELP
 from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
+from sqzdse.files import atomic_file
 
 CALIBRATION_IMAGES = 256  # default training images that calibrate an int8 export
 CALIBRATION_SEED = 0  # which ones: a fixed draw, so that an export repeats
@@ -52,7 +53,7 @@ def export_model(
     calibration_images: int | None,
 ) -> None:
     """Write a trial's network, BatchNorm folded, with a model card."""
-    from sqzdse.deploy import TOLERANCE, check_format, check_onnx, model_card, write_model
+    from sqzdse.deploy import TOLERANCE, check_format, model_card
     from sqzdse.errors import SqzdseError
     from sqzdse.records import StudyInfo
     from sqzdse.storage import load_study
@@ -70,28 +71,24 @@ def export_model(
     weights, _ = stored_weights(record, number, storage, artifacts)
     prepared_output(output)
     info = StudyInfo.read(study)
-    check = quantized = None
-    if suffix == ".pt":
-        write_model(weights, output)
-    elif not int8:
-        write_model(weights, output)
-        data = _dataset(info.training)
-        check = check_onnx(output, weights, data.val_x, data.val_y)
-    else:
-        check, quantized = _export_int8(
-            weights, output, _dataset(info.training), calibration_images or CALIBRATION_IMAGES
-        )
-    card = model_card(
-        record,
-        weights,
-        study=study.study_name,
-        training=dict(info.training),
-        file=output,
-        check=check,
-        int8=quantized,
-    )
     card_path = output.with_name(output.stem + ".card.json")
-    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    try:  # both files appear whole, or neither: a full disk leaves nothing half-written
+        with atomic_file(output) as model_file, atomic_file(card_path) as card_file:
+            check, quantized = _write(weights, model_file, info, int8, calibration_images)
+            card = model_card(
+                record,
+                weights,
+                study=study.study_name,
+                training=dict(info.training),
+                file=output,
+                check=check,
+                int8=quantized,
+            )
+            card_file.write_text(json.dumps(card, indent=1) + "\n")
+    except OSError as err:
+        raise SqzdseError(
+            f"-o {output}: cannot write ({err.strerror or err}); nothing was left half-written"
+        ) from None
     click.echo(f"wrote {output} and {card_path}")
     if check is not None:
         fp32 = "fp32 file (not kept): " if quantized is not None else ""
@@ -115,6 +112,21 @@ def export_model(
             f"ONNX Runtime differs from PyTorch by up to {check.max_abs_diff:.1e} (limit "
             f"{TOLERANCE:g}): the file was written but should not be trusted"
         )
+
+
+def _write(weights, path: Path, info, int8: bool, calibration_images: int | None):
+    """Write the model to `path`: (the ONNX check or None for .pt, the int8 block or None)."""
+    from sqzdse.deploy import check_onnx, write_model
+
+    if path.suffix.lower() == ".pt":
+        write_model(weights, path)
+        return None, None
+    if not int8:
+        write_model(weights, path)
+        data = _dataset(info.training)
+        return check_onnx(path, weights, data.val_x, data.val_y), None
+    data = _dataset(info.training)
+    return _export_int8(weights, path, data, calibration_images or CALIBRATION_IMAGES)
 
 
 def _dataset(training: dict):

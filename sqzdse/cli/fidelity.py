@@ -121,6 +121,7 @@ def fidelity(
     quiet: bool,
     heartbeat_interval: int,
     grace_period: int,
+    storage_retry: int,
     **options,
 ) -> None:
     """Measure the proxy's fidelity: train networks drawn from the space with the proxy's
@@ -173,6 +174,7 @@ def fidelity(
         heartbeat_interval=heartbeat_interval,
         grace_period=grace_period,
         retry_stale=False,
+        retry_seconds=storage_retry,
     )
     study = _store.open_fidelity_study(rdb, study_name)
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))

@@ -6,6 +6,7 @@ import click
 
 from sqzdse.arch import ArchConfig, preset
 from sqzdse.errors import SqzdseError
+from sqzdse.retry import DEFAULT_RETRY_SECONDS
 
 _ARCH_FLAGS = [
     click.option(
@@ -89,9 +90,19 @@ def pop_arch_flags(kwargs: dict) -> ArchConfig:
 
 def heartbeat_options(*, beating: str, dead: str):
     """--heartbeat-interval and --grace-period (checked by `check_heartbeat`): `beating` names
-    what beats, `dead` says what becomes of it after the grace period."""
+    what beats, `dead` says what becomes of it after the grace period; and --storage-retry
+    (`sqzdse.retry`), for every command that writes a shared study."""
 
     def decorate(func):
+        func = click.option(
+            "--storage-retry",
+            type=click.IntRange(min=0),
+            default=DEFAULT_RETRY_SECONDS,
+            show_default=True,
+            help="Seconds to wait out a database that went away (a restart, a failover, a cut "
+            "connection), retrying with backoff; past them the command stops and the same "
+            "command resumes. 0: stop at once.",
+        )(func)
         func = click.option(
             "--grace-period",
             type=int,

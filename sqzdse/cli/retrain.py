@@ -87,6 +87,7 @@ def retrain(
     quiet: bool,
     heartbeat_interval: int,
     grace_period: int,
+    storage_retry: int,
     **settings,
 ) -> None:
     """Train a trial's exact network (--trial N), the study's Pareto front (--front) or chosen
@@ -109,7 +110,9 @@ def retrain(
     if number is not None:
         if baselines or as_json:
             raise SqzdseError("--baselines and --json go with --front or --trials, not --trial")
-        _retrain_trial(storage, study_name, number, quiet=quiet, **settings)
+        _retrain_trial(
+            storage, study_name, number, quiet=quiet, storage_retry=storage_retry, **settings
+        )
     else:
         _retrain_front(
             storage,
@@ -121,6 +124,7 @@ def retrain(
             quiet=quiet,
             heartbeat_interval=heartbeat_interval,
             grace_period=grace_period,
+            storage_retry=storage_retry,
             **settings,
         )
 
@@ -172,14 +176,16 @@ def _describe(training, seed_list) -> str:
     )
 
 
-def _retrain_trial(storage, study_name, number, *, quiet, seeds, artifacts, **settings) -> None:
+def _retrain_trial(
+    storage, study_name, number, *, quiet, seeds, artifacts, storage_retry, **settings
+) -> None:
     from sqzdse.artifacts import artifact_store, save_weights
     from sqzdse.errors import SqzdseError
     from sqzdse.records import RETRAINED_PREFIX, format_value
     from sqzdse.retrain import retrain as run_retraining
     from sqzdse.retrain import retrain_block, split_sizes
 
-    _, study, info = _open(storage, study_name)
+    _, study, info = _open(storage, study_name, retry_seconds=storage_retry)
     record = chosen_trial(study, number)
     if record.arch is None:
         raise SqzdseError(f"trial {number} records no valid architecture to retrain")
@@ -224,6 +230,7 @@ def _retrain_front(
     quiet,
     heartbeat_interval,
     grace_period,
+    storage_retry,
     seeds,
     artifacts,
     **settings,
@@ -253,6 +260,7 @@ def _retrain_front(
         heartbeat_interval=heartbeat_interval,
         grace_period=grace_period,
         retry_stale=False,
+        retry_seconds=storage_retry,
     )
     objectives = [name for name, _ in info.objectives] or study.metric_names or []
     training = _training(info, **settings)

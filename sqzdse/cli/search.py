@@ -168,6 +168,7 @@ def search(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     heartbeat = overrides.pop("heartbeat_interval")
     grace = overrides.pop("grace_period")
+    storage_retry = overrides.pop("storage_retry")
     check_heartbeat(heartbeat, grace)
     space = load_space(space_name).with_overrides(**_given(overrides))
     workers = 1 if worker_id is not None else resolve_workers(workers, space.training.device)
@@ -179,7 +180,13 @@ def search(
         save_weights = DEFAULT_SAVE_WEIGHTS if has_store else "none"
     elif save_weights != "none" and not has_store:
         artifact_store(storage_url, artifacts)  # refuses, naming --artifacts
-    rdb = open_storage(storage_url, mode="write", heartbeat_interval=heartbeat, grace_period=grace)
+    rdb = open_storage(
+        storage_url,
+        mode="write",
+        heartbeat_interval=heartbeat,
+        grace_period=grace,
+        retry_seconds=storage_retry,
+    )
     study = open_study(
         setup,
         storage=rdb,
@@ -208,6 +215,8 @@ def search(
             str(heartbeat),
             "--grace-period",
             str(grace),
+            "--storage-retry",
+            str(storage_retry),
             "--max-failures",
             str(max_failures),
             "--max-infeasible",
@@ -221,9 +230,8 @@ def search(
         code = run_workers(
             args, workers=workers, devices=worker_devices(space.training.device, workers)
         )
-        if code:
-            raise SystemExit(code)
     else:
+        code = 0
         store = None if save_weights == "none" else artifact_store(storage_url, artifacts)
         _search_here(
             study,
@@ -240,6 +248,8 @@ def search(
             f"\nstudy {study_name!r} in {storage_url}; see it with: sqzdse dashboard "
             f"--storage {storage_url} --study {study_name}"
         )
+    if code:
+        raise SystemExit(code)  # a worker died: said as it happened (`run_workers`)
 
 
 def _search_here(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -129,16 +130,7 @@ def claim(study: optuna.Study, run: Run, *, host: str) -> optuna.Trial | None:
     trial = study.ask()
     if is_heartbeat_enabled(study._storage):
         study._storage.record_heartbeat(trial._trial_id)
-    for name, value in (
-        (_KEY, run.key),
-        (_ROLE, str(run.role)),
-        (_NETWORK, run.network),
-        (_SEED, run.seed),
-        (_ARCH, run.arch.to_dict()),
-        (_TRAINING, dataclasses.asdict(run.training)),
-        (_HOST, host),
-    ):
-        trial.set_user_attr(name, value)
+    _label(trial, run, host)
     holders = [
         t.number
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.COMPLETE))
@@ -164,16 +156,59 @@ def record(study: optuna.Study, trial: optuna.Trial, run: Run, result: TrainResu
         "train_seconds": result.train_seconds,
         "device": result.device,
     }
+    try:
+        _tell(study, trial, stored)
+    except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+        if not taken_over(study, trial):
+            raise
+        if run.key not in finished_runs(study):
+            record_again(study, trial, run, lambda t: _tell(study, t, stored))
+    return _stored_run(run.key, stored)
+
+
+def taken_over(study: optuna.Study, trial: optuna.Trial) -> bool:
+    """Whether a run this process claimed was finished meanwhile by another process, which took
+    this one for dead (its heartbeats went unwritten for longer than the grace period)."""
+    return study._storage.get_trial(trial._trial_id).state != TrialState.RUNNING
+
+
+def record_again(
+    study: optuna.Study, dead: optuna.Trial, run: Run, finish: Callable[[optuna.Trial], None]
+) -> optuna.Trial:
+    """Store a result of run whose trial was `taken_over` on a new trial of the run (`finish`
+    writes the result on it and tells it): a trained network is not thrown away. Callers first
+    check that no process stored the run meanwhile, so that no run is counted twice."""
+    trial = study.ask()
+    _label(trial, run, study._storage.get_trial(dead._trial_id).user_attrs.get(_HOST, ""))
+    finish(trial)
+    return trial
+
+
+def _label(trial: optuna.Trial, run: Run, host: str) -> None:
+    for name, value in (
+        (_KEY, run.key),
+        (_ROLE, str(run.role)),
+        (_NETWORK, run.network),
+        (_SEED, run.seed),
+        (_ARCH, run.arch.to_dict()),
+        (_TRAINING, dataclasses.asdict(run.training)),
+        (_HOST, host),
+    ):
+        trial.set_user_attr(name, value)
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, stored: dict) -> None:
     trial.set_user_attr(_RESULT, stored)
-    if result.status == "ok":
-        study.tell(trial, result.top1)
+    if stored["status"] == "ok":
+        study.tell(trial, stored["top1"])
     else:
         study.tell(trial, state=TrialState.FAIL)
-    return _stored_run(run.key, stored)
 
 
 def release(study: optuna.Study, trial: optuna.Trial, why: str) -> None:
     """Give a claimed run back unfinished (Ctrl-C): a later process trains it again."""
+    if taken_over(study, trial):
+        return  # another process already gave it back for this one
     trial.set_user_attr(_INTERRUPTED, why)
     study.tell(trial, state=TrialState.FAIL)
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import optuna
-from optuna.trial import TrialState
+from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
+from optuna.trial import FrozenTrial, TrialState
 
 from sqzdse.errors import SearchError
+from sqzdse.retry import say_on_stderr
 from sqzdse.search._objective import (
     Interrupts,
     Objective,
@@ -18,6 +21,7 @@ from sqzdse.search._objective import (
     TrialFailed,
     counted,
 )
+from sqzdse.search._orphans import DeclaredDead, record_orphan
 
 
 @dataclass
@@ -57,6 +61,7 @@ def run_search(
     poll_seconds: float = 1.0,
     max_failures: int = DEFAULT_MAX_FAILURES,
     max_infeasible: int = DEFAULT_MAX_INFEASIBLE,
+    say: Callable[[str], None] = say_on_stderr,
 ) -> Progress:
     """Run trials until the study holds `objective.n_trials` trials with a result (trained,
     stopped at a rung, or reused: `counted`).
@@ -87,13 +92,7 @@ def run_search(
                     optuna.storages.fail_stale_trials(study)
                     time.sleep(poll_seconds)
                     continue
-                study.optimize(
-                    objective,
-                    n_trials=1,
-                    catch=(TrialFailed, SurplusTrial),
-                    callbacks=[callback],
-                    gc_after_trial=False,
-                )
+                run_trial(study, objective, callback, say=say)
                 if interrupts:
                     raise KeyboardInterrupt("interrupted between trials")
                 if len(objective.failures) >= max_failures:
@@ -106,6 +105,60 @@ def run_search(
         finally:
             objective.interrupts = None
     return progress
+
+
+def run_trial(
+    study: optuna.Study,
+    objective: Objective,
+    callback: Callable[[optuna.Study, FrozenTrial], None],
+    *,
+    say: Callable[[str], None],
+) -> None:
+    """One trial, asked and told here rather than by `Study.optimize`, whose telling cannot
+    handle a trial that another process finished meanwhile (it raises inside its own cleanup)."""
+    with warnings.catch_warnings():
+        # Optuna warns that heartbeats are meant for Study.optimize: this loop beats as it does.
+        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+        if is_heartbeat_enabled(study._storage):
+            optuna.storages.fail_stale_trials(study)
+        trial = study.ask()
+    values, state = None, TrialState.COMPLETE
+    with get_heartbeat_thread(trial._trial_id, study._storage):
+        try:
+            values = objective(trial)
+        except optuna.TrialPruned:
+            state = TrialState.PRUNED
+        except (TrialFailed, SurplusTrial):
+            state = TrialState.FAIL
+        except DeclaredDead as dead:
+            return _orphaned(study, dead.number, dead.record, objective, callback, say)
+        except Exception:
+            study.tell(trial, state=TrialState.FAIL)  # a bug: recorded, then raised
+            raise
+    try:
+        study.tell(trial, values, state=state)
+    except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
+        if study._storage.get_trial(trial._trial_id).state == TrialState.RUNNING:
+            raise  # a value Optuna refuses, not a trial finished elsewhere
+        return _orphaned(study, trial.number, objective.pending, objective, callback, say)
+    callback(study, study._storage.get_trial(trial._trial_id))
+
+
+def _orphaned(study, number, record, objective, callback, say) -> None:
+    if record is None:
+        say(
+            f"trial {number} was declared dead while its worker was alive (its heartbeats could "
+            "not be written); its retry trains the network again"
+        )
+        return
+    names = objective.setup.objectives
+    values = (
+        [float(record.metrics[n]) for n in names] if set(names) <= set(record.metrics) else None
+    )
+    line, holder = record_orphan(study, number, record, values)
+    say(line)
+    if holder is not None:
+        callback(study, holder)
 
 
 def _failures_message(reasons: list[str]) -> str:

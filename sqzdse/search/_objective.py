@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 from sqzdse.analysis._fronts import _as_minimization, _dominated
 from sqzdse.arch import ArchConfig
 from sqzdse.artifacts import save_weights
-from sqzdse.errors import SqzdseError
+from sqzdse.errors import SqzdseError, StorageError
 from sqzdse.records import (
     COMPRESSED_BYTES,
     LATENCY_MS,
@@ -36,6 +36,7 @@ from sqzdse.records import (
     metrics_of,
 )
 from sqzdse.search._halving import Halving, Stopped
+from sqzdse.search._orphans import DeclaredDead
 from sqzdse.search._setup import SearchSetup
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -146,11 +147,13 @@ class Objective:
     current: int | None = None  # the number of the trial under way or last run
     save_weights: str = "none"  # none, front or all: which trained networks' weights are stored
     artifacts: Any = None  # the Optuna artifact store for them (sqzdse.artifacts)
+    pending: TrialRecord | None = None  # the trial under way's result, once it has one
     failures: list[str] = field(default_factory=list)  # reasons of the last consecutive failures
     infeasible: list[str] = field(default_factory=list)  # reasons of the last infeasible draws
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         self.current = trial.number
+        self.pending = None
         written: dict = {}
         try:
             with self._interruptible():
@@ -162,8 +165,10 @@ class Objective:
                     record.metrics, self.setup.space.constraints
                 ).items():
                     trial.set_constraint(key, value)
-                record = self._outcome(trial, record)
+                record = self.pending = self._outcome(trial, record)
                 record.write(trial, written=written)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            raise DeclaredDead(trial.number, self.pending) from None
         except KeyboardInterrupt:
             TrialRecord(
                 status=Status.FAILED, failure_reason="interrupted before training finished"
@@ -226,6 +231,8 @@ class Objective:
                 versions=software_versions(),
                 metrics={**record.metrics, TRAIN_SECONDS: halving.curve[-1].seconds},
             )
+        except (optuna.exceptions.UpdateFinishedTrialError, StorageError):
+            raise  # declared dead by another process (`__call__`), or the database is away
         except SqzdseError as err:  # a data file that broke since the search started, ...
             return record.replace(status=Status.FAILED, failure_reason=str(err))
         # Anything else is a bug: recorded with its reason, counted, and the search goes on.
@@ -254,6 +261,7 @@ class Objective:
                     status=Status.FAILED,
                     failure_reason=f"compression failed: {type(err).__name__}: {err}",
                 )
+        self.pending = trained  # declared dead from here on, the result is still recorded
         if self._keeps(trial, trained):
             try:
                 info = save_weights(
@@ -263,6 +271,8 @@ class Objective:
                     source="proxy",
                     label=f"trial-{trial.number}",
                 )
+            except optuna.exceptions.UpdateFinishedTrialError:
+                raise
             except Exception as err:  # a full disk, a lost bucket: the result itself is kept
                 trial.set_user_attr(
                     WEIGHTS_ERROR, f"weights not stored: {type(err).__name__}: {err}"

@@ -13,8 +13,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from sqzdse.errors import SqzdseError
+from sqzdse.retry import say_on_stderr
 
 # Worker processes per GPU for `--workers auto`. A proxy training of a small network is bound by
 # Python, kernel launches and tiny kernels, so one process leaves a GPU mostly idle. Measured with
@@ -66,12 +68,19 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def run_workers(
-    base_args: list[str], *, workers: int, devices: list[str], env: dict[str, str] | None = None
+    base_args: list[str],
+    *,
+    workers: int,
+    devices: list[str],
+    env: dict[str, str] | None = None,
+    say: Callable[[str], None] = say_on_stderr,
 ) -> int:
     """Start `workers` copies of `sqzdse search <base_args>` and wait for them.
 
     Ctrl-C or SIGTERM to this process is passed on to every worker, which records its trial under
-    way as failed and stops. Returns the first non-zero exit code of a worker, or 0.
+    way as failed and stops. A worker that dies is said in one line (`say`) as it happens; the
+    others go on (its trial under way is failed and retried once its heartbeat is stale). Returns
+    the first non-zero exit code of a worker, or 0.
     """
     threads = str(threads_per_worker(workers))
     procs = []
@@ -95,14 +104,25 @@ def run_workers(
         ]
         procs.append(subprocess.Popen(cmd, env=child_env, start_new_session=True))
 
+    interrupted = []
+
     def forward(signum, frame):
+        interrupted.append(signum)
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    told: set[int] = set()
     try:
-        while any(p.poll() is None for p in procs):
+        while True:
+            running = [p.poll() is None for p in procs]
+            for i, p in enumerate(procs):
+                if not running[i] and p.returncode != 0 and i not in told and not interrupted:
+                    told.add(i)
+                    say(_death_line(i + 1, p, others=sum(running)))
+            if not any(running):
+                break
             time.sleep(0.2)
     finally:
         for s, handler in previous.items():
@@ -110,3 +130,14 @@ def run_workers(
     # A worker killed by signal N reports -N; a shell would say 128 + N.
     codes = [128 - p.returncode if p.returncode < 0 else p.returncode for p in procs]
     return next((c for c in codes if c), 0)
+
+
+def _death_line(number: int, proc: subprocess.Popen, *, others: int) -> str:
+    code = proc.returncode
+    how = (
+        f"was killed by {signal.Signals(-code).name}"
+        if code < 0 and -code in signal.valid_signals()
+        else f"exited with code {code}"
+    )
+    going = f"the {others} other worker(s) go on" if others else "no other worker is left"
+    return f"worker {number} (pid {proc.pid}) {how}; {going}"
