@@ -3,7 +3,7 @@
 A space file (see search_spaces/*.yaml) has these top-level keys, all optional but `metaparameters`:
 
     name, description, metaparameters, pooling, bypass, network, objectives, constraints, sampler,
-    training, n_trials, timeout
+    training, n_trials, timeout, fidelity, compression, quantization
 
 Each metaparameter (base_e, incr_e, pct_3x3, freq, sr) and `bypass` is a fixed value, a list of
 choices `{choices: [...]}`, or a range `{low, high, step?, log?}`. Pooling is fixed (`after: [...]`)
@@ -38,6 +38,7 @@ from sqzdse.arch import BYPASS_TYPES, ArchConfig, preset
 from sqzdse.compression import Settings as CompressionSettings
 from sqzdse.devices import DEVICES, is_device_spec
 from sqzdse.errors import ArchError, SpaceError, SqzdseError
+from sqzdse.quantization import Settings as QuantizationSettings
 from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
 
 MAX_SPACE_BYTES = 1_000_000
@@ -62,6 +63,7 @@ TOP_LEVEL_KEYS = (
     "timeout",
     "fidelity",
     "compression",
+    "quantization",
 )
 CONSTRAINT_METRICS = metrics_of(source=Source.ANALYTIC)  # known before training: budgets
 
@@ -316,6 +318,7 @@ class SearchSpace:
     path: str | None = None
     fidelity: Fidelity | None = None  # None: every trial trains for the full budget
     compression: CompressionSettings | None = None  # None: trials are not compressed
+    quantization: QuantizationSettings | None = None  # None: trials are not quantized to int8
 
     @property
     def rungs(self) -> tuple[int, ...]:
@@ -419,7 +422,7 @@ class SearchSpace:
             )
         _validate_training(space.training, "training")
         _check_fidelity(space, flags=bool(fidelity))
-        _check_compression(space)
+        _check_after_training(space)
         _check_seed(space.sampler.seed, "sampler.seed")
         _check_architectures(space)
         _check_sampler_settings(space)
@@ -432,8 +435,9 @@ class SearchSpace:
     def hash(self) -> str:
         """Identifies what trials of this space measure; run settings do not change it."""
         d = self.to_dict()
-        if d.get("compression") is None:  # spaces from before the section keep their hashes
-            d.pop("compression", None)
+        for section in ("compression", "quantization"):
+            if d.get(section) is None:  # spaces from before the section keep their hashes
+                d.pop(section, None)
         for key in RUN_SETTINGS:
             d.pop(key, None)
             d["training"].pop(key, None)
@@ -552,7 +556,8 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
     sampler = _parse_sampler(data.get("sampler", {}))
     training = _parse_training(data.get("training", {}))
     fidelity = _parse_fidelity(data.get("fidelity"))
-    compression = _parse_compression(data.get("compression"))
+    compression = _parse_section(data.get("compression"), Source.COMPRESSED)
+    quantization = _parse_section(data.get("quantization"), Source.QUANTIZED)
     n_trials = data.get("n_trials", 16)
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise SpaceError(f"n_trials: expected an integer >= 1, got {n_trials!r}")
@@ -579,9 +584,10 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
         path=path,
         fidelity=fidelity,
         compression=compression,
+        quantization=quantization,
     )
     _check_fidelity(space, flags=False)
-    _check_compression(space)
+    _check_after_training(space)
     _check_architectures(space)
     _check_sampler_settings(space)
     return space
@@ -754,39 +760,54 @@ def _parse_fidelity(node: Any) -> Fidelity | None:
     return Fidelity(**node)  # checked with the training epochs: `_check_fidelity`
 
 
-def _parse_compression(node: Any) -> CompressionSettings | None:
+# Sections that measure every trained trial once training has ended: (section, its settings
+# class, an example for messages, what it does) per source of the metrics they measure.
+AFTER_TRAINING = {
+    Source.COMPRESSED: (
+        "compression",
+        CompressionSettings,
+        "{density: 0.33, bits: 6, finetune_epochs: 3}",
+        "saying how each trial is compressed",
+    ),
+    Source.QUANTIZED: (
+        "quantization",
+        QuantizationSettings,
+        "{calibration_images: 256}",
+        "saying that each trained trial is quantized to int8",
+    ),
+}
+
+
+def _parse_section(node: Any, source: Source):
+    """The settings of the section that measures `source`'s metrics; None when absent."""
+    section, settings, example, _ = AFTER_TRAINING[source]
     if node is None:
         return None
     if not isinstance(node, dict):
-        raise SpaceError(
-            "compression: expected a mapping such as {density: 0.33, bits: 6, finetune_epochs: 3}"
-            f", got {node!r}"
-        )
-    _check_keys(node, "compression", tuple(CompressionSettings.__dataclass_fields__))
+        raise SpaceError(f"{section}: expected a mapping such as {example}, got {node!r}")
+    _check_keys(node, section, tuple(settings.__dataclass_fields__))
     try:
-        return CompressionSettings(**node)
+        return settings(**node)
     except SqzdseError as err:
-        raise SpaceError(f"compression.{err}") from None
+        raise SpaceError(f"{section}.{err}") from None
 
 
-COMPRESSED_METRICS = metrics_of(source=Source.COMPRESSED)
-
-
-def _check_compression(space: SearchSpace) -> None:
-    """Compressed metrics exist only with a `compression` section, and only once a trial is
+def _check_after_training(space: SearchSpace) -> None:
+    """Compressed and int8 metrics exist only with their section, and only once a trial is
     trained to the end: a rung cannot rank them."""
-    named = [m for m in space.objectives or () if m in COMPRESSED_METRICS]
-    if named and space.compression is None:
-        raise SpaceError(
-            f"objectives: {', '.join(named)} needs a `compression` section (density, bits, "
-            "finetune_epochs) saying how each trial is compressed"
-        )
-    if named and space.fidelity is not None:
-        raise SpaceError(
-            f"objectives: {', '.join(named)} is measured after training ends, so successive "
-            "halving cannot rank trials by it at a rung: leave `fidelity` out, or use objectives "
-            "known at every epoch"
-        )
+    for source, (section, _, example, does) in AFTER_TRAINING.items():
+        named = [m for m in space.objectives or () if m in metrics_of(source=source)]
+        if named and getattr(space, section) is None:
+            raise SpaceError(
+                f"objectives: {', '.join(named)} needs a `{section}` section (e.g. {example}) "
+                f"{does}"
+            )
+        if named and space.fidelity is not None:
+            raise SpaceError(
+                f"objectives: {', '.join(named)} is measured after training ends, so successive "
+                "halving cannot rank trials by it at a rung: leave `fidelity` out, or use "
+                "objectives known at every epoch"
+            )
 
 
 def _check_fidelity(space: SearchSpace, *, flags: bool) -> None:

@@ -9,9 +9,7 @@ import click
 
 from sqzdse.cli.export import STORAGE_HELP
 from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
-
-CALIBRATION_IMAGES = 256  # default training images that calibrate an int8 export
-CALIBRATION_SEED = 0  # which ones: a fixed draw, so that an export repeats
+from sqzdse.quantization import CALIBRATION_SEED, DEFAULT_CALIBRATION_IMAGES
 
 
 @click.command("export-model")
@@ -40,7 +38,7 @@ CALIBRATION_SEED = 0  # which ones: a fixed draw, so that an export repeats
     "--calibration-images",
     type=click.IntRange(min=1),
     help=f"With --int8: training images that calibrate the activation ranges, drawn with seed "
-    f"{CALIBRATION_SEED}  [default: {CALIBRATION_IMAGES}].",
+    f"{CALIBRATION_SEED}  [default: {DEFAULT_CALIBRATION_IMAGES}].",
 )
 def export_model(
     storage: str,
@@ -52,7 +50,14 @@ def export_model(
     calibration_images: int | None,
 ) -> None:
     """Write a trial's network, BatchNorm folded, with a model card."""
-    from sqzdse.deploy import TOLERANCE, check_format, check_onnx, model_card, write_model
+    from sqzdse.deploy import (
+        TOLERANCE,
+        check_format,
+        check_onnx,
+        measure_int8,
+        model_card,
+        write_model,
+    )
     from sqzdse.errors import SqzdseError
     from sqzdse.records import StudyInfo
     from sqzdse.storage import load_study
@@ -78,8 +83,11 @@ def export_model(
         data = _dataset(info.training)
         check = check_onnx(output, weights, data.val_x, data.val_y)
     else:
-        check, quantized = _export_int8(
-            weights, output, _dataset(info.training), calibration_images or CALIBRATION_IMAGES
+        check, quantized = measure_int8(
+            weights,
+            _dataset(info.training),
+            output,
+            calibration_images=calibration_images or DEFAULT_CALIBRATION_IMAGES,
         )
     card = model_card(
         record,
@@ -123,23 +131,3 @@ def _dataset(training: dict):
     from sqzdse.space import Training
 
     return load_dataset(Training.from_stored(training).data_spec())
-
-
-def _export_int8(weights, output: Path, data, count: int):
-    """(the fp32 ONNX check, the card's int8 block): the fp32 file exported and checked in a
-    temporary folder, quantized to `output` with `count` training images, both scored on the
-    validation images."""
-    import tempfile
-
-    from sqzdse.deploy import CalibrationImages, check_onnx, int8_block, quantize_int8, write_model
-
-    with tempfile.TemporaryDirectory(prefix="sqzdse-export-") as folder:
-        fp32 = Path(folder) / "fp32.onnx"
-        write_model(weights, fp32)
-        check = check_onnx(fp32, weights, data.val_x, data.val_y)
-        calibration = CalibrationImages(data.train_x, count, seed=CALIBRATION_SEED)
-        quantize_int8(fp32, output, calibration)
-        block = int8_block(
-            output, fp32, check, calibration, data.val_x, data.val_y, seed=CALIBRATION_SEED
-        )
-    return check, block

@@ -49,9 +49,11 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives)
             parts.append(f"(same network as trial {record.reused_from})")
         elif seconds is not None:
             compressing = (record.compression or {}).get("seconds")
+            quantizing = (record.quantization or {}).get("seconds")
             parts.append(
                 f"{seconds:.1f} s"
                 + (f" + {compressing:.1f} s compressing" if compressing is not None else "")
+                + (f" + {quantizing:.1f} s int8" if quantizing is not None else "")
             )
     else:
         reason = record.failure_reason or ""

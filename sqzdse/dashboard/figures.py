@@ -232,7 +232,7 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
             stopped_parts.append(_stopped_points(data, stopped, x=x, y=y, color=color))
     references, notes = reference_info(datas, x=x, y=y)
     retrained, retrained_notes = retrained_info(datas, x=x, y=y)
-    notes = (*_never_compressed(datas, x=x, y=y), *notes, *retrained_notes)
+    notes = (*_never_measured(datas, x=x, y=y), *notes, *retrained_notes)
     return ParetoInfo(
         x=x,
         y=y,
@@ -250,25 +250,30 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
     )
 
 
-COMPRESSED_ONLY = (
-    "Compressed sizes and accuracies are measured only by a search whose space has a "
-    "`compression` section."
-)
+# Metrics measured after training only by a search whose space asks for them, and what to say
+# where a study has none.
+SECTION_ONLY = {
+    records.Source.COMPRESSED: "Compressed sizes and accuracies are measured only by a search "
+    "whose space has a `compression` section.",
+    records.Source.QUANTIZED: "int8 accuracies, file sizes and latencies are measured only by a "
+    "search whose space has a `quantization` section.",
+}
 
 
-def _compressed(*names: str) -> list[str]:
-    """The metrics of `names` that Deep Compression measures, each once."""
-    return [n for n in dict.fromkeys(names) if metric(n).source is records.Source.COMPRESSED]
+def _section_only(*names: str) -> list[str]:
+    """The metrics of `names` that only a space's section measures, each once."""
+    return [n for n in dict.fromkeys(names) if metric(n).source in SECTION_ONLY]
 
 
-def _never_compressed(datas: Sequence[StudyData], *, x: str, y: str) -> list[str]:
-    """A note for each study with trials of which none has a compressed metric shown."""
+def _never_measured(datas: Sequence[StudyData], *, x: str, y: str) -> list[str]:
+    """A note for each study with trials of which none has a section-only metric shown."""
     notes = []
     for data in datas:
-        absent = [n for n in _compressed(x, y) if len(data.frame) and data.frame[n].isna().all()]
+        absent = [n for n in _section_only(x, y) if len(data.frame) and data.frame[n].isna().all()]
         if absent:
             labels = " or ".join(metric(n).label for n in absent)
-            notes.append(f"{data.name}: no trial records {labels}. {COMPRESSED_ONLY}")
+            why = " ".join(dict.fromkeys(SECTION_ONLY[metric(n).source] for n in absent))
+            notes.append(f"{data.name}: no trial records {labels}. {why}")
     return notes
 
 
@@ -409,6 +414,8 @@ def _same_network(arch: ArchConfig | None, cfg: ArchConfig) -> bool:
 MEASURED_HOW = {
     records.Source.MEASURED: "it is measured on the search's machine",
     records.Source.COMPRESSED: "it is measured by compressing each trial's trained weights",
+    records.Source.QUANTIZED: "it is measured by running each trial's int8 network with ONNX "
+    "Runtime",
 }
 
 
@@ -504,9 +511,10 @@ def accuracy_title(y: str, datas: Sequence[StudyData]) -> str:
 
 def retrained_metric(y: str) -> str | None:
     """The retrained test accuracy drawn beside the accuracy `y`: test top-1 beside a top-1, test
-    top-5 beside a top-5; None beside a compressed network's accuracy (the retrained networks were
-    not compressed) and beside a test accuracy (the trials' points are then those numbers)."""
-    if metric(y).source is records.Source.COMPRESSED or y.startswith("retrained_test_"):
+    top-5 beside a top-5; None beside a compressed or int8 network's accuracy (the retrained
+    networks were neither compressed nor quantized) and beside a test accuracy (the trials' points
+    are then those numbers)."""
+    if metric(y).source in SECTION_ONLY or y.startswith("retrained_test_"):
         return None
     return "retrained_test_top5" if y.endswith("top5") else "retrained_test_top1"
 
@@ -548,17 +556,18 @@ def retrained_info(
     """The networks `sqzdse retrain` trained in each study, at their test accuracy
     (`retrained_metric` of `y`): its retrained trials with `x` (a trial reusing a retrained twin's
     result is that twin), and its retrained SqueezeNet baselines at their exact analytic `x` (none
-    for a measured x, with a note). None against a compressed size: the retrained weights were not
-    compressed."""
+    for a measured x, with a note). None against a compressed or int8 cost: the retrained weights
+    were neither compressed nor quantized."""
     check_axes(x=x, y=y)
     test = retrained_metric(y)
     if test is None:
         return (), ()
-    if metric(x).source is records.Source.COMPRESSED:
+    if metric(x).source in SECTION_ONLY:
+        done = "compressed" if metric(x).source is records.Source.COMPRESSED else "quantized"
         retrained = [d.name for d in datas if d.baselines or _retrained_rows(d, test).any()]
         return (), tuple(
             f"{name}: the retrained networks are not drawn against {metric(x).label}: their "
-            "retrained weights were not compressed"
+            f"retrained weights were not {done}"
             for name in retrained
         )
     key = test.removeprefix("retrained_")
@@ -722,8 +731,8 @@ def empty_message(info: ParetoInfo) -> str:
         f"No finished trial has both {Y_METRICS[info.y]} and {X_METRICS[info.x]} yet; "
         "see the trial table below."
     )
-    if _compressed(info.x, info.y):
-        message += f" {COMPRESSED_ONLY}"
+    for why in dict.fromkeys(SECTION_ONLY[metric(n).source] for n in _section_only(info.x, info.y)):
+        message += f" {why}"
     return message
 
 
