@@ -17,6 +17,10 @@ parameters stem_kernel, stem_stride, stem_filters and stem_padding. When the ker
 `padding` is not given, each kernel gets "same" padding, kernel // 2 (a 32 px input stays 32 px at
 stride 1); a given padding is used for every kernel. Every stem the space allows must leave a
 feature map under the most pools it allows, or the space is refused when it is loaded.
+
+`training.resolution` is a fixed integer (hashed and sampled as before it could be searched), or
+`{choices: [...]}` / an integer range, drawn after the stem as the Optuna parameter `resolution`
+into the trial's ArchConfig; the checks above are made at the smallest resolution it allows.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from sqzdse.quantization import Settings as QuantizationSettings
 from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
 
 MAX_SPACE_BYTES = 1_000_000
+MIN_RESOLUTION = 8  # pixels: training.resolution and each value it searches
 METAPARAMETERS = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
 INT_METAPARAMETERS = ("base_e", "incr_e", "freq")
 STEM_KEYS = ("filters", "kernel", "stride", "padding")  # network.stem; ArchConfig's stem_<key>
@@ -115,6 +120,11 @@ class Param:
             )
         n = math.floor((self.high - self.low) / self.step + 1e-9)
         return [round(self.low + i * self.step, 12) for i in range(n + 1)]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Param:
+        """The Param stored as `dataclasses.asdict` and JSON (its choices a list)."""
+        return cls(**{**data, "choices": tuple(data.get("choices") or ())})
 
     def extremes(self) -> list:
         """The values to check against the architecture's own validation."""
@@ -232,7 +242,9 @@ class Training:
 
     dataset: str = "digits"
     data_root: str | None = None
-    resolution: int = 32
+    # input height = width in pixels: a fixed integer (hashed as before it could be searched), or
+    # a Param drawn per trial as the Optuna parameter `resolution` (the trial's ArchConfig has it)
+    resolution: int | Param = 32
     train_per_class: int | None = None  # None: every training image
     val_per_class: int | None = None  # None: every validation image
     # share of each class of the training pool held out for validation; None: the data set's
@@ -248,17 +260,45 @@ class Training:
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> Training:
-        """The settings a study stored (`StudyInfo.training`), keys this version lacks left out."""
-        return cls(**{k: v for k, v in stored.items() if k in cls.__dataclass_fields__})
+        """The settings a study stored (`StudyInfo.training`), keys this version lacks left out;
+        a searched resolution comes back as its Param."""
+        fields = {k: v for k, v in stored.items() if k in cls.__dataclass_fields__}
+        if isinstance(fields.get("resolution"), Mapping):
+            fields["resolution"] = Param.from_dict(fields["resolution"])
+        return cls(**fields)
 
-    def data_spec(self):
-        """The data set these settings train on (`sqzdse.data.DataSpec`)."""
+    @property
+    def resolutions(self) -> list[int]:
+        """Every resolution these settings train at, smallest first."""
+        r = self.resolution
+        return sorted(r.values()) if isinstance(r, Param) else [r]
+
+    @property
+    def resolution_label(self) -> str:
+        """The resolution for people: `32px`, `24 or 32 px`, `24 to 64 px (step 8)`."""
+        r = self.resolution
+        if not isinstance(r, Param):
+            return f"{r}px"
+        if r.kind == "choices":
+            *rest, last = self.resolutions
+            return f"{', '.join(map(str, rest))} or {last} px (searched)"
+        step = f", step {r.step}" if (r.step or 1) != 1 else ""
+        return f"{r.low} to {r.high} px (searched{step})"
+
+    def at(self, resolution: int) -> Training:
+        """These settings at one resolution (a trial's: its ArchConfig's)."""
+        return dataclasses.replace(self, resolution=resolution)
+
+    def data_spec(self, *, resolution: int | None = None):
+        """The data set these settings train on (`sqzdse.data.DataSpec`), at `resolution` (default:
+        the fixed one, or the smallest one searched: the images' count and classes do not depend
+        on it, but a network trains only on images of its own resolution)."""
         from sqzdse.data import DataSpec
 
         return DataSpec(
             name=self.dataset,
             root=self.data_root,
-            resolution=self.resolution,
+            resolution=self.resolutions[0] if resolution is None else resolution,
             train_per_class=self.train_per_class,
             val_per_class=self.val_per_class,
             seed=self.seed,
@@ -347,24 +387,40 @@ class SearchSpace:
             fields["stem_padding"] = fields["stem_kernel"] // 2
         return fields
 
-    def base_config(self, num_classes: int, *, stem: Mapping[str, int] | None = None) -> ArchConfig:
+    @property
+    def resolution_param(self) -> Param | None:
+        """The searched resolution (`training.resolution`), or None when it is fixed."""
+        r = self.training.resolution
+        return r if isinstance(r, Param) else None
+
+    def base_config(
+        self,
+        num_classes: int,
+        *,
+        stem: Mapping[str, int] | None = None,
+        resolution: int | None = None,
+    ) -> ArchConfig:
+        """v1.0 with the space's network, its most pools, `stem` and `resolution` (default: the
+        fixed one, or the smallest one searched)."""
         return preset(
             "v1.0",
             num_classes=num_classes,
-            resolution=self.training.resolution,
+            resolution=self.training.resolutions[0] if resolution is None else resolution,
             pool_after=self.pooling.max_pools(),
             **self.network_fields(stem),
         )
 
     def suggest(self, trial, *, num_classes: int) -> ArchConfig:
         """A trial's architecture; the searched dimensions are suggested in a fixed order:
-        metaparameters, pooling, bypass, then the stem (so spaces with a fixed stem sample as
-        they did before the stem could be searched)."""
+        metaparameters, pooling, bypass, the stem, then the resolution (so spaces with a fixed stem
+        or resolution sample as they did before either could be searched)."""
         values = {name: p.suggest(trial) for name, p in self.metaparameters.items()}
         pools = self.pooling.suggest(trial)
         bypass = self.bypass.suggest(trial)
         stem = {name: p.suggest(trial) for name, p in self.stem_params.items()}
-        return self.base_config(num_classes, stem=stem).replace(
+        searched = self.resolution_param
+        resolution = None if searched is None else searched.suggest(trial)
+        return self.base_config(num_classes, stem=stem, resolution=resolution).replace(
             **values, pool_after=pools, bypass=bypass
         )
 
@@ -378,6 +434,8 @@ class SearchSpace:
         if self.bypass.searched:
             grid["bypass"] = self.bypass.values()
         grid.update({name: p.values() for name, p in self.stem_params.items()})
+        if self.resolution_param is not None:
+            grid["resolution"] = self.resolution_param.values()
         return grid
 
     def resolve_objectives(self, num_classes: int) -> tuple[tuple[str, ...], str]:
@@ -633,7 +691,13 @@ def _parse_stem(node: Any, key: str) -> int | Param:
     if not isinstance(node, dict):
         _check_int(node, path, minimum=minimum)
         return node
-    param = dataclasses.replace(_parse_param(node, path, integer=True), name=f"stem_{key}")
+    return _parse_int_dimension(node, path, name=f"stem_{key}", minimum=minimum)
+
+
+def _parse_int_dimension(node: dict, path: str, *, name: str, minimum: int) -> Param:
+    """A searched integer (stem fields, the resolution): `{choices: [...]}` or an integer range
+    {low, high, step?}, every value at least `minimum`; drawn as the Optuna parameter `name`."""
+    param = dataclasses.replace(_parse_param(node, path, integer=True), name=name)
     if param.kind == "choices":
         for i, value in enumerate(param.choices):
             _check_int(value, f"{path}.choices[{i}]", minimum=minimum)
@@ -744,6 +808,11 @@ def _parse_training(node: Any) -> Training:
     if not isinstance(node, dict):
         raise SpaceError(f"training: expected a mapping, got {node!r}")
     _check_keys(node, "training", tuple(Training.__dataclass_fields__))
+    if isinstance(node.get("resolution"), dict):
+        searched = _parse_int_dimension(
+            node["resolution"], "training.resolution", name="resolution", minimum=MIN_RESOLUTION
+        )
+        node = {**node, "resolution": searched}
     training = Training(**node)
     _validate_training(training, "training")
     return training
@@ -831,7 +900,8 @@ def _validate_training(t: Training, path: str) -> None:
         raise SpaceError(f"{path}.dataset: expected a data set name, got {t.dataset!r}")
     if t.data_root is not None and not isinstance(t.data_root, str):
         raise SpaceError(f"{path}.data_root: expected a folder path, got {t.data_root!r}")
-    _check_int(t.resolution, f"{path}.resolution", minimum=8)
+    if not isinstance(t.resolution, Param):  # a searched one was checked as it was parsed
+        _check_int(t.resolution, f"{path}.resolution", minimum=MIN_RESOLUTION)
     _check_int(t.epochs, f"{path}.epochs", minimum=1)
     _check_seed(t.seed, f"{path}.seed")
     for key in ("train_per_class", "val_per_class", "batch_size"):
@@ -870,7 +940,16 @@ def _check_sampler_settings(space: SearchSpace) -> None:
 
 def _check_architectures(space: SearchSpace) -> None:
     """Every value of every dimension must make a valid network; the most pools must not vanish,
-    whichever stem the space allows."""
+    whichever stem the space allows, at the smallest resolution it allows (a feature map only
+    shrinks with the input)."""
+    smallest = space.training.resolutions[0]
+    searched = space.resolution_param is not None
+    where = (
+        f"at {smallest} px, the smallest resolution this space searches (training.resolution)"
+        if searched
+        else f"at training resolution {smallest}"
+    )
+    remedy = ", raise the smallest resolution" if searched else ""
     for stem in _stem_extremes(space):
         try:
             space.base_config(num_classes=10, stem=stem)
@@ -878,18 +957,23 @@ def _check_architectures(space: SearchSpace) -> None:
             cfg = space.network_fields(stem)
             k = cfg.get("stem_kernel", preset("v1.0").stem_kernel)
             raise SpaceError(
-                f"network.stem: at training resolution {space.training.resolution}, the stem "
+                f"network.stem: {where}, the stem "
                 f"{k}x{k}/{cfg.get('stem_stride', preset('v1.0').stem_stride)} with padding "
                 f"{cfg.get('stem_padding', preset('v1.0').stem_padding)} and the most pools this "
                 f"space allows (after {', '.join(space.pooling.max_pools()) or 'none'}) makes an "
-                f"invalid network: {err}; narrow the stem's values or allow fewer pools"
+                f"invalid network: {err}; narrow the stem's values{remedy} or allow fewer pools"
             ) from None
     try:
         base = space.base_config(num_classes=10)
     except ArchError as err:
-        raise SpaceError(
-            f"pooling: at training resolution {space.training.resolution}, {err}"
-        ) from None
+        if searched:
+            raise SpaceError(
+                f"training.resolution: {smallest} px, the smallest resolution this space "
+                "searches, is too small for the most pools it allows (after "
+                f"{', '.join(space.pooling.max_pools()) or 'none'}): {err}; raise the smallest "
+                "resolution or allow fewer pools"
+            ) from None
+        raise SpaceError(f"pooling: {where}, {err}") from None
     for name, param in space.metaparameters.items():
         for value in param.extremes():
             try:

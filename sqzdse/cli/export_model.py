@@ -80,12 +80,12 @@ def export_model(
         write_model(weights, output)
     elif not int8:
         write_model(weights, output)
-        data = _dataset(info.training)
+        data = _dataset(info.training, weights.arch.resolution)
         check = check_onnx(output, weights, data.val_x, data.val_y)
     else:
         check, quantized = measure_int8(
             weights,
-            _dataset(info.training),
+            _dataset(info.training, weights.arch.resolution),
             output,
             calibration_images=calibration_images or DEFAULT_CALIBRATION_IMAGES,
         )
@@ -125,9 +125,10 @@ def export_model(
         )
 
 
-def _dataset(training: dict):
-    """The images the trial was trained and measured on (the study's own training settings)."""
+def _dataset(training: dict, resolution: int):
+    """The images the trial was trained and measured on (the study's own training settings, at
+    the trial's resolution)."""
     from sqzdse.data import load_dataset
     from sqzdse.space import Training
 
-    return load_dataset(Training.from_stored(training).data_spec())
+    return load_dataset(Training.from_stored(training).data_spec(resolution=resolution))

@@ -15,6 +15,7 @@ beside the proxy's front at their mean test accuracy, with the spread over their
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -112,12 +113,21 @@ class Reference:
     num_classes: int
     trial: int | None = None  # the trial of `study` that trained exactly this network
     y: float | None = None  # that trial's accuracy; None when the study did not train it
+    # its input's side in pixels, given where the study's trials have several (a searched
+    # resolution): one reference per preset and resolution
+    resolution: int | None = None
+
+    @property
+    def name(self) -> str:
+        """`SqueezeNet v1.0`, or `SqueezeNet v1.0 at 24 px` beside others of other resolutions."""
+        at = "" if self.resolution is None else f" at {self.resolution} px"
+        return f"SqueezeNet {self.preset}{at}"
 
     @property
     def label(self) -> str:
         if self.trial is not None:
-            return f"SqueezeNet {self.preset} (trial #{self.trial} of {self.study})"
-        return f"SqueezeNet {self.preset}: size only, accuracy not measured here"
+            return f"{self.name} (trial #{self.trial} of {self.study})"
+        return f"{self.name}: size only, accuracy not measured here"
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,7 @@ def unmeasured(
     measured |= {(p.preset, p.x) for p in retrained if p.preset is not None}
     lines, seen = [], set()
     for ref in references:
-        key = (ref.preset, ref.x)
+        key = (ref.preset, ref.x)  # one line where resolutions give the same x (parameters)
         if ref.trial is None and key not in measured and key not in seen:
             seen.add(key)
             lines.append(ref)
@@ -435,7 +445,6 @@ def reference_info(
                 "number of classes"
             )
             continue
-        resolution = data.resolution or 224
         if metric(x).source is not records.Source.ANALYTIC:
             how = MEASURED_HOW.get(metric(x).source, "it is measured")
             notes.append(
@@ -443,7 +452,8 @@ def reference_info(
                 "from the architecture"
             )
             continue
-        if metric(x).per_image and data.resolution is None:
+        resolutions = _resolutions(data)
+        if metric(x).per_image and not resolutions:
             notes.append(
                 f"{data.name}: no SqueezeNet reference for {metric(x).label}, the study "
                 "does not record its training resolution"
@@ -452,7 +462,8 @@ def reference_info(
         df = data.frame
         measured = df.loc[analysis.eligible_rows(df, {y: "maximize"}), ["number", y]]
         accuracy = dict(zip(measured["number"].tolist(), measured[y].tolist()))
-        for name in PRESETS:
+        several = len(resolutions) > 1
+        for resolution, name in itertools.product(resolutions or (224,), PRESETS):
             try:
                 cfg = preset(name, num_classes=data.num_classes, resolution=resolution)
                 costs = records.analytic_metrics(cfg)
@@ -478,9 +489,21 @@ def reference_info(
                     num_classes=data.num_classes,
                     trial=trial,
                     y=None if trial is None else float(accuracy[trial]),
+                    resolution=resolution if several else None,
                 )
             )
     return tuple(references), tuple(notes)
+
+
+def _resolutions(data: StudyData) -> tuple[int, ...]:
+    """The input sizes a study's networks take: its training resolution, or where its space
+    searched it (`training.resolution` stored as a range or choices), every one its trials have,
+    smallest first; empty when it records none."""
+    if data.resolution is not None:
+        return (data.resolution,)
+    if not isinstance(data.training.get("resolution"), dict) or "resolution" not in data.frame:
+        return ()
+    return tuple(sorted({int(r) for r in data.frame["resolution"].dropna()}))
 
 
 # ---------------------------------------------------------------------------- splits, retraining
@@ -707,7 +730,7 @@ def summary_lines(info: ParetoInfo) -> list[str]:
     lines.extend(_retrained_lines(info))
     for ref in info.size_only():
         lines.append(
-            f"SqueezeNet {ref.preset} has {metric(info.x).format(ref.x)} {X_METRICS[info.x]} at "
+            f"{ref.name} has {metric(info.x).format(ref.x)} {X_METRICS[info.x]} at "
             f"{ref.num_classes} classes (dotted line); no study shown trained it, so its "
             "accuracy here is unknown."
         )
@@ -957,7 +980,7 @@ def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
                     y=[ref.y],
                     mode="markers+text",
                     name=ref.label,
-                    text=[f"SqueezeNet {ref.preset}"],
+                    text=[ref.name],
                     textposition="top center",
                     marker={
                         "symbol": "star",
@@ -977,11 +1000,7 @@ def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
         # Labels alternate between the foot and the top of the lines, so close lines stay legible,
         # and sit on the side of each line facing the middle of the plot.
         side = "left" if np.log10(ref.x) > middle else "right"
-        label = (
-            f"SqueezeNet {ref.preset}, size only "
-            if side == "left"
-            else f" SqueezeNet {ref.preset}, size only"
-        )
+        label = f"{ref.name}, size only " if side == "left" else f" {ref.name}, size only"
         fig.add_trace(
             go.Scatter(
                 x=[ref.x, ref.x],

@@ -325,26 +325,27 @@ class Objective:
     def _train(self, cfg: ArchConfig, *, on_epoch: Callable | None, keep_weights: bool):
         from sqzdse.train import train_proxy
 
-        data, config = self._data_and_config()
+        data, config = self._data_and_config(cfg.resolution)
         return (self.trainer or train_proxy)(
             cfg, data, config, on_epoch=on_epoch, keep_weights=keep_weights
         )
 
-    def _data_and_config(self):
-        """The space's data set on this search's device (cached per process) and its trainer
-        settings."""
+    def _data_and_config(self, resolution: int):
+        """The space's data set at `resolution` (the trial's) on this search's device (cached per
+        process and resolution) and its trainer settings."""
         from sqzdse.data import load_dataset
         from sqzdse.train import resolve_device
 
         training = self.setup.space.training
-        data = load_dataset(training.data_spec(), device=resolve_device(self.device))
+        spec = training.data_spec(resolution=resolution)
+        data = load_dataset(spec, device=resolve_device(self.device))
         return data, training.train_config(device=self.device)
 
     def _compress(self, record: TrialRecord, weights) -> TrialRecord:
         """The record with the Deep Compression of its trained network (the space's settings)."""
         from sqzdse.compression.pipeline import compress
 
-        data, config = self._data_and_config()
+        data, config = self._data_and_config(record.arch.resolution)
         report = compress(weights, data, self.setup.space.compression, config).report
         compressed = {
             COMPRESSED_BYTES: report.file_bytes,
@@ -366,7 +367,8 @@ class Objective:
         from sqzdse.deploy import measure_int8
 
         start = time.perf_counter()
-        data = load_dataset(self.setup.space.training.data_spec())  # ONNX Runtime reads the CPU's
+        # ONNX Runtime reads the CPU's copy, at the trial's resolution
+        data = load_dataset(self.setup.space.training.data_spec(resolution=record.arch.resolution))
         settings = self.setup.space.quantization
         with tempfile.TemporaryDirectory(prefix="sqzdse-search-int8-") as folder:
             check, block = measure_int8(
