@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from sqzdse.errors import SqzdseError
+from sqzdse.quantization import CALIBRATION_SEED, DEFAULT_CALIBRATION_IMAGES
 from sqzdse.records import LATENCY_MS, TrialRecord, analytic_metrics
 from sqzdse.weights import Weights, sha256
 
@@ -74,12 +75,18 @@ def check_format(path: Path) -> str:
     if suffix not in FORMATS:
         raise SqzdseError(f"-o {path}: the file must end in .onnx or .pt, got {suffix or 'none'}")
     if suffix == ".onnx":
-        for module in ("onnx", "onnxscript", "onnxruntime"):
-            try:
-                __import__(module)
-            except ImportError:
-                raise SqzdseError(f"exporting to ONNX needs {module}: {DEPLOY_EXTRA}") from None
+        require_onnx("exporting to ONNX")
     return suffix
+
+
+def require_onnx(what: str) -> None:
+    """SqzdseError naming the missing package when `what` cannot run: ONNX export and ONNX
+    Runtime need the `deploy` extra."""
+    for module in ("onnx", "onnxscript", "onnxruntime"):
+        try:
+            __import__(module)
+        except ImportError:
+            raise SqzdseError(f"{what} needs {module}: {DEPLOY_EXTRA}") from None
 
 
 def write_model(weights: Weights, path: Path) -> None:
@@ -269,6 +276,31 @@ def int8_block(
         f"batch 1, {DEFAULT_THREADS} intra-op thread, median of {DEFAULT_REPEATS} runs after "
         f"{DEFAULT_WARMUP} warm-up, on {cpu_name()}",
     }
+
+
+def measure_int8(
+    weights: Weights,
+    data,
+    output: Path,
+    *,
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
+    seed: int = CALIBRATION_SEED,
+) -> tuple[Check, dict[str, Any]]:
+    """(the fp32 ONNX check, the `int8` block): the network exported to ONNX and checked against
+    PyTorch in a temporary folder, quantized to `output` with `calibration_images` training images
+    of `data` (`sqzdse.data.Dataset`, on the CPU), and both files scored by ONNX Runtime on its
+    validation images. `sqzdse export-model --int8` and a space's `quantization` section both
+    measure a network this way."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sqzdse-int8-") as folder:
+        fp32 = Path(folder) / "fp32.onnx"
+        write_model(weights, fp32)
+        check = check_onnx(fp32, weights, data.val_x, data.val_y)
+        calibration = CalibrationImages(data.train_x, calibration_images, seed=seed)
+        quantize_int8(fp32, output, calibration)
+        block = int8_block(output, fp32, check, calibration, data.val_x, data.val_y, seed=seed)
+    return check, block
 
 
 def _accuracy(record: TrialRecord, dataset: str | None, training: dict) -> dict[str, Any]:

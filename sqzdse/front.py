@@ -157,9 +157,10 @@ def baseline_networks(names: Sequence[str], *, num_classes: int, resolution: int
 
 def plan_runs(networks: Sequence[Network], training: Training, seeds: Sequence[int]):
     """Every run, seed by seed (a first figure for every network before any second seed), the
-    cheapest network (fewest MACs) first within a seed, so the first figures come soonest."""
+    cheapest network (fewest MACs) first within a seed, so the first figures come soonest. Each
+    network trains at its own resolution (a study may have searched it)."""
     return [
-        FrontRun(net, dataclasses.replace(training, seed=seed))
+        FrontRun(net, dataclasses.replace(training, seed=seed, resolution=net.arch.resolution))
         for seed in seeds
         for net in sorted(networks, key=lambda n: (n.macs, n.params))
     ]
@@ -387,7 +388,7 @@ def write_blocks(
     """Record each retrained network on the search study, where readers find it."""
     for r in found:
         block = retrain_block(
-            dataclasses.replace(training, seed=r.runs[0].seed),
+            dataclasses.replace(training, seed=r.runs[0].seed, resolution=r.net.arch.resolution),
             r.runs,
             weights=weights.get(r.net.name),
             splits=splits,

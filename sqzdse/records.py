@@ -15,6 +15,9 @@ What a trial stores, as Optuna user attributes (unchanged since the first studie
 - `weights`: where the trained network's deployable weights are stored (`sqzdse.artifacts`).
 - `compression`: with a space's `compression` section, the Deep Compression report of the trained
   network (`sqzdse.compression.Report.to_dict`: settings, bytes per layer, accuracy before/after).
+- `quantization`: with a space's `quantization` section, the int8 block of the trained network
+  (`sqzdse.deploy.measure_int8`: accuracies, bytes, latencies, calibration, seconds);
+  `quantization_error` instead when quantizing it failed (the fp32 result is kept).
 A finished trial cannot be changed, so `sqzdse retrain` records its result on the study, one
 attribute per trial (`retrained:<number>`: settings, per-seed accuracies, curves, seconds, weights);
 readers attach it to the trial's record (`TrialRecord.with_retrained`) and to its duplicates.
@@ -57,6 +60,10 @@ __all__ = [
     "COMPRESSED_BYTES",
     "TOP1_COMPRESSED",
     "TOP5_COMPRESSED",
+    "TOP1_INT8",
+    "TOP5_INT8",
+    "INT8_BYTES",
+    "LATENCY_INT8_MS",
     "OBJECTIVE_NAMES",
     "RETRAINED_PREFIX",
     "TRIAL_COLUMNS",
@@ -88,6 +95,7 @@ class Source(enum.StrEnum):
     TRAINED = "trained"  # measured by the proxy training run
     MEASURED = "measured"  # measured on the built network after training (latency, ...)
     COMPRESSED = "compressed"  # measured on the network after Deep Compression (sqzdse.compression)
+    QUANTIZED = "quantized"  # measured on the int8 network with ONNX Runtime (sqzdse.deploy)
     RETRAINED = "retrained"  # measured by `sqzdse retrain`'s longer training of the network
 
 
@@ -291,6 +299,55 @@ _TABLE = (
         "float64",
     ),
     Metric(
+        "top1_int8",
+        "maximize",
+        "top-1 accuracy of the int8 network",
+        "top-1 int8",
+        "top-1 accuracy of the trial's network quantized to int8 (the space's `quantization` "
+        "settings: ONNX Runtime, QDQ, per-channel weights), run by ONNX Runtime on the same "
+        "validation images; NaN unless quantized",
+        Source.QUANTIZED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+    ),
+    Metric(
+        "top5_int8",
+        "maximize",
+        "top-5 accuracy of the int8 network",
+        "top-5 int8",
+        "top-5 accuracy of the int8 network; NaN unless quantized",
+        Source.QUANTIZED,
+        Role.ACCURACY,
+        Kind.FRACTION,
+        "float64",
+    ),
+    Metric(
+        "int8_bytes",
+        "minimize",
+        "int8 ONNX file in bytes",
+        "int8 file B",
+        "bytes of the int8 ONNX file (int8 weights with their scales and zero points, int32 "
+        "biases, the graph); NaN unless quantized",
+        Source.QUANTIZED,
+        Role.COST,
+        Kind.COUNT,
+        "Int64",
+    ),
+    Metric(
+        "latency_int8_ms",
+        "minimize",
+        "int8 latency in ms (ONNX Runtime, batch 1, CPU)",
+        "int8 latency ms",
+        "median milliseconds of one batch-1 inference of the int8 ONNX file with ONNX Runtime on "
+        "the search machine's CPU, 1 intra-op thread (as latency_ms); NaN unless quantized",
+        Source.QUANTIZED,
+        Role.COST,
+        Kind.NUMBER,
+        "float64",
+        per_image=True,
+    ),
+    Metric(
         "retrained_top1",
         "maximize",
         "retrained validation top-1 accuracy",
@@ -394,6 +451,14 @@ COMPRESSED_BYTES, TOP1_COMPRESSED, TOP5_COMPRESSED = (
     "compressed_bytes",
     "top1_compressed",
     "top5_compressed",
+)
+
+# Measured after training when the space has a `quantization` section (sqzdse.deploy.measure_int8).
+TOP1_INT8, TOP5_INT8, INT8_BYTES, LATENCY_INT8_MS = (
+    "top1_int8",
+    "top5_int8",
+    "int8_bytes",
+    "latency_int8_ms",
 )
 
 
@@ -523,7 +588,7 @@ STUDY_KIND, FIDELITY_KIND = "kind", "fidelity"
 _ARCH, _STATUS, _REASON, _CURVE = "arch", "status", "failure_reason", "curve"
 _DEVICE, _VERSIONS, _REUSED_FROM, _RUNGS = "device", "versions", "reused_from", "rungs"
 _LATENCY, _WEIGHTS = "latency", "weights"
-_COMPRESSION = "compression"
+_COMPRESSION, _QUANTIZATION = "compression", "quantization"
 
 
 @dataclass(frozen=True)
@@ -548,6 +613,7 @@ class TrialRecord:
     latency: Mapping[str, Any] | None = None  # how latency_ms was measured (sqzdse.latency)
     weights: Mapping[str, Any] | None = None  # its stored weights (sqzdse.artifacts)
     compression: Mapping[str, Any] | None = None  # its Deep Compression report
+    quantization: Mapping[str, Any] | None = None  # its int8 block (sqzdse.deploy.measure_int8)
     retrained: Mapping[str, Any] | None = None  # `sqzdse retrain`'s block, attached by readers
     number: int | None = None
     state: str | None = None  # Optuna's TrialState name
@@ -594,6 +660,7 @@ class TrialRecord:
             _LATENCY: self.latency,
             _WEIGHTS: self.weights,
             _COMPRESSION: self.compression,
+            _QUANTIZATION: self.quantization,
         }
         attrs.update({key: value for key, value in optional.items() if value is not None})
         return attrs
@@ -614,6 +681,7 @@ class TrialRecord:
             metrics_of(source=Source.TRAINED)
             + metrics_of(source=Source.MEASURED)
             + metrics_of(source=Source.COMPRESSED)
+            + metrics_of(source=Source.QUANTIZED)
         )
         stopped = earlier.status is Status.STOPPED
         return self.replace(
@@ -630,6 +698,7 @@ class TrialRecord:
             latency=earlier.latency,
             weights=earlier.weights,
             compression=earlier.compression,
+            quantization=earlier.quantization,
             metrics={**self.metrics, **{k: v for k, v in earlier.metrics.items() if k in trained}},
         )
 
@@ -667,6 +736,9 @@ class TrialRecord:
             weights=attrs.get(_WEIGHTS) if isinstance(attrs.get(_WEIGHTS), dict) else None,
             compression=(
                 attrs.get(_COMPRESSION) if isinstance(attrs.get(_COMPRESSION), dict) else None
+            ),
+            quantization=(
+                attrs.get(_QUANTIZATION) if isinstance(attrs.get(_QUANTIZATION), dict) else None
             ),
             number=trial.number,
             state=trial.state.name,

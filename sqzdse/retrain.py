@@ -86,11 +86,13 @@ def train_seed(
     *,
     on_epoch: Callable[[Epoch], None] | None = None,
 ) -> tuple[SeedRun, Any]:
-    """Train `arch` with `training` and `seed`; (its SeedRun, its deployable Weights). The test
-    split is read only after training ends. SqzdseError when the run fails."""
+    """Train `arch` with `training` and `seed`, at the network's own resolution; (its SeedRun,
+    its deployable Weights). The test split is read only after training ends. SqzdseError when
+    the run fails."""
     from sqzdse.data import load_dataset
     from sqzdse.train import resolve_device, train_proxy
 
+    training = training.at(arch.resolution)  # a study that searched it trained each at its own
     device = resolve_device(training.device)
     data = load_dataset(training.data_spec(), device=device)
     config = dataclasses.replace(training.train_config(), seed=seed)

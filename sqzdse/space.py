@@ -3,7 +3,7 @@
 A space file (see search_spaces/*.yaml) has these top-level keys, all optional but `metaparameters`:
 
     name, description, metaparameters, pooling, bypass, network, objectives, constraints, sampler,
-    training, n_trials, timeout
+    training, n_trials, timeout, fidelity, compression, quantization
 
 Each metaparameter (base_e, incr_e, pct_3x3, freq, sr) and `bypass` is a fixed value, a list of
 choices `{choices: [...]}`, or a range `{low, high, step?, log?}`. Pooling is fixed (`after: [...]`)
@@ -17,6 +17,10 @@ parameters stem_kernel, stem_stride, stem_filters and stem_padding. When the ker
 `padding` is not given, each kernel gets "same" padding, kernel // 2 (a 32 px input stays 32 px at
 stride 1); a given padding is used for every kernel. Every stem the space allows must leave a
 feature map under the most pools it allows, or the space is refused when it is loaded.
+
+`training.resolution` is a fixed integer (hashed and sampled as before it could be searched), or
+`{choices: [...]}` / an integer range, drawn after the stem as the Optuna parameter `resolution`
+into the trial's ArchConfig; the checks above are made at the smallest resolution it allows.
 """
 
 from __future__ import annotations
@@ -38,9 +42,11 @@ from sqzdse.arch import BYPASS_TYPES, ArchConfig, preset
 from sqzdse.compression import Settings as CompressionSettings
 from sqzdse.devices import DEVICES, is_device_spec
 from sqzdse.errors import ArchError, SpaceError, SqzdseError
+from sqzdse.quantization import Settings as QuantizationSettings
 from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
 
 MAX_SPACE_BYTES = 1_000_000
+MIN_RESOLUTION = 8  # pixels: training.resolution and each value it searches
 METAPARAMETERS = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
 INT_METAPARAMETERS = ("base_e", "incr_e", "freq")
 STEM_KEYS = ("filters", "kernel", "stride", "padding")  # network.stem; ArchConfig's stem_<key>
@@ -62,6 +68,7 @@ TOP_LEVEL_KEYS = (
     "timeout",
     "fidelity",
     "compression",
+    "quantization",
 )
 CONSTRAINT_METRICS = metrics_of(source=Source.ANALYTIC)  # known before training: budgets
 
@@ -113,6 +120,11 @@ class Param:
             )
         n = math.floor((self.high - self.low) / self.step + 1e-9)
         return [round(self.low + i * self.step, 12) for i in range(n + 1)]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Param:
+        """The Param stored as `dataclasses.asdict` and JSON (its choices a list)."""
+        return cls(**{**data, "choices": tuple(data.get("choices") or ())})
 
     def extremes(self) -> list:
         """The values to check against the architecture's own validation."""
@@ -230,7 +242,9 @@ class Training:
 
     dataset: str = "digits"
     data_root: str | None = None
-    resolution: int = 32
+    # input height = width in pixels: a fixed integer (hashed as before it could be searched), or
+    # a Param drawn per trial as the Optuna parameter `resolution` (the trial's ArchConfig has it)
+    resolution: int | Param = 32
     train_per_class: int | None = None  # None: every training image
     val_per_class: int | None = None  # None: every validation image
     # share of each class of the training pool held out for validation; None: the data set's
@@ -246,17 +260,45 @@ class Training:
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any]) -> Training:
-        """The settings a study stored (`StudyInfo.training`), keys this version lacks left out."""
-        return cls(**{k: v for k, v in stored.items() if k in cls.__dataclass_fields__})
+        """The settings a study stored (`StudyInfo.training`), keys this version lacks left out;
+        a searched resolution comes back as its Param."""
+        fields = {k: v for k, v in stored.items() if k in cls.__dataclass_fields__}
+        if isinstance(fields.get("resolution"), Mapping):
+            fields["resolution"] = Param.from_dict(fields["resolution"])
+        return cls(**fields)
 
-    def data_spec(self):
-        """The data set these settings train on (`sqzdse.data.DataSpec`)."""
+    @property
+    def resolutions(self) -> list[int]:
+        """Every resolution these settings train at, smallest first."""
+        r = self.resolution
+        return sorted(r.values()) if isinstance(r, Param) else [r]
+
+    @property
+    def resolution_label(self) -> str:
+        """The resolution for people: `32px`, `24 or 32 px`, `24 to 64 px (step 8)`."""
+        r = self.resolution
+        if not isinstance(r, Param):
+            return f"{r}px"
+        if r.kind == "choices":
+            *rest, last = self.resolutions
+            return f"{', '.join(map(str, rest))} or {last} px (searched)"
+        step = f", step {r.step}" if (r.step or 1) != 1 else ""
+        return f"{r.low} to {r.high} px (searched{step})"
+
+    def at(self, resolution: int) -> Training:
+        """These settings at one resolution (a trial's: its ArchConfig's)."""
+        return dataclasses.replace(self, resolution=resolution)
+
+    def data_spec(self, *, resolution: int | None = None):
+        """The data set these settings train on (`sqzdse.data.DataSpec`), at `resolution` (default:
+        the fixed one, or the smallest one searched: the images' count and classes do not depend
+        on it, but a network trains only on images of its own resolution)."""
         from sqzdse.data import DataSpec
 
         return DataSpec(
             name=self.dataset,
             root=self.data_root,
-            resolution=self.resolution,
+            resolution=self.resolutions[0] if resolution is None else resolution,
             train_per_class=self.train_per_class,
             val_per_class=self.val_per_class,
             seed=self.seed,
@@ -316,6 +358,7 @@ class SearchSpace:
     path: str | None = None
     fidelity: Fidelity | None = None  # None: every trial trains for the full budget
     compression: CompressionSettings | None = None  # None: trials are not compressed
+    quantization: QuantizationSettings | None = None  # None: trials are not quantized to int8
 
     @property
     def rungs(self) -> tuple[int, ...]:
@@ -344,24 +387,40 @@ class SearchSpace:
             fields["stem_padding"] = fields["stem_kernel"] // 2
         return fields
 
-    def base_config(self, num_classes: int, *, stem: Mapping[str, int] | None = None) -> ArchConfig:
+    @property
+    def resolution_param(self) -> Param | None:
+        """The searched resolution (`training.resolution`), or None when it is fixed."""
+        r = self.training.resolution
+        return r if isinstance(r, Param) else None
+
+    def base_config(
+        self,
+        num_classes: int,
+        *,
+        stem: Mapping[str, int] | None = None,
+        resolution: int | None = None,
+    ) -> ArchConfig:
+        """v1.0 with the space's network, its most pools, `stem` and `resolution` (default: the
+        fixed one, or the smallest one searched)."""
         return preset(
             "v1.0",
             num_classes=num_classes,
-            resolution=self.training.resolution,
+            resolution=self.training.resolutions[0] if resolution is None else resolution,
             pool_after=self.pooling.max_pools(),
             **self.network_fields(stem),
         )
 
     def suggest(self, trial, *, num_classes: int) -> ArchConfig:
         """A trial's architecture; the searched dimensions are suggested in a fixed order:
-        metaparameters, pooling, bypass, then the stem (so spaces with a fixed stem sample as
-        they did before the stem could be searched)."""
+        metaparameters, pooling, bypass, the stem, then the resolution (so spaces with a fixed stem
+        or resolution sample as they did before either could be searched)."""
         values = {name: p.suggest(trial) for name, p in self.metaparameters.items()}
         pools = self.pooling.suggest(trial)
         bypass = self.bypass.suggest(trial)
         stem = {name: p.suggest(trial) for name, p in self.stem_params.items()}
-        return self.base_config(num_classes, stem=stem).replace(
+        searched = self.resolution_param
+        resolution = None if searched is None else searched.suggest(trial)
+        return self.base_config(num_classes, stem=stem, resolution=resolution).replace(
             **values, pool_after=pools, bypass=bypass
         )
 
@@ -375,6 +434,8 @@ class SearchSpace:
         if self.bypass.searched:
             grid["bypass"] = self.bypass.values()
         grid.update({name: p.values() for name, p in self.stem_params.items()})
+        if self.resolution_param is not None:
+            grid["resolution"] = self.resolution_param.values()
         return grid
 
     def resolve_objectives(self, num_classes: int) -> tuple[tuple[str, ...], str]:
@@ -419,7 +480,7 @@ class SearchSpace:
             )
         _validate_training(space.training, "training")
         _check_fidelity(space, flags=bool(fidelity))
-        _check_compression(space)
+        _check_after_training(space)
         _check_seed(space.sampler.seed, "sampler.seed")
         _check_architectures(space)
         _check_sampler_settings(space)
@@ -432,8 +493,9 @@ class SearchSpace:
     def hash(self) -> str:
         """Identifies what trials of this space measure; run settings do not change it."""
         d = self.to_dict()
-        if d.get("compression") is None:  # spaces from before the section keep their hashes
-            d.pop("compression", None)
+        for section in ("compression", "quantization"):
+            if d.get(section) is None:  # spaces from before the section keep their hashes
+                d.pop(section, None)
         for key in RUN_SETTINGS:
             d.pop(key, None)
             d["training"].pop(key, None)
@@ -552,7 +614,8 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
     sampler = _parse_sampler(data.get("sampler", {}))
     training = _parse_training(data.get("training", {}))
     fidelity = _parse_fidelity(data.get("fidelity"))
-    compression = _parse_compression(data.get("compression"))
+    compression = _parse_section(data.get("compression"), Source.COMPRESSED)
+    quantization = _parse_section(data.get("quantization"), Source.QUANTIZED)
     n_trials = data.get("n_trials", 16)
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise SpaceError(f"n_trials: expected an integer >= 1, got {n_trials!r}")
@@ -579,9 +642,10 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
         path=path,
         fidelity=fidelity,
         compression=compression,
+        quantization=quantization,
     )
     _check_fidelity(space, flags=False)
-    _check_compression(space)
+    _check_after_training(space)
     _check_architectures(space)
     _check_sampler_settings(space)
     return space
@@ -627,7 +691,13 @@ def _parse_stem(node: Any, key: str) -> int | Param:
     if not isinstance(node, dict):
         _check_int(node, path, minimum=minimum)
         return node
-    param = dataclasses.replace(_parse_param(node, path, integer=True), name=f"stem_{key}")
+    return _parse_int_dimension(node, path, name=f"stem_{key}", minimum=minimum)
+
+
+def _parse_int_dimension(node: dict, path: str, *, name: str, minimum: int) -> Param:
+    """A searched integer (stem fields, the resolution): `{choices: [...]}` or an integer range
+    {low, high, step?}, every value at least `minimum`; drawn as the Optuna parameter `name`."""
+    param = dataclasses.replace(_parse_param(node, path, integer=True), name=name)
     if param.kind == "choices":
         for i, value in enumerate(param.choices):
             _check_int(value, f"{path}.choices[{i}]", minimum=minimum)
@@ -738,6 +808,11 @@ def _parse_training(node: Any) -> Training:
     if not isinstance(node, dict):
         raise SpaceError(f"training: expected a mapping, got {node!r}")
     _check_keys(node, "training", tuple(Training.__dataclass_fields__))
+    if isinstance(node.get("resolution"), dict):
+        searched = _parse_int_dimension(
+            node["resolution"], "training.resolution", name="resolution", minimum=MIN_RESOLUTION
+        )
+        node = {**node, "resolution": searched}
     training = Training(**node)
     _validate_training(training, "training")
     return training
@@ -754,39 +829,54 @@ def _parse_fidelity(node: Any) -> Fidelity | None:
     return Fidelity(**node)  # checked with the training epochs: `_check_fidelity`
 
 
-def _parse_compression(node: Any) -> CompressionSettings | None:
+# Sections that measure every trained trial once training has ended: (section, its settings
+# class, an example for messages, what it does) per source of the metrics they measure.
+AFTER_TRAINING = {
+    Source.COMPRESSED: (
+        "compression",
+        CompressionSettings,
+        "{density: 0.33, bits: 6, finetune_epochs: 3}",
+        "saying how each trial is compressed",
+    ),
+    Source.QUANTIZED: (
+        "quantization",
+        QuantizationSettings,
+        "{calibration_images: 256}",
+        "saying that each trained trial is quantized to int8",
+    ),
+}
+
+
+def _parse_section(node: Any, source: Source):
+    """The settings of the section that measures `source`'s metrics; None when absent."""
+    section, settings, example, _ = AFTER_TRAINING[source]
     if node is None:
         return None
     if not isinstance(node, dict):
-        raise SpaceError(
-            "compression: expected a mapping such as {density: 0.33, bits: 6, finetune_epochs: 3}"
-            f", got {node!r}"
-        )
-    _check_keys(node, "compression", tuple(CompressionSettings.__dataclass_fields__))
+        raise SpaceError(f"{section}: expected a mapping such as {example}, got {node!r}")
+    _check_keys(node, section, tuple(settings.__dataclass_fields__))
     try:
-        return CompressionSettings(**node)
+        return settings(**node)
     except SqzdseError as err:
-        raise SpaceError(f"compression.{err}") from None
+        raise SpaceError(f"{section}.{err}") from None
 
 
-COMPRESSED_METRICS = metrics_of(source=Source.COMPRESSED)
-
-
-def _check_compression(space: SearchSpace) -> None:
-    """Compressed metrics exist only with a `compression` section, and only once a trial is
+def _check_after_training(space: SearchSpace) -> None:
+    """Compressed and int8 metrics exist only with their section, and only once a trial is
     trained to the end: a rung cannot rank them."""
-    named = [m for m in space.objectives or () if m in COMPRESSED_METRICS]
-    if named and space.compression is None:
-        raise SpaceError(
-            f"objectives: {', '.join(named)} needs a `compression` section (density, bits, "
-            "finetune_epochs) saying how each trial is compressed"
-        )
-    if named and space.fidelity is not None:
-        raise SpaceError(
-            f"objectives: {', '.join(named)} is measured after training ends, so successive "
-            "halving cannot rank trials by it at a rung: leave `fidelity` out, or use objectives "
-            "known at every epoch"
-        )
+    for source, (section, _, example, does) in AFTER_TRAINING.items():
+        named = [m for m in space.objectives or () if m in metrics_of(source=source)]
+        if named and getattr(space, section) is None:
+            raise SpaceError(
+                f"objectives: {', '.join(named)} needs a `{section}` section (e.g. {example}) "
+                f"{does}"
+            )
+        if named and space.fidelity is not None:
+            raise SpaceError(
+                f"objectives: {', '.join(named)} is measured after training ends, so successive "
+                "halving cannot rank trials by it at a rung: leave `fidelity` out, or use "
+                "objectives known at every epoch"
+            )
 
 
 def _check_fidelity(space: SearchSpace, *, flags: bool) -> None:
@@ -810,7 +900,8 @@ def _validate_training(t: Training, path: str) -> None:
         raise SpaceError(f"{path}.dataset: expected a data set name, got {t.dataset!r}")
     if t.data_root is not None and not isinstance(t.data_root, str):
         raise SpaceError(f"{path}.data_root: expected a folder path, got {t.data_root!r}")
-    _check_int(t.resolution, f"{path}.resolution", minimum=8)
+    if not isinstance(t.resolution, Param):  # a searched one was checked as it was parsed
+        _check_int(t.resolution, f"{path}.resolution", minimum=MIN_RESOLUTION)
     _check_int(t.epochs, f"{path}.epochs", minimum=1)
     _check_seed(t.seed, f"{path}.seed")
     for key in ("train_per_class", "val_per_class", "batch_size"):
@@ -849,7 +940,16 @@ def _check_sampler_settings(space: SearchSpace) -> None:
 
 def _check_architectures(space: SearchSpace) -> None:
     """Every value of every dimension must make a valid network; the most pools must not vanish,
-    whichever stem the space allows."""
+    whichever stem the space allows, at the smallest resolution it allows (a feature map only
+    shrinks with the input)."""
+    smallest = space.training.resolutions[0]
+    searched = space.resolution_param is not None
+    where = (
+        f"at {smallest} px, the smallest resolution this space searches (training.resolution)"
+        if searched
+        else f"at training resolution {smallest}"
+    )
+    remedy = ", raise the smallest resolution" if searched else ""
     for stem in _stem_extremes(space):
         try:
             space.base_config(num_classes=10, stem=stem)
@@ -857,18 +957,23 @@ def _check_architectures(space: SearchSpace) -> None:
             cfg = space.network_fields(stem)
             k = cfg.get("stem_kernel", preset("v1.0").stem_kernel)
             raise SpaceError(
-                f"network.stem: at training resolution {space.training.resolution}, the stem "
+                f"network.stem: {where}, the stem "
                 f"{k}x{k}/{cfg.get('stem_stride', preset('v1.0').stem_stride)} with padding "
                 f"{cfg.get('stem_padding', preset('v1.0').stem_padding)} and the most pools this "
                 f"space allows (after {', '.join(space.pooling.max_pools()) or 'none'}) makes an "
-                f"invalid network: {err}; narrow the stem's values or allow fewer pools"
+                f"invalid network: {err}; narrow the stem's values{remedy} or allow fewer pools"
             ) from None
     try:
         base = space.base_config(num_classes=10)
     except ArchError as err:
-        raise SpaceError(
-            f"pooling: at training resolution {space.training.resolution}, {err}"
-        ) from None
+        if searched:
+            raise SpaceError(
+                f"training.resolution: {smallest} px, the smallest resolution this space "
+                "searches, is too small for the most pools it allows (after "
+                f"{', '.join(space.pooling.max_pools()) or 'none'}): {err}; raise the smallest "
+                "resolution or allow fewer pools"
+            ) from None
+        raise SpaceError(f"pooling: {where}, {err}") from None
     for name, param in space.metaparameters.items():
         for value in param.extremes():
             try:

@@ -87,6 +87,10 @@ def test_export_columns_by_name():
         "compressed_bytes",
         "top1_compressed",
         "top5_compressed",
+        "top1_int8",
+        "top5_int8",
+        "int8_bytes",
+        "latency_int8_ms",
         "retrained_top1",
         "retrained_top5",
         "retrained_test_top1",
@@ -140,14 +144,18 @@ def test_round_trip_of_a_searched_study(tmp_path, capsys):
     assert run(capsys, "search", "--space", space, "--storage", url, "--quiet")[0] == 0
     expected = load_trials(url)
     assert expected["status"].tolist() == ["ok", "reused"] and expected["pareto"].all()
-    # every column filled but those a plain search leaves empty (nothing failed, was compressed
-    # or was retrained)
+    # every column filled but those a plain search leaves empty (nothing failed, was compressed,
+    # quantized or retrained)
     empty = [
         "failure_reason",
         "reused_from",
         "compressed_bytes",
         "top1_compressed",
         "top5_compressed",
+        "top1_int8",
+        "top5_int8",
+        "int8_bytes",
+        "latency_int8_ms",
         "retrained_top1",
         "retrained_top5",
         "retrained_test_top1",

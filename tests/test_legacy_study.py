@@ -37,13 +37,17 @@ def expected() -> dict:
 
 # Added since the fixture was written ([multi-fidelity], [deploy], [compression]), with their
 # values here: the curve's length of every trained trial; no latency (not measured then), no
-# compression, no retraining.
+# compression, no int8 quantization, no retraining.
 ADDED = {
     "epochs_trained": ["4", "4", "", "4", "4", "", "4", "4", "", ""],
     "latency_ms": [""] * 10,
     "compressed_bytes": [""] * 10,
     "top1_compressed": [""] * 10,
     "top5_compressed": [""] * 10,
+    "top1_int8": [""] * 10,
+    "top5_int8": [""] * 10,
+    "int8_bytes": [""] * 10,
+    "latency_int8_ms": [""] * 10,
     "retrained_top1": [""] * 10,
     "retrained_top5": [""] * 10,
     "retrained_test_top1": [""] * 10,
@@ -155,12 +159,16 @@ def test_dashboard_reads_the_same(url, expected):
         assert curve == old.pop("curve")
         assert new == old
     labels = [label for label, _ in details.trial_detail(data, 0).metrics]
-    # Every metric the trial has, in the table's order (no latency, compression or retraining).
+    # Every metric the trial has, in the table's order (no latency, compression, int8, retraining).
     absent = (
         "latency_ms",
         "compressed_bytes",
         "top1_compressed",
         "top5_compressed",
+        "top1_int8",
+        "top5_int8",
+        "int8_bytes",
+        "latency_int8_ms",
         "retrained_top1",
         "retrained_top5",
         "retrained_test_top1",

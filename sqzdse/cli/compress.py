@@ -87,7 +87,8 @@ def compress(
     prepared_output(output)
     training = Training.from_stored(dict(info.training))
     config = training.train_config(device=device)
-    data = load_dataset(training.data_spec(), device=resolve_device(config.device))
+    spec = training.data_spec(resolution=weights.arch.resolution)  # the trial's
+    data = load_dataset(spec, device=resolve_device(config.device))
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     echo(
         f"compressing trial {number} ({source} weights) of study {study.study_name!r}: "

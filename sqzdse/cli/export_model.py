@@ -10,9 +10,7 @@ import click
 from sqzdse.cli.export import STORAGE_HELP
 from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
 from sqzdse.files import atomic_file
-
-CALIBRATION_IMAGES = 256  # default training images that calibrate an int8 export
-CALIBRATION_SEED = 0  # which ones: a fixed draw, so that an export repeats
+from sqzdse.quantization import CALIBRATION_SEED, DEFAULT_CALIBRATION_IMAGES
 
 
 @click.command("export-model")
@@ -41,7 +39,7 @@ CALIBRATION_SEED = 0  # which ones: a fixed draw, so that an export repeats
     "--calibration-images",
     type=click.IntRange(min=1),
     help=f"With --int8: training images that calibrate the activation ranges, drawn with seed "
-    f"{CALIBRATION_SEED}  [default: {CALIBRATION_IMAGES}].",
+    f"{CALIBRATION_SEED}  [default: {DEFAULT_CALIBRATION_IMAGES}].",
 )
 def export_model(
     storage: str,
@@ -116,42 +114,24 @@ def export_model(
 
 def _write(weights, path: Path, info, int8: bool, calibration_images: int | None):
     """Write the model to `path`: (the ONNX check or None for .pt, the int8 block or None)."""
-    from sqzdse.deploy import check_onnx, write_model
+    from sqzdse.deploy import check_onnx, measure_int8, write_model
 
     if path.suffix.lower() == ".pt":
         write_model(weights, path)
         return None, None
+    data = _dataset(info.training, weights.arch.resolution)
     if not int8:
         write_model(weights, path)
-        data = _dataset(info.training)
         return check_onnx(path, weights, data.val_x, data.val_y), None
-    data = _dataset(info.training)
-    return _export_int8(weights, path, data, calibration_images or CALIBRATION_IMAGES)
+    return measure_int8(
+        weights, data, path, calibration_images=calibration_images or DEFAULT_CALIBRATION_IMAGES
+    )
 
 
-def _dataset(training: dict):
-    """The images the trial was trained and measured on (the study's own training settings)."""
+def _dataset(training: dict, resolution: int):
+    """The images the trial was trained and measured on (the study's own training settings, at
+    the trial's resolution)."""
     from sqzdse.data import load_dataset
     from sqzdse.space import Training
 
-    return load_dataset(Training.from_stored(training).data_spec())
-
-
-def _export_int8(weights, output: Path, data, count: int):
-    """(the fp32 ONNX check, the card's int8 block): the fp32 file exported and checked in a
-    temporary folder, quantized to `output` with `count` training images, both scored on the
-    validation images."""
-    import tempfile
-
-    from sqzdse.deploy import CalibrationImages, check_onnx, int8_block, quantize_int8, write_model
-
-    with tempfile.TemporaryDirectory(prefix="sqzdse-export-") as folder:
-        fp32 = Path(folder) / "fp32.onnx"
-        write_model(weights, fp32)
-        check = check_onnx(fp32, weights, data.val_x, data.val_y)
-        calibration = CalibrationImages(data.train_x, count, seed=CALIBRATION_SEED)
-        quantize_int8(fp32, output, calibration)
-        block = int8_block(
-            output, fp32, check, calibration, data.val_x, data.val_y, seed=CALIBRATION_SEED
-        )
-    return check, block
+    return load_dataset(Training.from_stored(training).data_spec(resolution=resolution))

@@ -11,6 +11,7 @@ from sqzdse.records import (
     Role,
     Source,
     Status,
+    StudyInfo,
     TrialRecord,
     format_value,
     metrics_of,
@@ -49,9 +50,11 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives)
             parts.append(f"(same network as trial {record.reused_from})")
         elif seconds is not None:
             compressing = (record.compression or {}).get("seconds")
+            quantizing = (record.quantization or {}).get("seconds")
             parts.append(
                 f"{seconds:.1f} s"
                 + (f" + {compressing:.1f} s compressing" if compressing is not None else "")
+                + (f" + {quantizing:.1f} s int8" if quantizing is not None else "")
             )
     else:
         reason = record.failure_reason or ""
@@ -88,7 +91,17 @@ def format_front(study: optuna.Study, objectives) -> str:
     metrics = list(dict.fromkeys([*objectives, *accuracies, *costs]))
     stems = [stem_label(r.arch) if r.arch else "" for r in shown]
     with_stem = any(stem not in ("", V1_0_STEM) for stem in stems)
-    header = ["trial", *metrics, *DESIGN, "pools", "bypass", *(["stem"] if with_stem else [])]
+    # the input size, where the space searched it
+    with_px = isinstance(StudyInfo.read(study).training.get("resolution"), dict)
+    header = [
+        "trial",
+        *metrics,
+        *DESIGN,
+        "pools",
+        "bypass",
+        *(["stem"] if with_stem else []),
+        *(["px"] if with_px else []),
+    ]
     rows = []
     for r, stem in zip(shown, stems):
         label = " ".join([str(r.number), *(f"+{n}" for n in repeats.get(r.number, []))])
@@ -102,6 +115,7 @@ def format_front(study: optuna.Study, objectives) -> str:
                 ",".join(arch.pool_after) if arch else "",
                 str(arch and arch.bypass),
                 *([stem] if with_stem else []),
+                *([str(arch.resolution) if arch else ""] if with_px else []),
             ]
         )
     widths = [max(len(x) for x in col) for col in zip(header, *rows)]

@@ -38,7 +38,7 @@ def _names(ctx, param, value: str | None) -> list[str]:
     "--baselines",
     callback=_names,
     help="SqueezeNet presets trained identically beside them, e.g. v1.0,v1.1 (at the study's "
-    "data set, classes and resolution).",
+    "data set, classes and resolution; the largest it searched, if it did).",
 )
 @click.option(
     "--epochs",
@@ -189,7 +189,7 @@ def _retrain_trial(
     record = chosen_trial(study, number)
     if record.arch is None:
         raise SqzdseError(f"trial {number} records no valid architecture to retrain")
-    training = _training(info, **settings)
+    training = _training(info, **settings).at(record.arch.resolution)  # the trial's
     store = artifact_store(storage, artifacts)
     seed_list = [training.seed + i for i in range(seeds)]
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
@@ -274,8 +274,9 @@ def _retrain_front(
     elif trials:
         networks = fr.chosen_networks(study, trials, objectives)
     num_classes = info.num_classes or dataset_num_classes(training.data_spec())
+    # at the study's resolution; where it searched one, the largest it searched
     networks += fr.baseline_networks(
-        baselines, num_classes=num_classes, resolution=training.resolution
+        baselines, num_classes=num_classes, resolution=training.resolutions[-1]
     )
     splits = split_sizes(training)  # both data sets load now: a broken file stops us here
     store = artifact_store(storage, artifacts)

@@ -290,7 +290,7 @@ def _header(echo, study, storage_url: str, setup) -> None:
     echo(
         f"study {study.study_name!r} in {storage_url}: space {space.name} ({space.hash}), sampler "
         f"{space.sampler.name} (seed {space.sampler.seed}), training seed {t.seed}, objectives "
-        f"{', '.join(setup.objectives)}; {t.dataset} at {t.resolution}px, {t.epochs} epochs, "
+        f"{', '.join(setup.objectives)}; {t.dataset} at {t.resolution_label}, {t.epochs} epochs, "
         f"{space.n_trials} trials"
     )
     if setup.splits:

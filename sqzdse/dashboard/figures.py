@@ -15,6 +15,7 @@ beside the proxy's front at their mean test accuracy, with the spread over their
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -112,12 +113,21 @@ class Reference:
     num_classes: int
     trial: int | None = None  # the trial of `study` that trained exactly this network
     y: float | None = None  # that trial's accuracy; None when the study did not train it
+    # its input's side in pixels, given where the study's trials have several (a searched
+    # resolution): one reference per preset and resolution
+    resolution: int | None = None
+
+    @property
+    def name(self) -> str:
+        """`SqueezeNet v1.0`, or `SqueezeNet v1.0 at 24 px` beside others of other resolutions."""
+        at = "" if self.resolution is None else f" at {self.resolution} px"
+        return f"SqueezeNet {self.preset}{at}"
 
     @property
     def label(self) -> str:
         if self.trial is not None:
-            return f"SqueezeNet {self.preset} (trial #{self.trial} of {self.study})"
-        return f"SqueezeNet {self.preset}: size only, accuracy not measured here"
+            return f"{self.name} (trial #{self.trial} of {self.study})"
+        return f"{self.name}: size only, accuracy not measured here"
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,7 @@ def unmeasured(
     measured |= {(p.preset, p.x) for p in retrained if p.preset is not None}
     lines, seen = [], set()
     for ref in references:
-        key = (ref.preset, ref.x)
+        key = (ref.preset, ref.x)  # one line where resolutions give the same x (parameters)
         if ref.trial is None and key not in measured and key not in seen:
             seen.add(key)
             lines.append(ref)
@@ -232,7 +242,7 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
             stopped_parts.append(_stopped_points(data, stopped, x=x, y=y, color=color))
     references, notes = reference_info(datas, x=x, y=y)
     retrained, retrained_notes = retrained_info(datas, x=x, y=y)
-    notes = (*_never_compressed(datas, x=x, y=y), *notes, *retrained_notes)
+    notes = (*_never_measured(datas, x=x, y=y), *notes, *retrained_notes)
     return ParetoInfo(
         x=x,
         y=y,
@@ -250,25 +260,30 @@ def pareto_info(datas: Sequence[StudyData], *, x: str, y: str, color: str = "byp
     )
 
 
-COMPRESSED_ONLY = (
-    "Compressed sizes and accuracies are measured only by a search whose space has a "
-    "`compression` section."
-)
+# Metrics measured after training only by a search whose space asks for them, and what to say
+# where a study has none.
+SECTION_ONLY = {
+    records.Source.COMPRESSED: "Compressed sizes and accuracies are measured only by a search "
+    "whose space has a `compression` section.",
+    records.Source.QUANTIZED: "int8 accuracies, file sizes and latencies are measured only by a "
+    "search whose space has a `quantization` section.",
+}
 
 
-def _compressed(*names: str) -> list[str]:
-    """The metrics of `names` that Deep Compression measures, each once."""
-    return [n for n in dict.fromkeys(names) if metric(n).source is records.Source.COMPRESSED]
+def _section_only(*names: str) -> list[str]:
+    """The metrics of `names` that only a space's section measures, each once."""
+    return [n for n in dict.fromkeys(names) if metric(n).source in SECTION_ONLY]
 
 
-def _never_compressed(datas: Sequence[StudyData], *, x: str, y: str) -> list[str]:
-    """A note for each study with trials of which none has a compressed metric shown."""
+def _never_measured(datas: Sequence[StudyData], *, x: str, y: str) -> list[str]:
+    """A note for each study with trials of which none has a section-only metric shown."""
     notes = []
     for data in datas:
-        absent = [n for n in _compressed(x, y) if len(data.frame) and data.frame[n].isna().all()]
+        absent = [n for n in _section_only(x, y) if len(data.frame) and data.frame[n].isna().all()]
         if absent:
             labels = " or ".join(metric(n).label for n in absent)
-            notes.append(f"{data.name}: no trial records {labels}. {COMPRESSED_ONLY}")
+            why = " ".join(dict.fromkeys(SECTION_ONLY[metric(n).source] for n in absent))
+            notes.append(f"{data.name}: no trial records {labels}. {why}")
     return notes
 
 
@@ -409,6 +424,8 @@ def _same_network(arch: ArchConfig | None, cfg: ArchConfig) -> bool:
 MEASURED_HOW = {
     records.Source.MEASURED: "it is measured on the search's machine",
     records.Source.COMPRESSED: "it is measured by compressing each trial's trained weights",
+    records.Source.QUANTIZED: "it is measured by running each trial's int8 network with ONNX "
+    "Runtime",
 }
 
 
@@ -428,7 +445,6 @@ def reference_info(
                 "number of classes"
             )
             continue
-        resolution = data.resolution or 224
         if metric(x).source is not records.Source.ANALYTIC:
             how = MEASURED_HOW.get(metric(x).source, "it is measured")
             notes.append(
@@ -436,7 +452,8 @@ def reference_info(
                 "from the architecture"
             )
             continue
-        if metric(x).per_image and data.resolution is None:
+        resolutions = _resolutions(data)
+        if metric(x).per_image and not resolutions:
             notes.append(
                 f"{data.name}: no SqueezeNet reference for {metric(x).label}, the study "
                 "does not record its training resolution"
@@ -445,7 +462,8 @@ def reference_info(
         df = data.frame
         measured = df.loc[analysis.eligible_rows(df, {y: "maximize"}), ["number", y]]
         accuracy = dict(zip(measured["number"].tolist(), measured[y].tolist()))
-        for name in PRESETS:
+        several = len(resolutions) > 1
+        for resolution, name in itertools.product(resolutions or (224,), PRESETS):
             try:
                 cfg = preset(name, num_classes=data.num_classes, resolution=resolution)
                 costs = records.analytic_metrics(cfg)
@@ -471,9 +489,21 @@ def reference_info(
                     num_classes=data.num_classes,
                     trial=trial,
                     y=None if trial is None else float(accuracy[trial]),
+                    resolution=resolution if several else None,
                 )
             )
     return tuple(references), tuple(notes)
+
+
+def _resolutions(data: StudyData) -> tuple[int, ...]:
+    """The input sizes a study's networks take: its training resolution, or where its space
+    searched it (`training.resolution` stored as a range or choices), every one its trials have,
+    smallest first; empty when it records none."""
+    if data.resolution is not None:
+        return (data.resolution,)
+    if not isinstance(data.training.get("resolution"), dict) or "resolution" not in data.frame:
+        return ()
+    return tuple(sorted({int(r) for r in data.frame["resolution"].dropna()}))
 
 
 # ---------------------------------------------------------------------------- splits, retraining
@@ -504,9 +534,10 @@ def accuracy_title(y: str, datas: Sequence[StudyData]) -> str:
 
 def retrained_metric(y: str) -> str | None:
     """The retrained test accuracy drawn beside the accuracy `y`: test top-1 beside a top-1, test
-    top-5 beside a top-5; None beside a compressed network's accuracy (the retrained networks were
-    not compressed) and beside a test accuracy (the trials' points are then those numbers)."""
-    if metric(y).source is records.Source.COMPRESSED or y.startswith("retrained_test_"):
+    top-5 beside a top-5; None beside a compressed or int8 network's accuracy (the retrained
+    networks were neither compressed nor quantized) and beside a test accuracy (the trials' points
+    are then those numbers)."""
+    if metric(y).source in SECTION_ONLY or y.startswith("retrained_test_"):
         return None
     return "retrained_test_top5" if y.endswith("top5") else "retrained_test_top1"
 
@@ -548,17 +579,18 @@ def retrained_info(
     """The networks `sqzdse retrain` trained in each study, at their test accuracy
     (`retrained_metric` of `y`): its retrained trials with `x` (a trial reusing a retrained twin's
     result is that twin), and its retrained SqueezeNet baselines at their exact analytic `x` (none
-    for a measured x, with a note). None against a compressed size: the retrained weights were not
-    compressed."""
+    for a measured x, with a note). None against a compressed or int8 cost: the retrained weights
+    were neither compressed nor quantized."""
     check_axes(x=x, y=y)
     test = retrained_metric(y)
     if test is None:
         return (), ()
-    if metric(x).source is records.Source.COMPRESSED:
+    if metric(x).source in SECTION_ONLY:
+        done = "compressed" if metric(x).source is records.Source.COMPRESSED else "quantized"
         retrained = [d.name for d in datas if d.baselines or _retrained_rows(d, test).any()]
         return (), tuple(
             f"{name}: the retrained networks are not drawn against {metric(x).label}: their "
-            "retrained weights were not compressed"
+            f"retrained weights were not {done}"
             for name in retrained
         )
     key = test.removeprefix("retrained_")
@@ -698,7 +730,7 @@ def summary_lines(info: ParetoInfo) -> list[str]:
     lines.extend(_retrained_lines(info))
     for ref in info.size_only():
         lines.append(
-            f"SqueezeNet {ref.preset} has {metric(info.x).format(ref.x)} {X_METRICS[info.x]} at "
+            f"{ref.name} has {metric(info.x).format(ref.x)} {X_METRICS[info.x]} at "
             f"{ref.num_classes} classes (dotted line); no study shown trained it, so its "
             "accuracy here is unknown."
         )
@@ -722,8 +754,8 @@ def empty_message(info: ParetoInfo) -> str:
         f"No finished trial has both {Y_METRICS[info.y]} and {X_METRICS[info.x]} yet; "
         "see the trial table below."
     )
-    if _compressed(info.x, info.y):
-        message += f" {COMPRESSED_ONLY}"
+    for why in dict.fromkeys(SECTION_ONLY[metric(n).source] for n in _section_only(info.x, info.y)):
+        message += f" {why}"
     return message
 
 
@@ -948,7 +980,7 @@ def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
                     y=[ref.y],
                     mode="markers+text",
                     name=ref.label,
-                    text=[f"SqueezeNet {ref.preset}"],
+                    text=[ref.name],
                     textposition="top center",
                     marker={
                         "symbol": "star",
@@ -968,11 +1000,7 @@ def _add_references(fig: go.Figure, info: ParetoInfo) -> None:
         # Labels alternate between the foot and the top of the lines, so close lines stay legible,
         # and sit on the side of each line facing the middle of the plot.
         side = "left" if np.log10(ref.x) > middle else "right"
-        label = (
-            f"SqueezeNet {ref.preset}, size only "
-            if side == "left"
-            else f" SqueezeNet {ref.preset}, size only"
-        )
+        label = f"{ref.name}, size only " if side == "left" else f" {ref.name}, size only"
         fig.add_trace(
             go.Scatter(
                 x=[ref.x, ref.x],

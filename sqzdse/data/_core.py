@@ -270,13 +270,18 @@ def clear_cache() -> None:
     _load_test_cpu.cache_clear()
 
 
-@functools.lru_cache(maxsize=4)
+# Sets kept per process: one per (spec, device). A search that draws its resolution trains on one
+# spec per resolution, each resized once and kept while it is among the last CACHED used.
+CACHED = 8
+
+
+@functools.lru_cache(maxsize=CACHED)
 def _load_on(spec: DataSpec, device: str) -> Dataset:
     data = _load_cpu(spec)
     return data if device == "cpu" else data.to(device)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=CACHED)
 def _load_cpu(spec: DataSpec) -> Dataset:
     entry = DATASETS[spec.name]
     source = entry.load(spec)

@@ -34,9 +34,18 @@ def make_plan(
     for name, count in (("proxy seeds", proxy_seeds), ("reference seeds", reference_seeds)):
         if not isinstance(count, int) or count < 1:
             raise SpaceError(f"the number of {name} must be an integer >= 1, got {count!r}")
-    proxy_space = space.with_overrides(**_given(proxy, "proxy"))
+    proxy_changes, reference_changes = _given(proxy, "proxy"), _given(reference, "reference")
+    if space.resolution_param is not None:
+        # Every run trains at one resolution, and the networks are compared at it.
+        if "resolution" not in proxy_changes:
+            raise SpaceError(
+                f"the space searches training.resolution ({space.training.resolution_label}), "
+                "but a fidelity run trains every network at one resolution: give "
+                "--proxy-resolution (the reference's follows it unless --reference-resolution)"
+            )
+        reference_changes.setdefault("resolution", proxy_changes["resolution"])
+    proxy_space = space.with_overrides(**proxy_changes)
     proxy_setting = proxy_space.training
-    reference_changes = _given(reference, "reference")
     reference_changes = {
         k: (None if v == ALL and k.endswith("per_class") else v)
         for k, v in reference_changes.items()

@@ -12,7 +12,7 @@ import optuna
 from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
 
-from sqzdse.errors import SearchError
+from sqzdse.errors import SearchError, StorageError
 from sqzdse.retry import say_on_stderr
 from sqzdse.search._objective import (
     Interrupts,
@@ -115,13 +115,23 @@ def run_trial(
     say: Callable[[str], None],
 ) -> None:
     """One trial, asked and told here rather than by `Study.optimize`, whose telling cannot
-    handle a trial that another process finished meanwhile (it raises inside its own cleanup)."""
+    handle a trial that another process finished meanwhile (it raises inside its own cleanup).
+    Samplers see the trial as inside an optimize loop, as `Study.optimize` shows them one (the
+    grid sampler stops the loop once its grid is done: here the study's trial count decides)."""
+    study._stop_flag = False
+    study._thread_local.in_optimize_loop = True
+    try:
+        _run_trial(study, objective, callback, say=say)
+    finally:
+        study._thread_local.in_optimize_loop = False
+
+
+def _run_trial(study, objective, callback, *, say) -> None:
     with warnings.catch_warnings():
-        # Optuna warns that heartbeats are meant for Study.optimize: this loop beats as it does.
-        warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if is_heartbeat_enabled(study._storage):
             optuna.storages.fail_stale_trials(study)
-        trial = study.ask()
+    trial = study.ask()
     values, state = None, TrialState.COMPLETE
     with get_heartbeat_thread(trial._trial_id, study._storage):
         try:
@@ -132,6 +142,8 @@ def run_trial(
             state = TrialState.FAIL
         except DeclaredDead as dead:
             return _orphaned(study, dead.number, dead.record, objective, callback, say)
+        except StorageError:
+            raise  # the database is away or its disk full: telling would fail the same way
         except Exception:
             study.tell(trial, state=TrialState.FAIL)  # a bug: recorded, then raised
             raise

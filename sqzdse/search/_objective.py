@@ -25,14 +25,19 @@ from sqzdse.artifacts import save_weights
 from sqzdse.errors import SqzdseError, StorageError
 from sqzdse.records import (
     COMPRESSED_BYTES,
+    INT8_BYTES,
+    LATENCY_INT8_MS,
     LATENCY_MS,
     TOP1_COMPRESSED,
+    TOP1_INT8,
     TOP5_COMPRESSED,
+    TOP5_INT8,
     TRAIN_SECONDS,
     Source,
     Status,
     TrialRecord,
     analytic_metrics,
+    metric,
     metrics_of,
 )
 from sqzdse.search._halving import Halving, Stopped
@@ -42,6 +47,7 @@ from sqzdse.search._setup import SearchSetup
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 UNDER_WAY = (TrialState.RUNNING, TrialState.WAITING)
 WEIGHTS_ERROR = "weights_error"  # trial attribute: why its weights could not be stored
+QUANTIZATION_ERROR = "quantization_error"  # trial attribute: why it could not be quantized
 
 
 def counted(trial: optuna.trial.FrozenTrial) -> bool:
@@ -219,7 +225,8 @@ class Objective:
                 record.arch,
                 on_epoch=halving,
                 keep_weights=self.save_weights != "none"
-                or self.setup.space.compression is not None,
+                or self.setup.space.compression is not None
+                or self.setup.space.quantization is not None,
             )
         except Stopped as stop:
             return record.replace(
@@ -261,6 +268,14 @@ class Objective:
                     status=Status.FAILED,
                     failure_reason=f"compression failed: {type(err).__name__}: {err}",
                 )
+        if self.setup.space.quantization is not None:
+            try:
+                trained = self._quantize(trained, result.weights)
+            except Exception as err:  # the fp32 result is kept, and why there is no int8 one
+                reason = f"int8 quantization failed: {type(err).__name__}: {err}"
+                if self._needs_int8():  # no objective values without it
+                    return trained.replace(status=Status.FAILED, failure_reason=reason)
+                trial.set_user_attr(QUANTIZATION_ERROR, reason)
         self.pending = trained  # declared dead from here on, the result is still recorded
         if self._keeps(trial, trained):
             try:
@@ -320,26 +335,27 @@ class Objective:
     def _train(self, cfg: ArchConfig, *, on_epoch: Callable | None, keep_weights: bool):
         from sqzdse.train import train_proxy
 
-        data, config = self._data_and_config()
+        data, config = self._data_and_config(cfg.resolution)
         return (self.trainer or train_proxy)(
             cfg, data, config, on_epoch=on_epoch, keep_weights=keep_weights
         )
 
-    def _data_and_config(self):
-        """The space's data set on this search's device (cached per process) and its trainer
-        settings."""
+    def _data_and_config(self, resolution: int):
+        """The space's data set at `resolution` (the trial's) on this search's device (cached per
+        process and resolution) and its trainer settings."""
         from sqzdse.data import load_dataset
         from sqzdse.train import resolve_device
 
         training = self.setup.space.training
-        data = load_dataset(training.data_spec(), device=resolve_device(self.device))
+        spec = training.data_spec(resolution=resolution)
+        data = load_dataset(spec, device=resolve_device(self.device))
         return data, training.train_config(device=self.device)
 
     def _compress(self, record: TrialRecord, weights) -> TrialRecord:
         """The record with the Deep Compression of its trained network (the space's settings)."""
         from sqzdse.compression.pipeline import compress
 
-        data, config = self._data_and_config()
+        data, config = self._data_and_config(record.arch.resolution)
         report = compress(weights, data, self.setup.space.compression, config).report
         compressed = {
             COMPRESSED_BYTES: report.file_bytes,
@@ -349,6 +365,45 @@ class Objective:
         return record.replace(
             metrics={**record.metrics, **compressed}, compression=report.to_dict()
         )
+
+    def _quantize(self, record: TrialRecord, weights) -> TrialRecord:
+        """The record with its trained network quantized to int8 and scored by ONNX Runtime on the
+        validation images (the space's `quantization` settings; as `export-model --int8`)."""
+        import tempfile
+        import time
+        from pathlib import Path
+
+        from sqzdse.data import load_dataset
+        from sqzdse.deploy import measure_int8
+
+        start = time.perf_counter()
+        # ONNX Runtime reads the CPU's copy, at the trial's resolution
+        data = load_dataset(self.setup.space.training.data_spec(resolution=record.arch.resolution))
+        settings = self.setup.space.quantization
+        with tempfile.TemporaryDirectory(prefix="sqzdse-search-int8-") as folder:
+            check, block = measure_int8(
+                weights,
+                data,
+                Path(folder) / "int8.onnx",
+                calibration_images=settings.calibration_images,
+            )
+        block = {
+            **block,
+            "settings": settings.to_dict(),
+            "fp32_check": {"max_abs_diff": check.max_abs_diff, "agree": check.agree},
+            "seconds": time.perf_counter() - start,
+        }
+        int8 = {
+            TOP1_INT8: block["top1"],
+            TOP5_INT8: block["top5"],
+            INT8_BYTES: block["bytes"],
+            LATENCY_INT8_MS: block["latency_ms"],
+        }
+        return record.replace(metrics={**record.metrics, **int8}, quantization=block)
+
+    def _needs_int8(self) -> bool:
+        """Whether an objective is an int8 metric (a trial cannot complete without it)."""
+        return any(metric(name).source is Source.QUANTIZED for name in self.setup.objectives)
 
     def _refuse_surplus(self, trial: optuna.Trial) -> None:
         """Several workers may ask for a trial at the same moment; the later ones step back."""

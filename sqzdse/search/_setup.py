@@ -53,7 +53,8 @@ def make_setup(space: SearchSpace) -> SearchSetup:
 
 def check_runnable(space: SearchSpace):
     """SqzdseError for a setting that would fail every trial: trainer settings out of range, a
-    device this machine lacks, a data set that is not there or not readable. The data set is loaded
+    device this machine lacks, a `quantization` section without ONNX Runtime, a data set that is
+    not there or not readable. The data set is loaded
     (and cached for the trials), so a broken file is found now; returns it (`sqzdse.data.Dataset`:
     training and validation images only)."""
     from sqzdse.data import load_dataset
@@ -62,6 +63,10 @@ def check_runnable(space: SearchSpace):
     training = space.training
     training.train_config()
     resolve_device(training.device)
+    if space.quantization is not None:
+        from sqzdse.deploy import require_onnx
+
+        require_onnx("the space's `quantization` section (int8 with ONNX Runtime)")
     return load_dataset(training.data_spec())
 
 

@@ -9,35 +9,26 @@ import re
 import optuna
 import pytest
 import torch
-import yaml
 
 from sqzdse.compression.pipeline import decompress
 from sqzdse.records import Status, TrialRecord
 from sqzdse.space import load_space
 from sqzdse.weights import Weights
 from tests.cli.test_export_model import SPACE
-from tests.search.helpers import TINY, run, write_space
+from tests.search.helpers import TINY, refused, run, searched_all, write_space
 
 COMPRESSION = {"density": 0.33, "bits": 6, "finetune_epochs": 1}
 
 
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("compress")
-    space = write_space(
-        folder,
-        name="squeezed",
+    return searched_all(
+        tmp_path_factory.mktemp("compress"),
+        "squeezed",
         **SPACE,
         compression=COMPRESSION,
         objectives=["top1_compressed", "compressed_bytes"],
     )
-    url = f"sqlite:///{folder / 'c.db'}"
-    from sqzdse.cli import main
-
-    args = ["search", "--space", space, "--storage", url, "--save-weights", "all", "-q"]
-    assert main([str(a) for a in args]) == 0
-    study = optuna.load_study(study_name="squeezed", storage=url)
-    return url, study, [TrialRecord.from_trial(t) for t in study.trials]
 
 
 def test_every_trained_trial_records_its_compressed_size_and_accuracy(searched):
@@ -205,13 +196,8 @@ def test_a_trial_without_weights_is_refused(tmp_path, capsys):
     ],
 )
 def test_a_bad_compression_section_names_the_field(tmp_path, capsys, change, message):
-    space = tmp_path / "bad.yaml"
-    space.write_text(yaml.safe_dump({**TINY, **change}))
-    db = tmp_path / "x.db"
-    code, _, err = run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")
-    assert code == 2
+    err = refused(tmp_path, capsys, {**TINY, **change})
     assert re.search(message, err), err
-    assert not db.exists()
 
 
 def test_the_section_enters_the_space_hash_and_older_spaces_keep_theirs(tmp_path):

@@ -273,7 +273,7 @@ def test_int8_export_is_scored_by_onnx_runtime_on_the_validation_images(
     card = json.loads((out.parent / "m.int8.card.json").read_text())
     block = card["int8"]
     study = optuna.load_study(study_name="deploy", storage=url)
-    data = _dataset(StudyInfo.read(study).training)
+    data = _dataset(StudyInfo.read(study).training, best.arch.resolution)
 
     # ONNX Runtime, run here, gives the card's accuracy on the validation images.
     session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])

@@ -48,6 +48,30 @@ def run(capsys, *args) -> tuple[int, str, str]:
     return code, out, err
 
 
+def searched_all(folder: Path, name: str, **changes) -> tuple[str, optuna.Study, list]:
+    """(storage URL, study, its TrialRecords) of a search of TINY with `changes` in `folder` that
+    keeps every trained network's weights."""
+    from sqzdse.records import TrialRecord
+
+    space = write_space(folder, name=name, **changes)
+    url = f"sqlite:///{folder / f'{name}.db'}"
+    args = ["search", "--space", space, "--storage", url, "--save-weights", "all", "-q"]
+    assert main([str(a) for a in args]) == 0
+    study = optuna.load_study(study_name=name, storage=url)
+    return url, study, [TrialRecord.from_trial(t) for t in study.trials]
+
+
+def refused(folder: Path, capsys, data: dict) -> str:
+    """A search of the space `data`, refused with exit code 2 before any file was written: its
+    message."""
+    space = folder / "bad.yaml"
+    space.write_text(yaml.safe_dump(data))
+    db = folder / "x.db"
+    code, _, err = run(capsys, "search", "--space", space, "--storage", f"sqlite:///{db}")
+    assert code == 2 and not db.exists(), err
+    return err
+
+
 def load(db: Path, name: str = "tiny") -> optuna.Study:
     return optuna.load_study(study_name=name, storage=f"sqlite:///{db}")
 
