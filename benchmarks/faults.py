@@ -154,7 +154,7 @@ def scenario(kind: str, folder: Path, rng: random.Random) -> dict:
     try:
         # At random moments of the search under way: once a random number of trials finished,
         # after a random fraction of a trial more.
-        for threshold in sorted(rng.sample(range(2, TRIALS - 4), INJECTIONS)):
+        for threshold in sorted(rng.sample(range(2, TRIALS * 2 // 3), INJECTIONS)):
             while len(_finished(server.url, kind)) < threshold and any_alive(procs):
                 time.sleep(0.1)
             time.sleep(rng.uniform(0, 0.8))
@@ -172,7 +172,8 @@ def scenario(kind: str, folder: Path, rng: random.Random) -> dict:
         proxy.close()
         server.close()
     resumed = all(code == 0 for code in final)
-    return {"fault": kind, "injected": len(injected), "what": injected, "workers": WORKERS,
+    done = [w for w in injected if w != "no worker alive"]
+    return {"fault": kind, "injected": len(done), "what": injected, "workers": WORKERS,
             "exits": Counter(map(str, exits)), "restarted": restarts, "resumed": resumed,
             "seconds": round(time.monotonic() - start, 1), **report}  # fmt: skip
 
@@ -237,6 +238,7 @@ def _count(url: str, study_name: str, log: Path, err: Path) -> dict:
         "running": sum(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
         "tracebacks": err.read_text().count("Traceback") if err.exists() else 0,
+        "declared_dead": err.read_text().count("declared dead") if err.exists() else 0,
         "stderr_lines": sorted(set(_shape(line) for line in err.read_text().splitlines()))
         if err.exists()
         else [],
@@ -334,11 +336,11 @@ def main() -> None:
     if load_report:
         print(json.dumps(load_report), flush=True)
     print(f"{'fault':8} {'inj':>4} {'asked':>6} {'done':>5} {'lost':>5} {'dup':>4} {'run':>4} "
-          f"{'tb':>3} resumed")  # fmt: skip
+          f"{'tb':>3} {'dead':>4} resumed")  # fmt: skip
     for r in results:
         print(f"{r['fault']:8} {r['injected']:>4} {r['asked']:>6} {r['completed']:>5} "
               f"{r['lost']:>5} {r['duplicated']:>4} {r['running']:>4} {r['tracebacks']:>3} "
-              f"{r['resumed']}")  # fmt: skip
+              f"{r['declared_dead']:>4} {r['resumed']}")  # fmt: skip
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
