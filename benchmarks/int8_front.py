@@ -4,11 +4,12 @@ quantization's two knobs varied: per-channel or per-tensor weights, and the cali
     python benchmarks/int8_front.py --storage sqlite:///results/front_fashion.db --study front
 
 For each front trial with stored weights (the search's proxy-trained ones, or `sqzdse retrain`'s
-when the trial was retrained): the fp32 ONNX file and the int8 files of `export-model --int8`
-(`sqzdse.deploy`: QDQ, MinMax over training images drawn with seed 0) at per-channel x 256 images
-(the default), per-channel x 64 and x 1024, and per-tensor x 256; each scored by ONNX Runtime on
-the study's validation images, with its bytes and its ONNX Runtime latency (batch 1, 1 thread,
-median of 30). Writes results/int8_front.json with the date, commit, machine and command.
+when the trial was retrained; a trial that reused another's result is left to that one): the fp32
+ONNX file and the int8 files of `export-model --int8` (`sqzdse.deploy`: QDQ, MinMax over training
+images drawn with seed 0) at per-channel x 256 images (the default), per-channel x 64 and x 1024,
+and per-tensor x 256; each scored by ONNX Runtime on the study's validation images, with its bytes
+and its ONNX Runtime latency (batch 1, 1 thread, median of 30).
+Writes results/int8_front.json with the date, commit, machine and command.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def main() -> None:
     rows = []
     for number in sorted({t.number for t in study.best_trials}):
         record = chosen_trial(study, number)
+        if record.reused_from is not None:
+            continue  # its network and weights are trial `reused_from`'s, measured there
         try:
             weights, source = stored_weights(record, number, args.storage, args.artifacts)
         except Exception as err:  # a front trial whose weights were not kept
