@@ -15,6 +15,7 @@ SHIPPED = (
     "full",
     "fashion",
     "fashion_small",
+    "fashion_mcu",
     "paper_sr",
     "paper_pct",
     "paper_bypass",
@@ -203,7 +204,8 @@ def test_file_errors_name_the_file(tmp_path):
     with pytest.raises(
         SpaceError,
         match="search space 'nosuch' not found .* shipped spaces: "
-        "compressed.yaml, fashion.yaml, fashion_small.yaml, full.yaml, macro.yaml, micro.yaml",
+        "compressed.yaml, fashion.yaml, fashion_mcu.yaml, fashion_small.yaml, full.yaml, "
+        "macro.yaml, micro.yaml",
     ):
         load_space("nosuch")
 

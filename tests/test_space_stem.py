@@ -16,6 +16,7 @@ SR = {"sr": {"choices": [0.125, 0.25]}}
 SHIPPED_HASHES = {
     "compressed": "4f4a2183085e3bf7",
     "fashion": "102d6ceb01d76aa2",
+    "fashion_mcu": "49ee2c47d1cdcd3e",
     "fashion_small": "cc51ca714836f203",
     "full": "face13e38ec56695",
     "macro": "2d2f6d6e33a834c4",
