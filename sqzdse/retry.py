@@ -114,12 +114,14 @@ class Outage:
     """The state of one storage's connection as this process sees it, shared by its threads: when
     the current outage began, and the lines that tell a person about it."""
 
-    def __init__(self, name: str, retry_seconds: float, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, name: str, retry_seconds: float, say: Callable[[str], None], flag: str | None
+    ) -> None:
         self.name = name
         self.retry_seconds = retry_seconds
         self.say = say
+        self.flag = flag  # the command's option that sets the bound, to name it; None: none
         self.since: float | None = None
-        self.count = 0  # outages seen by this process
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:  # a storage is pickled for worker processes: not the lock
@@ -137,10 +139,10 @@ class Outage:
             now = time.monotonic()
             if self.since is None:
                 self.since = now
-                self.count += 1
+                flag = f" ({self.flag})" if self.flag else ""
                 self.say(
                     f"storage {self.name}: unreachable ({reason(err)}); retrying for up to "
-                    f"{self.retry_seconds:g} s (--storage-retry)"
+                    f"{self.retry_seconds:g} s{flag}"
                 )
             return now - self.since
 
@@ -177,10 +179,11 @@ def retried(call: Callable, outage: Outage) -> Callable:
                 if lasted >= outage.retry_seconds:
                     from sqzdse.storage import reason
 
+                    longer = f", or give a longer {outage.flag}" if outage.flag else ""
                     raise StorageUnavailable(
                         f"storage {outage.name}: unreachable for {lasted:.0f} s ({reason(err)}); "
                         "stopped. Nothing stored is lost: run the same command to resume once "
-                        "the database is back, or give a longer --storage-retry"
+                        f"the database is back{longer}"
                     ) from None
                 time.sleep(min(wait, max(0.0, outage.retry_seconds - lasted)))
                 wait = min(wait * 2, LONGEST_WAIT_S)
@@ -200,12 +203,12 @@ class ResilientStorage(optuna.storages.RDBStorage):
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         name: str = "",
         say: Callable[[str], None] = say_on_stderr,
+        flag: str | None = "--storage-retry",
         **kwargs,
     ) -> None:
         # Set before the parent's constructor, which already reads the database.
-        self.outage = Outage(
-            name or str(args[0] if args else kwargs.get("url")), retry_seconds, say
-        )
+        name = name or str(args[0] if args else kwargs.get("url"))
+        self.outage = Outage(name, retry_seconds, say, flag)
         super().__init__(*args, **kwargs)
 
     def __getattribute__(self, attr: str):

@@ -159,6 +159,7 @@ def open_storage(
                 if retry_seconds is not None
                 else (DEFAULT_RETRY_SECONDS if writing else READER_RETRY_SECONDS),
                 name=describe_storage(url),
+                flag="--storage-retry" if writing else None,  # readers have no such option
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=heartbeat_interval if writing else None,
                 grace_period=grace_period if writing else None,
