@@ -52,6 +52,17 @@ def _wait_for(condition, seconds: float = 120) -> None:
         time.sleep(0.1)
 
 
+def _failed(trials: list) -> list[int]:
+    """Failed trials, but those a worker stepped back from when the last trials were already under
+    way elsewhere (`SurplusTrial`: nothing was trained)."""
+    return [
+        t.number
+        for t in trials
+        if t.state == TrialState.FAIL
+        and not t.user_attrs.get("failure_reason", "").startswith("not needed")
+    ]
+
+
 def _children(pid: int) -> list[int]:
     """The process ids of `pid`'s children, oldest first (Linux's /proc)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -83,8 +94,8 @@ def test_the_server_restarted_three_times_mid_search(tmp_path, server):
     assert "unreachable (" in err and "back after" in err
     assert out.startswith("Pareto front")
     trials = _check_study(server, "restarts")
-    # Nothing a worker trained was thrown away: no trial failed.
-    assert [t.number for t in trials if t.state == TrialState.FAIL] == []
+    # Nothing a worker trained was thrown away: no trial failed, but for a worker's surplus one.
+    assert _failed(trials) == []
 
 
 def test_every_connection_cut_again_and_again(tmp_path, server):
@@ -102,7 +113,7 @@ def test_every_connection_cut_again_and_again(tmp_path, server):
     assert proc.returncode == 0, err
     assert "Traceback" not in err, err
     trials = _check_study(server, "cuts")
-    assert [t.number for t in trials if t.state == TrialState.FAIL] == []
+    assert _failed(trials) == []
 
 
 def test_a_killed_worker_is_one_line_and_the_others_go_on(tmp_path, server):
@@ -121,5 +132,4 @@ def test_a_killed_worker_is_one_line_and_the_others_go_on(tmp_path, server):
     assert out.startswith("Pareto front")
     # Its trial under way was failed once its heartbeat went stale, and retried by the other.
     trials = _check_study(server, "killed")
-    failed = [t for t in trials if t.state == TrialState.FAIL]
-    assert len(failed) <= 1
+    assert len(_failed(trials)) <= 1
