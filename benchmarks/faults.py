@@ -31,10 +31,8 @@ Writes results/faults.json with the date, commit, machine and command.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import random
 import signal
 import statistics
@@ -48,6 +46,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _provenance import write_result  # noqa: E402
 
 from tests.faults.servers import CuttingProxy, PrivatePostgres  # noqa: E402
 from tests.search.helpers import TINY  # noqa: E402
@@ -341,18 +341,7 @@ def main() -> None:
         print(f"{r['fault']:8} {r['injected']:>4} {r['asked']:>6} {r['completed']:>5} "
               f"{r['lost']:>5} {r['duplicated']:>4} {r['running']:>4} {r['tracebacks']:>3} "
               f"{r['declared_dead']:>4} {r['resumed']}")  # fmt: skip
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                 capture_output=True, text=True).stdout.strip(),
-        "machine": f"{platform.node()}: {os.cpu_count()} cores, {platform.processor()}",
-        "command": " ".join(["python", *sys.argv]),
-        "faults": results,
-        "load": load_report,
-    }, indent=2, default=str) + "\n")  # fmt: skip
-    print(f"written: {out}", file=sys.stderr)
+    write_result(args.output, {"faults": results, "load": load_report})
 
 
 if __name__ == "__main__":

@@ -15,14 +15,11 @@ Writes results/int8_front.json with the date, commit, machine and command.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _provenance import write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = (("per-channel", 256), ("per-channel", 64), ("per-channel", 1024), ("per-tensor", 256))
@@ -86,19 +83,14 @@ def main() -> None:
               f"{default['bytes']:>8,} B vs {default['fp32_bytes']:>8,} B  "
               f"{default['latency_ms']:.3f} ms vs {default['fp32_latency_ms']:.3f} ms | {others}",
               flush=True)  # fmt: skip
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                 capture_output=True, text=True).stdout.strip(),
-        "machine": f"{platform.node()}: {os.cpu_count()} cores, {platform.processor()}",
-        "command": " ".join(["python", *sys.argv]),
-        "study": study.study_name,
-        "validation_images": int(len(data.val_y)) if rows else 0,
-        "networks": rows,
-    }, indent=2) + "\n")  # fmt: skip
-    print(f"written: {out}", file=sys.stderr)
+    write_result(
+        args.output,
+        {
+            "study": study.study_name,
+            "validation_images": int(len(data.val_y)) if rows else 0,
+            "networks": rows,
+        },
+    )
 
 
 if __name__ == "__main__":
