@@ -25,13 +25,12 @@ within it, and the front's knee. Only the validation split chooses them.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
+
+from _provenance import write_result
 
 PUBLISHED = (  # Fashion-MNIST's benchmark table (test accuracy; submitted, not re-run)
     ("SqueezeNet, cyclical learning rate, 200 epochs", None, 0.900),
@@ -180,26 +179,16 @@ def write_report(args, report: dict, tuning: list[dict]) -> None:
         f"{tuning_seconds / 3600:.2f} h, retraining {report['train_seconds'] / 3600:.2f} h"
     )
     print("\n".join(lines))
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "date": datetime.datetime.now().isoformat(timespec="seconds"),
-                "commit": _commit(),
-                "machine": f"{platform.node()}: {os.cpu_count()} cores, {platform.processor()}",
-                "command": " ".join(["python", *sys.argv]),
-                "retrain": report,
-                "tuning": tuning,
-                "goals": goals,
-                "search_train_seconds": search_seconds,
-                "published": [{"name": n, "params": p, "test_top1": a} for n, p, a in PUBLISHED],
-            },
-            indent=2,
-        )
-        + "\n"
+    write_result(
+        args.output,
+        {
+            "retrain": report,
+            "tuning": tuning,
+            "goals": goals,
+            "search_train_seconds": search_seconds,
+            "published": [{"name": n, "params": p, "test_top1": a} for n, p, a in PUBLISHED],
+        },
     )
-    print(f"written: {out}", file=sys.stderr)
 
 
 def goal_outcomes(networks: list[dict]) -> list[dict]:
@@ -242,15 +231,6 @@ def search_compute(storage: str) -> float:
 
     frame = load_trials(storage, study_name=STUDY)
     return float(frame["train_seconds"].fillna(0).sum())
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
 
 
 if __name__ == "__main__":
