@@ -19,8 +19,10 @@ int32 biases and one float32 scale per output channel of every convolution.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import math
+import typing
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -34,26 +36,84 @@ INT32_BYTES = 4  # a bias
 FLOAT32_BYTES = 4  # a per-channel scale
 
 
+class Group(enum.Enum):
+    """What an architecture field is, which decides where it appears."""
+
+    METAPARAMETER = "metaparameter"  # the paper's five (section 5.1)
+    LAYOUT = "layout"  # the modules, where the max-pools sit, the bypass
+    STEM = "stem"  # conv1
+    DATA = "data"  # set by the data set: classes, input size, channels
+    TRAINING = "training"  # no effect on the counts (dropout)
+
+
+# Groups whose fields are design choices a search varies (the trials frame's design columns, the
+# dashboard's colour and table columns), and those `sqzdse train` is always given.
+DESIGN_GROUPS = (Group.METAPARAMETER, Group.LAYOUT, Group.STEM)
+COMMAND_GROUPS = (Group.METAPARAMETER, Group.LAYOUT, Group.DATA)
+
+
+def _field(default, group: Group, meaning: str, **info):
+    """An ArchConfig field with its metadata: `ArchField`'s fields beyond name and type."""
+    return field(default=default, metadata={"sqzdse": {"group": group, "meaning": meaning, **info}})
+
+
 @dataclass(frozen=True)
 class ArchConfig:
-    """One network of the design space. Validated on construction; frozen and hashable."""
+    """One network of the design space. Validated on construction; frozen and hashable.
 
-    base_e: int = 128
-    incr_e: int = 128
-    pct_3x3: float = 0.5
-    freq: int = 2
-    sr: float = 0.125
-    num_modules: int = 8
-    pool_after: tuple[str, ...] = ("conv1", "fire4", "fire8")
-    bypass: str = "none"
-    num_classes: int = 1000
-    resolution: int = 224
-    in_channels: int = 3
-    stem_filters: int = 96
-    stem_kernel: int = 7
-    stem_stride: int = 2
-    stem_padding: int = 0
-    dropout: float = 0.5
+    Each field carries its metadata (`ARCH_FIELDS`): adding an architecture dimension is one field
+    here plus the code that uses it (`_validate`, `resolve` and the counts, `model.py`)."""
+
+    base_e: int = _field(128, Group.METAPARAMETER, "expand filters of the first Fire module")
+    incr_e: int = _field(128, Group.METAPARAMETER, "expand filters added every `freq` modules")
+    pct_3x3: float = _field(
+        0.5, Group.METAPARAMETER, "fraction of expand filters that are 3x3", flag_help="in [0, 1]"
+    )
+    freq: int = _field(
+        2, Group.METAPARAMETER, "Fire modules between increments of the expand filters"
+    )
+    sr: float = _field(
+        0.125,
+        Group.METAPARAMETER,
+        "squeeze ratio: squeeze filters / expand filters",
+        label="squeeze ratio (sr)",
+    )
+    num_modules: int = _field(
+        8, Group.LAYOUT, "number of Fire modules", label="Fire modules", short="modules"
+    )
+    pool_after: tuple[str, ...] = _field(
+        ("conv1", "fire4", "fire8"),
+        Group.LAYOUT,
+        "layers followed by a max-pool, comma-joined in network order ('' for none)",
+        label="pools after",
+        short="pools",
+    )
+    bypass: str = _field(
+        "none", Group.LAYOUT, "bypass type: none, simple or complex", choices=BYPASS_TYPES
+    )
+    num_classes: int = _field(1000, Group.DATA, "classifier outputs")
+    resolution: int = _field(224, Group.DATA, "input height = width in pixels")
+    in_channels: int = _field(3, Group.DATA, "input channels", column=False, flag=False)
+    stem_filters: int = _field(
+        96, Group.STEM, "filters of the stem convolution (conv1)", label="stem filters"
+    )
+    stem_kernel: int = _field(
+        7, Group.STEM, "kernel side of the stem convolution", label="stem kernel"
+    )
+    stem_stride: int = _field(2, Group.STEM, "stride of the stem convolution", label="stem stride")
+    stem_padding: int = _field(
+        0,
+        Group.STEM,
+        "zero padding of the stem convolution, in pixels per side",
+        label="stem padding",
+    )
+    dropout: float = _field(
+        0.5,
+        Group.TRAINING,
+        "dropout before the classifier",
+        flag_help="in [0, 1); no effect on the counts",
+        column=False,
+    )
 
     def __post_init__(self) -> None:
         # Accept any iterable of names (a list from YAML or JSON) and keep the layer order.
@@ -88,6 +148,73 @@ class ArchConfig:
     def layer_names(self) -> tuple[str, ...]:
         """Names a pool may follow, in network order: conv1, fire2, fire3, ..."""
         return ("conv1", *self.module_names)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchField:
+    """One architecture field as the rest of the package sees it: its column in the trials frame
+    and exports, its `sqzdse train` / `count` flag, its labels in the dashboard."""
+
+    name: str
+    type: type  # int, float, str, or tuple for pool_after
+    group: Group
+    meaning: str  # the column's meaning; with `flag_help`, the flag's help
+    label: str = ""  # for people (colour legend, hover); the name when empty
+    short: str = ""  # a table header; the name when empty
+    flag_help: str = ""  # added to the meaning in the flag's help
+    choices: tuple[str, ...] = ()  # the valid values of a text field; () when any
+    column: bool = True  # a column of the trials frame and of every export
+    flag: bool = True  # a `--flag` of the commands that build a network
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", self.label or self.name)
+        object.__setattr__(self, "short", self.short or self.name)
+
+    @property
+    def flag_name(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def design(self) -> bool:
+        """A design choice a search varies (not set by the data set or the training)."""
+        return self.group in DESIGN_GROUPS
+
+    @property
+    def dtype(self) -> str:
+        """The pandas dtype of its column."""
+        return {int: "Int64", float: "float64"}.get(self.type, "string")
+
+
+def _arch_fields() -> tuple[ArchField, ...]:
+    types = typing.get_type_hints(ArchConfig)
+    return tuple(
+        ArchField(
+            name=f.name,
+            type=typing.get_origin(types[f.name]) or types[f.name],
+            **f.metadata["sqzdse"],
+        )
+        for f in dataclasses.fields(ArchConfig)
+    )
+
+
+# In ArchConfig's order; `fields_of` selects.
+ARCH_FIELDS: tuple[ArchField, ...] = _arch_fields()
+
+
+def fields_of(*groups: Group, column: bool | None = None) -> tuple[ArchField, ...]:
+    """The fields of `groups` (every group when none is named), in group order then field order,
+    the order of the trials frame's columns; `column` keeps only columns (True) or non-columns."""
+    order = groups or tuple(Group)
+    return tuple(
+        f
+        for group in order
+        for f in ARCH_FIELDS
+        if f.group is group and (column is None or f.column == column)
+    )
+
+
+def arch_field(name: str) -> ArchField:
+    return next(f for f in ARCH_FIELDS if f.name == name)
 
 
 PRESETS: dict[str, ArchConfig] = {}
@@ -477,3 +604,4 @@ def model_size_bytes(params: int, bits: int = 32) -> int:
 
 PRESETS["v1.0"] = ArchConfig()
 PRESETS["v1.1"] = ArchConfig(stem_filters=64, stem_kernel=3, pool_after=("conv1", "fire3", "fire5"))
+PRESET_NAMES: tuple[str, ...] = tuple(PRESETS)

@@ -26,7 +26,7 @@ from typing import Any
 
 import optuna
 
-from sqzdse.arch import ArchConfig, preset
+from sqzdse.arch import PRESET_NAMES, ArchConfig, preset
 from sqzdse.errors import ArchError, SqzdseError
 from sqzdse.records import (
     DEFAULT_COST,
@@ -42,7 +42,7 @@ from sqzdse.storage import RUNS_SUFFIX  # the companion study of runs: <study>.r
 
 RUNS_KIND = "retrain"
 BASELINE_PREFIX = "retrained_baseline:"  # study attribute of a baseline: retrained_baseline:v1.0
-BASELINES = ("v1.0", "v1.1")
+BASELINES = PRESET_NAMES
 SEED_RUN = "seed_run"  # the runs-study trial attribute holding what a run measured
 WAIT_SECONDS = 5.0  # how often to look again while other processes train the last runs
 

@@ -42,7 +42,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqzdse.arch import ArchConfig, Resolved, model_size_bytes, resolve
+from sqzdse.arch import (
+    DESIGN_GROUPS,
+    ArchConfig,
+    Resolved,
+    fields_of,
+    model_size_bytes,
+    resolve,
+)
 from sqzdse.errors import ArchError
 
 __all__ = [
@@ -829,30 +836,10 @@ class Column(NamedTuple):
     meaning: str
 
 
-_ARCH_MEANINGS = {
-    "base_e": ("Int64", "expand filters of the first Fire module"),
-    "incr_e": ("Int64", "expand filters added every `freq` modules"),
-    "pct_3x3": ("float64", "fraction of expand filters that are 3x3"),
-    "freq": ("Int64", "Fire modules between increments of the expand filters"),
-    "sr": ("float64", "squeeze ratio: squeeze filters / expand filters"),
-    "num_modules": ("Int64", "number of Fire modules"),
-    "pool_after": (
-        "string",
-        "layers followed by a max-pool, comma-joined in network order ('' for none)",
-    ),
-    "bypass": ("string", "bypass type: none, simple or complex"),
-    "stem_filters": ("Int64", "filters of the stem convolution (conv1)"),
-    "stem_kernel": ("Int64", "kernel side of the stem convolution"),
-    "stem_stride": ("Int64", "stride of the stem convolution"),
-    "stem_padding": ("Int64", "zero padding of the stem convolution, in pixels per side"),
-    "num_classes": ("Int64", "classifier outputs"),
-    "resolution": ("Int64", "input height = width in pixels"),
-}
-# The architecture fields that are columns, and the design choices a search varies among them.
-ARCH_COLUMNS: tuple[str, ...] = tuple(_ARCH_MEANINGS)
-DESIGN_COLUMNS: tuple[str, ...] = tuple(
-    name for name in ARCH_COLUMNS if name not in ("num_classes", "resolution")
-)
+# The architecture fields that are columns (`arch.ARCH_FIELDS`), and the design choices a search
+# varies among them.
+ARCH_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields_of(column=True))
+DESIGN_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields_of(*DESIGN_GROUPS, column=True))
 
 TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("number", "int64", "trial number in the study, from 0"),
@@ -867,7 +854,7 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
         "Int64",
         "epochs the result was trained for: the space's epochs, fewer when stopped at a rung",
     ),
-    *(Column(name, dtype, meaning) for name, (dtype, meaning) in _ARCH_MEANINGS.items()),
+    *(Column(f.name, f.dtype, f.meaning) for f in fields_of(column=True)),
     *(Column(name, METRICS[name].dtype, METRICS[name].meaning) for name in METRIC_ORDER),
     Column("pareto", "bool", "on the Pareto front of the study's own objectives"),
     Column(

@@ -17,6 +17,8 @@ parameters stem_kernel, stem_stride, stem_filters and stem_padding. When the ker
 `padding` is not given, each kernel gets "same" padding, kernel // 2 (a 32 px input stays 32 px at
 stride 1); a given padding is used for every kernel. Every stem the space allows must leave a
 feature map under the most pools it allows, or the space is refused when it is loaded.
+`network.num_modules` is searched the same way (after the stem, as the Optuna parameter
+`num_modules`); pools are then placed among the layers of its smallest network.
 
 `training.resolution` is a fixed integer (hashed and sampled as before it could be searched), or
 `{choices: [...]}` / an integer range, drawn after the stem as the Optuna parameter `resolution`
@@ -38,7 +40,7 @@ from typing import Any
 import yaml
 
 from sqzdse import records
-from sqzdse.arch import BYPASS_TYPES, ArchConfig, preset
+from sqzdse.arch import BYPASS_TYPES, PRESET_NAMES, ArchConfig, Group, fields_of, preset
 from sqzdse.compression import Settings as CompressionSettings
 from sqzdse.devices import DEVICES, is_device_spec
 from sqzdse.errors import ArchError, SpaceError, SqzdseError
@@ -47,11 +49,13 @@ from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
 
 MAX_SPACE_BYTES = 1_000_000
 MIN_RESOLUTION = 8  # pixels: training.resolution and each value it searches
-METAPARAMETERS = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
-INT_METAPARAMETERS = ("base_e", "incr_e", "freq")
+METAPARAMETERS = tuple(f.name for f in fields_of(Group.METAPARAMETER))
+INT_METAPARAMETERS = tuple(f.name for f in fields_of(Group.METAPARAMETER) if f.type is int)
 STEM_KEYS = ("filters", "kernel", "stride", "padding")  # network.stem; ArchConfig's stem_<key>
-# Searched stem dimensions, in the order they are suggested (after every other dimension).
+# Searched network dimensions, in the order they are suggested (after every other dimension but
+# the resolution): a space that fixes one samples as it did before it could be searched.
 STEM_PARAMS = ("stem_kernel", "stem_stride", "stem_filters", "stem_padding")
+NETWORK_PARAMS = (*STEM_PARAMS, "num_modules")
 SPACES_DIR = "search_spaces"
 TOP_LEVEL_KEYS = (
     "name",
@@ -371,15 +375,16 @@ class SearchSpace:
         return rung_epochs(self.training.epochs, min_epochs=f.min_epochs, eta=f.eta)
 
     @property
-    def stem_params(self) -> dict[str, Param]:
-        """The searched stem dimensions (ArchConfig field -> Param), in suggestion order."""
-        return {n: p for n in STEM_PARAMS if isinstance(p := self.network.get(n), Param)}
+    def network_params(self) -> dict[str, Param]:
+        """The searched network dimensions, the stem's and the module count (ArchConfig field ->
+        Param), in suggestion order."""
+        return {n: p for n in NETWORK_PARAMS if isinstance(p := self.network.get(n), Param)}
 
     def network_fields(self, stem: Mapping[str, int] | None = None) -> dict[str, Any]:
-        """The network's ArchConfig fields with `stem` giving the searched stem values (default:
+        """The network's ArchConfig fields with `stem` giving the searched network values (default:
         the first value of each); an unset padding under a searched kernel is kernel // 2."""
         fields = {k: v for k, v in self.network.items() if not isinstance(v, Param)}
-        searched = self.stem_params
+        searched = self.network_params
         if stem is None:
             stem = {name: p.extremes()[0] for name, p in searched.items()}
         fields.update(stem)
@@ -412,12 +417,12 @@ class SearchSpace:
 
     def suggest(self, trial, *, num_classes: int) -> ArchConfig:
         """A trial's architecture; the searched dimensions are suggested in a fixed order:
-        metaparameters, pooling, bypass, the stem, then the resolution (so spaces with a fixed stem
-        or resolution sample as they did before either could be searched)."""
+        metaparameters, pooling, bypass, the stem, the module count, then the resolution (so spaces
+        that fix one sample as they did before it could be searched)."""
         values = {name: p.suggest(trial) for name, p in self.metaparameters.items()}
         pools = self.pooling.suggest(trial)
         bypass = self.bypass.suggest(trial)
-        stem = {name: p.suggest(trial) for name, p in self.stem_params.items()}
+        stem = {name: p.suggest(trial) for name, p in self.network_params.items()}
         searched = self.resolution_param
         resolution = None if searched is None else searched.suggest(trial)
         return self.base_config(num_classes, stem=stem, resolution=resolution).replace(
@@ -433,7 +438,7 @@ class SearchSpace:
             grid["pool_after"] = self.pooling.combinations()
         if self.bypass.searched:
             grid["bypass"] = self.bypass.values()
-        grid.update({name: p.values() for name, p in self.stem_params.items()})
+        grid.update({name: p.values() for name, p in self.network_params.items()})
         if self.resolution_param is not None:
             grid["resolution"] = self.resolution_param.values()
         return grid
@@ -606,7 +611,9 @@ def parse_space(data: Any, *, default_name: str = "space", path: str | None = No
     }
 
     network = _parse_network(data.get("network", {}))
-    num_modules = network.get("num_modules", 8)
+    num_modules = network.get("num_modules", preset("v1.0").num_modules)
+    if isinstance(num_modules, Param):  # pools sit among the layers every network has
+        num_modules = num_modules.values()[0]
     pooling = _parse_pooling(data.get("pooling"), num_modules)
     bypass = _parse_choice_param(data.get("bypass", "none"), "bypass", BYPASS_TYPES)
     objectives = _parse_objectives(data.get("objectives", "auto"))
@@ -657,17 +664,18 @@ def _parse_network(node: Any) -> dict:
     _check_keys(node, "network", ("preset", "num_modules", "stem", "dropout"))
     out: dict[str, Any] = {}
     if "preset" in node:
-        if node["preset"] not in ("v1.0", "v1.1"):
-            raise SpaceError(f"network.preset: expected v1.0 or v1.1, got {node['preset']!r}")
+        if node["preset"] not in PRESET_NAMES:
+            raise SpaceError(
+                f"network.preset: expected {' or '.join(PRESET_NAMES)}, got {node['preset']!r}"
+            )
         base = preset(node["preset"])
         out.update(
             stem_filters=base.stem_filters,
             stem_kernel=base.stem_kernel,
             stem_stride=base.stem_stride,
         )
-    if "num_modules" in node:
-        _check_int(node["num_modules"], "network.num_modules", minimum=1)
-        out["num_modules"] = node["num_modules"]
+    if "num_modules" in node:  # a fixed value stays an int, as for the stem
+        out["num_modules"] = _parse_int_field(node["num_modules"], "network.num_modules", 1)
     stem = node.get("stem", {})
     if not isinstance(stem, dict):
         raise SpaceError(
@@ -675,7 +683,9 @@ def _parse_network(node: Any) -> dict:
         )
     _check_keys(stem, "network.stem", STEM_KEYS)
     for key, value in stem.items():  # a fixed value stays an int: fixed stems hash as before
-        out[f"stem_{key}"] = _parse_stem(value, key)
+        out[f"stem_{key}"] = _parse_int_field(
+            value, f"network.stem.{key}", 0 if key == "padding" else 1
+        )
     if "dropout" in node:
         dropout = node["dropout"]
         if not _is_number(dropout) or not 0 <= dropout < 1:
@@ -684,18 +694,18 @@ def _parse_network(node: Any) -> dict:
     return out
 
 
-def _parse_stem(node: Any, key: str) -> int | Param:
-    """A stem field: a fixed integer, `{choices: [...]}` or an integer range {low, high, step?}."""
-    path = f"network.stem.{key}"
-    minimum = 0 if key == "padding" else 1
+def _parse_int_field(node: Any, path: str, minimum: int) -> int | Param:
+    """A network field (`network.num_modules`, `network.stem.<key>`): a fixed integer,
+    `{choices: [...]}` or an integer range {low, high, step?}, drawn as its ArchConfig field."""
     if not isinstance(node, dict):
         _check_int(node, path, minimum=minimum)
         return node
-    return _parse_int_dimension(node, path, name=f"stem_{key}", minimum=minimum)
+    name = path.removeprefix("network.").replace("stem.", "stem_")
+    return _parse_int_dimension(node, path, name=name, minimum=minimum)
 
 
 def _parse_int_dimension(node: dict, path: str, *, name: str, minimum: int) -> Param:
-    """A searched integer (stem fields, the resolution): `{choices: [...]}` or an integer range
+    """A searched integer (network fields, the resolution): `{choices: [...]}` or an integer range
     {low, high, step?}, every value at least `minimum`; drawn as the Optuna parameter `name`."""
     param = dataclasses.replace(_parse_param(node, path, integer=True), name=name)
     if param.kind == "choices":
@@ -974,12 +984,15 @@ def _check_architectures(space: SearchSpace) -> None:
                 "resolution or allow fewer pools"
             ) from None
         raise SpaceError(f"pooling: {where}, {err}") from None
-    for name, param in space.metaparameters.items():
+    dimensions = {f"metaparameters.{name}": p for name, p in space.metaparameters.items()}
+    if "num_modules" in space.network_params:
+        dimensions["network.num_modules"] = space.network_params["num_modules"]
+    for path, param in dimensions.items():
         for value in param.extremes():
             try:
-                base.replace(**{name: value})
+                base.replace(**{param.name: value})
             except ArchError as err:
-                raise SpaceError(f"metaparameters.{name}: {value!r} is not valid: {err}") from None
+                raise SpaceError(f"{path}: {value!r} is not valid: {err}") from None
 
 
 def _stem_extremes(space: SearchSpace) -> list[dict[str, int]]:
@@ -988,7 +1001,9 @@ def _stem_extremes(space: SearchSpace) -> list[dict[str, int]]:
     the stride and grows with the padding, but under same padding it depends on the kernel's parity
     only, so both parities are checked). Empty when the stem is fixed."""
     values = {}
-    for name, p in space.stem_params.items():
+    for name, p in space.network_params.items():
+        if name not in STEM_PARAMS:
+            continue
         every = p.values()
         values[name] = every if p.kind == "choices" else sorted({*every[:2], *every[-2:]})
     if not values:

@@ -75,7 +75,7 @@ def test_a_fixed_stem_is_stored_as_plain_integers():
         "stem_stride": 1,
         "stem_padding": 1,
     }
-    assert space.stem_params == {}
+    assert space.network_params == {}
     assert list(space.searched_params()) == ["sr"]
     cfg = space.suggest(optuna.trial.FixedTrial({"sr": 0.25}), num_classes=10)
     assert (cfg.stem_filters, cfg.stem_kernel, cfg.stem_stride, cfg.stem_padding) == (32, 3, 1, 1)
@@ -89,8 +89,8 @@ def test_searched_stem_choices_and_ranges():
             "stride": {"low": 1, "high": 2},
         }
     )
-    assert space.stem_params["stem_kernel"] == Param("stem_kernel", "choices", choices=(3, 5, 7))
-    assert space.stem_params["stem_filters"].kind == "int"
+    assert space.network_params["stem_kernel"] == Param("stem_kernel", "choices", choices=(3, 5, 7))
+    assert space.network_params["stem_filters"].kind == "int"
     # after every other dimension, in the order kernel, stride, filters, padding
     assert space.searched_params() == {
         "sr": [0.125, 0.25],

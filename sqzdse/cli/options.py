@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import click
 
-from sqzdse.arch import ArchConfig, preset
+from sqzdse.arch import ARCH_FIELDS, PRESET_NAMES, PRESETS, ArchConfig, ArchField, preset
 from sqzdse.errors import SqzdseError
 from sqzdse.retry import DEFAULT_RETRY_SECONDS
+
+
+def _arch_flag(f: ArchField):
+    """The `--flag` of one architecture field: its help is the field's meaning and what the
+    presets set it to."""
+    help_text = f.meaning[0].upper() + f.meaning[1:] + (f", {f.flag_help}" if f.flag_help else "")
+    values = {name: getattr(cfg, f.name) for name, cfg in PRESETS.items()}
+    if len(set(values.values())) == 1:
+        presets = f"every preset: {_written(next(iter(values.values())))}"
+    else:
+        presets = ", ".join(f"{name}: {_written(value)}" for name, value in values.items())
+    kind = str if f.type is tuple else click.Choice(f.choices) if f.choices else f.type
+    return click.option(f.flag_name, f.name, type=kind, help=f"{help_text} ({presets}).")
+
+
+def _written(value) -> str:
+    """A preset's value as the flag takes it (pool_after comma-joined)."""
+    return ",".join(value) if isinstance(value, tuple) else str(value)
+
 
 _ARCH_FLAGS = [
     click.option(
@@ -14,36 +33,12 @@ _ARCH_FLAGS = [
         "preset_name",
         default="v1.0",
         show_default=True,
-        type=click.Choice(["v1.0", "v1.1"]),
+        type=click.Choice(PRESET_NAMES),
         help="Reference network the flags modify.",
     ),
-    click.option("--base-e", type=int, help="Expand filters of the first Fire module."),
-    click.option("--incr-e", type=int, help="Expand filters added every `freq` modules."),
-    click.option(
-        "--pct-3x3", type=float, help="Fraction of expand filters that are 3x3, in [0, 1]."
-    ),
-    click.option("--freq", type=int, help="Modules between increments of the expand filters."),
-    click.option("--sr", type=float, help="Squeeze ratio: squeeze filters / expand filters."),
-    click.option("--num-modules", type=int, help="Number of Fire modules (default 8)."),
-    click.option(
-        "--pool-after",
-        help="Comma-separated layers followed by a max-pool, "
-        "e.g. conv1,fire4,fire8 (an empty string for none).",
-    ),
-    click.option("--bypass", type=click.Choice(["none", "simple", "complex"])),
-    click.option("--num-classes", type=int, help="Classifier outputs (default 1000)."),
-    click.option("--resolution", type=int, help="Input height = width in pixels."),
-    click.option("--stem-filters", type=int, help="conv1 filters (v1.0: 96, v1.1: 64)."),
-    click.option("--stem-kernel", type=int, help="conv1 kernel size (v1.0: 7, v1.1: 3)."),
-    click.option("--stem-stride", type=int, help="conv1 stride (both presets: 2)."),
-    click.option("--stem-padding", type=int, help="conv1 zero padding (both presets: 0)."),
-    click.option(
-        "--dropout",
-        type=float,
-        help="Dropout before the classifier, in [0, 1) "
-        "(both presets: 0.5); no effect on the counts.",
-    ),
+    *(_arch_flag(f) for f in ARCH_FIELDS if f.flag),
 ]
+ARCH_OPTION_NAMES = tuple(f.name for f in ARCH_FIELDS if f.flag)
 
 
 def arch_options(func):
@@ -61,25 +56,6 @@ def arch_from_options(preset_name: str, **flags) -> ArchConfig:
             n.strip() for n in changes["pool_after"].split(",") if n.strip()
         )
     return preset(preset_name, **changes)
-
-
-ARCH_OPTION_NAMES = (
-    "base_e",
-    "incr_e",
-    "pct_3x3",
-    "freq",
-    "sr",
-    "num_modules",
-    "pool_after",
-    "bypass",
-    "num_classes",
-    "resolution",
-    "stem_filters",
-    "stem_kernel",
-    "stem_stride",
-    "stem_padding",
-    "dropout",
-)
 
 
 def pop_arch_flags(kwargs: dict) -> ArchConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from sqzdse.arch import Group, fields_of
 from sqzdse.records import (
     DEFAULT_COST,
     TRAIN_SECONDS,
@@ -18,7 +19,7 @@ from sqzdse.records import (
 )
 from sqzdse.search import counted
 
-DESIGN = ("base_e", "incr_e", "pct_3x3", "freq", "sr")
+DESIGN = tuple(f.name for f in fields_of(Group.METAPARAMETER))
 V1_0_STEM = "96 7x7/2 p0"  # the `stem` column is shown when a network on the front has another
 
 

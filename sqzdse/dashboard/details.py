@@ -14,22 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from sqzdse.arch import ArchConfig, layer_table, preset
+from sqzdse.arch import ARCH_FIELDS, COMMAND_GROUPS, ArchConfig, layer_table, preset
 from sqzdse.dashboard.study_data import StudyData
 from sqzdse.records import METRIC_ORDER, METRICS, Epoch, Status, metric
 
-# ArchConfig field -> `sqzdse train` flag, in the order the command lists them.
-ARCH_FLAGS = (
-    ("base_e", "--base-e"),
-    ("incr_e", "--incr-e"),
-    ("pct_3x3", "--pct-3x3"),
-    ("freq", "--freq"),
-    ("sr", "--sr"),
-    ("num_modules", "--num-modules"),
-    ("pool_after", "--pool-after"),
-    ("bypass", "--bypass"),
-    ("num_classes", "--num-classes"),
-    ("resolution", "--resolution"),
+# ArchConfig field -> `sqzdse train` flag, in the order the command lists them: always given ...
+ARCH_FLAGS = tuple(
+    (f.name, f.flag_name) for f in ARCH_FIELDS if f.flag and f.group in COMMAND_GROUPS
 )
 # `training` section key of the study's space -> flag: always given (a note says when unrecorded).
 TRAINING_FLAGS = (("dataset", "--dataset"), ("epochs", "--epochs"), ("seed", "--seed"))
@@ -40,13 +31,9 @@ OPTIONAL_TRAINING_FLAGS = (
     ("val_per_class", "--val-per-class"),
     ("batch_size", "--batch-size"),
 )
-# ... and given where they differ from the preset the command starts from.
-PRESET_FLAGS = (
-    ("stem_filters", "--stem-filters"),
-    ("stem_kernel", "--stem-kernel"),
-    ("stem_stride", "--stem-stride"),
-    ("stem_padding", "--stem-padding"),
-    ("dropout", "--dropout"),
+# ... and given where they differ from the preset the command starts from (the stem, dropout).
+PRESET_FLAGS = tuple(
+    (f.name, f.flag_name) for f in ARCH_FIELDS if f.flag and f.group not in COMMAND_GROUPS
 )
 
 

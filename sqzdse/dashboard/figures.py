@@ -14,7 +14,6 @@ beside the proxy's front at their mean test accuracy, with the spread over their
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from collections import Counter
@@ -26,7 +25,16 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from sqzdse import analysis, records
-from sqzdse.arch import ArchConfig, preset
+from sqzdse.arch import (
+    ARCH_FIELDS,
+    DESIGN_GROUPS,
+    PRESET_NAMES,
+    ArchConfig,
+    ArchField,
+    Group,
+    fields_of,
+    preset,
+)
 from sqzdse.dashboard.study_data import StudyData
 from sqzdse.errors import ArchError
 from sqzdse.records import Epoch, Role, metric, metrics_of
@@ -36,18 +44,12 @@ X_METRICS: dict[str, str] = {name: metric(name).label for name in metrics_of(rol
 Y_METRICS: dict[str, str] = {name: metric(name).label for name in metrics_of(role=Role.ACCURACY)}
 # What the points can be coloured by: column -> label.
 COLOR_COLUMNS: dict[str, str] = {
-    "bypass": "bypass",
-    "base_e": "base_e",
-    "incr_e": "incr_e",
-    "pct_3x3": "pct_3x3",
-    "freq": "freq",
-    "sr": "squeeze ratio (sr)",
-    "num_modules": "Fire modules",
-    "pool_after": "pools after",
+    "bypass": "bypass",  # the default
+    **{f.name: f.label for f in fields_of(*DESIGN_GROUPS, column=True)},
     "status": "status",
     "study": "study",
 }
-PRESETS = ("v1.0", "v1.1")
+PRESETS = PRESET_NAMES
 MAX_CATEGORIES = 12  # a colour column with more distinct numbers gets a continuous colour scale
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "star-triangle-up")
 PALETTE = (
@@ -383,36 +385,40 @@ def _texts(values: pd.Series, name: str | None = None) -> list[str]:
 
 
 def _hover_texts(rows: pd.DataFrame, *, study: str, x: str, y: str) -> np.ndarray:
-    """One hover text per row: the trial, its configuration and the two metrics shown."""
-    pools = rows["pool_after"].astype(object).where(rows["pool_after"].notna(), "n/a")
-    columns = zip(
-        rows["number"].tolist(),
-        _texts(rows["status"]),
-        _texts(rows["base_e"]),
-        _texts(rows["incr_e"]),
-        _texts(rows["pct_3x3"]),
-        _texts(rows["freq"]),
-        _texts(rows["sr"]),
-        _texts(rows["num_modules"]),
-        pools.tolist(),
-        _texts(rows["bypass"]),
-        _texts(rows[x], x),
-        _texts(rows[y], y),
-    )
+    """One hover text per row: the trial, its design (a line per group of fields, the paper's
+    metaparameters by their names) and the two metrics shown."""
+    lines = [
+        [
+            _design_texts(rows, f, f.name if group is Group.METAPARAMETER else f.label)
+            for f in fields_of(group, column=True)
+        ]
+        for group in DESIGN_GROUPS
+    ]
+    heads = [
+        f"<b>{study} #{number}</b> ({status})"
+        for number, status in zip(rows["number"].tolist(), _texts(rows["status"]))
+    ]
+    metrics = [
+        f"{X_METRICS[x]} {xv} · {Y_METRICS[y]} {yv}"
+        for xv, yv in zip(_texts(rows[x], x), _texts(rows[y], y))
+    ]
     return np.array(
         [
-            f"<b>{study} #{number}</b> ({status})<br>base_e {base_e} · incr_e {incr_e} · pct_3x3 "
-            f"{pct} · freq {freq} · sr {sr}<br>{modules} Fire modules · pools after "
-            f"{pool or 'none'} · bypass {bypass}<br>{X_METRICS[x]} {xv} · {Y_METRICS[y]} {yv}"
-            for number, status, base_e, incr_e, pct, freq, sr, modules, pool, bypass, xv, yv in (
-                columns
-            )
+            "<br>".join([head, *(" · ".join(parts[i] for parts in line) for line in lines), tail])
+            for i, (head, tail) in enumerate(zip(heads, metrics))
         ],
         dtype=object,
     )
 
 
-_NETWORK_FIELDS = tuple(f.name for f in dataclasses.fields(ArchConfig) if f.name != "dropout")
+def _design_texts(rows: pd.DataFrame, f: ArchField, label: str) -> list[str]:
+    values = _texts(rows[f.name])
+    if f.name == "pool_after":  # '' is no pool at all
+        values = [v or "none" for v in values]
+    return [f"{label} {v}" for v in values]
+
+
+_NETWORK_FIELDS = tuple(f.name for f in ARCH_FIELDS if f.group is not Group.TRAINING)
 
 
 def _same_network(arch: ArchConfig | None, cfg: ArchConfig) -> bool:
@@ -1200,6 +1206,7 @@ _TABLE_KINDS = {
     records.Kind.FRACTION: "accuracy",
     records.Kind.NUMBER: "float",
 }
+_FIELD_KINDS = {int: "int", float: "float", str: "text", tuple: "text"}
 TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # (column, header, kind: number | int | float | accuracy | text); int has thousands separators
     ("study", "study", "text"),
@@ -1208,14 +1215,7 @@ TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("status", "status", "text"),
     ("epochs_trained", "epochs", "number"),
     ("front", "front", "text"),
-    ("base_e", "base_e", "int"),
-    ("incr_e", "incr_e", "int"),
-    ("pct_3x3", "pct_3x3", "float"),
-    ("freq", "freq", "int"),
-    ("sr", "sr", "float"),
-    ("num_modules", "modules", "int"),
-    ("pool_after", "pools", "text"),
-    ("bypass", "bypass", "text"),
+    *((f.name, f.short, _FIELD_KINDS[f.type]) for f in fields_of(*DESIGN_GROUPS, column=True)),
     # Every metric that can be an objective, costs first, as in the export columns, and the
     # accuracy `sqzdse retrain` measured (beside the proxy's, sortable like any column).
     *(
