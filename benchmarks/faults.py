@@ -98,7 +98,9 @@ def worker(url: str, study_name: str, log: Path, trials: int, sleep: tuple[float
         with open(log, "a") as f:
             f.write(json.dumps({"value": value, "arch": cfg.to_dict(), "pid": os.getpid(),
                                 "seconds": time.perf_counter() - start}) + "\n")  # fmt: skip
-        return TrainResult("ok", None, value, 1.0, 1.0, train_seconds=0.01)
+        return TrainResult(
+            status="ok", reason=None, top1=value, top5=1.0, train_loss=1.0, train_seconds=0.01
+        )
 
     run_search(study, Objective(setup, n_trials=trials, trainer=trainer))
 

@@ -40,7 +40,7 @@ import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from sqzdse.arch import (
     DESIGN_GROUPS,
@@ -53,6 +53,7 @@ from sqzdse.arch import (
 from sqzdse.errors import ArchError
 
 __all__ = [
+    "Direction",
     "ARCH_COLUMNS",
     "COLUMN_NAMES",
     "DEFAULT_ACCURACY",
@@ -122,12 +123,15 @@ class Kind(enum.StrEnum):
     NUMBER = "number"  # four significant digits: 0.5123
 
 
-@dataclass(frozen=True)
+Direction = Literal["maximize", "minimize"]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Metric:
     """One metric a trial can carry: its name in studies, exports and YAML, and how to treat it."""
 
     name: str
-    direction: str  # "maximize" or "minimize", when it is an objective or a front axis
+    direction: Direction  # when it is an objective or a front axis
     label: str  # for people: axis titles, detail panels
     short: str  # table headers
     meaning: str  # the column's meaning in exports (README's column table)
@@ -159,284 +163,306 @@ def _size(bits: int) -> Callable[[Resolved], int]:
 
 _TABLE = (
     Metric(
-        "top1",
-        "maximize",
-        "top-1 accuracy",
-        "top-1",
-        "top-1 accuracy, a fraction of the validation images; NaN unless trained",
-        Source.TRAINED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="top1",
+        direction="maximize",
+        label="top-1 accuracy",
+        short="top-1",
+        meaning="top-1 accuracy, a fraction of the validation images; NaN unless trained",
+        source=Source.TRAINED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
     ),
     Metric(
-        "top5",
-        "maximize",
-        "top-5 accuracy",
-        "top-5",
-        "top-5 accuracy, a fraction of the validation images; NaN unless trained",
-        Source.TRAINED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="top5",
+        direction="maximize",
+        label="top-5 accuracy",
+        short="top-5",
+        meaning="top-5 accuracy, a fraction of the validation images; NaN unless trained",
+        source=Source.TRAINED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
     ),
     Metric(
-        "params",
-        "minimize",
-        "parameters",
-        "params",
-        "parameters of the deployable network",
-        Source.ANALYTIC,
-        Role.COST,
-        Kind.COUNT,
-        "Int64",
+        name="params",
+        direction="minimize",
+        label="parameters",
+        short="params",
+        meaning="parameters of the deployable network",
+        source=Source.ANALYTIC,
+        role=Role.COST,
+        kind=Kind.COUNT,
+        dtype="Int64",
         compute=lambda r: r.params,
     ),
     Metric(
-        "macs",
-        "minimize",
-        "multiply-accumulates per image",
-        "MACs",
-        "multiply-accumulates per image",
-        Source.ANALYTIC,
-        Role.COST,
-        Kind.COUNT,
-        "Int64",
+        name="macs",
+        direction="minimize",
+        label="multiply-accumulates per image",
+        short="MACs",
+        meaning="multiply-accumulates per image",
+        source=Source.ANALYTIC,
+        role=Role.COST,
+        kind=Kind.COUNT,
+        dtype="Int64",
         per_image=True,
         compute=lambda r: r.macs,
     ),
     Metric(
-        "size_bytes_32bit",
-        "minimize",
-        "size in bytes (32-bit weights)",
-        "bytes (32-bit)",
-        "bytes at 32 bits per parameter",
-        Source.ANALYTIC,
-        Role.COST,
-        Kind.COUNT,
-        "Int64",
+        name="size_bytes_32bit",
+        direction="minimize",
+        label="size in bytes (32-bit weights)",
+        short="bytes (32-bit)",
+        meaning="bytes at 32 bits per parameter",
+        source=Source.ANALYTIC,
+        role=Role.COST,
+        kind=Kind.COUNT,
+        dtype="Int64",
         compute=_size(32),
     ),
     Metric(
-        "size_bytes_8bit",
-        "minimize",
-        "size in bytes (8-bit weights)",
-        "bytes (8-bit)",
-        "bytes at 8 bits per parameter",
-        Source.ANALYTIC,
-        Role.COST,
-        Kind.COUNT,
-        "Int64",
+        name="size_bytes_8bit",
+        direction="minimize",
+        label="size in bytes (8-bit weights)",
+        short="bytes (8-bit)",
+        meaning="bytes at 8 bits per parameter",
+        source=Source.ANALYTIC,
+        role=Role.COST,
+        kind=Kind.COUNT,
+        dtype="Int64",
         compute=_size(8),
     ),
     Metric(
-        "peak_sram_bytes",
-        "minimize",
-        "peak SRAM in bytes (int8 activations)",
-        "peak SRAM B",
-        "peak bytes of int8 activations alive during one operator, ReLU fused, a Fire module's "
-        "expands writing one concatenated buffer (README, `sqzdse count` conventions)",
-        Source.ANALYTIC,
-        Role.COST,
-        Kind.COUNT,
-        "Int64",
+        name="peak_sram_bytes",
+        direction="minimize",
+        label="peak SRAM in bytes (int8 activations)",
+        short="peak SRAM B",
+        meaning=(
+            "peak bytes of int8 activations alive during one operator, ReLU fused, a Fire module's "
+            "expands writing one concatenated buffer (README, `sqzdse count` conventions)"
+        ),
+        source=Source.ANALYTIC,
+        role=Role.COST,
+        kind=Kind.COUNT,
+        dtype="Int64",
         per_image=True,
         compute=lambda r: r.peak_sram_bytes,
     ),
     Metric(
-        "flash_bytes",
-        "minimize",
-        "flash in bytes (int8 weights)",
-        "flash B",
-        "bytes of int8 weights, int32 biases and one float32 scale per output channel of every "
-        "convolution",
-        Source.ANALYTIC,
-        Role.COST,
-        Kind.COUNT,
-        "Int64",
+        name="flash_bytes",
+        direction="minimize",
+        label="flash in bytes (int8 weights)",
+        short="flash B",
+        meaning=(
+            "bytes of int8 weights, int32 biases and one float32 scale per output channel of every "
+            "convolution"
+        ),
+        source=Source.ANALYTIC,
+        role=Role.COST,
+        kind=Kind.COUNT,
+        dtype="Int64",
         compute=lambda r: r.flash_bytes,
     ),
     Metric(
-        "latency_ms",
-        "minimize",
-        "latency in ms (batch 1, CPU)",
-        "latency ms",
-        "median milliseconds of one batch-1 inference of the deployable network on the search "
-        "machine's CPU, 1 thread unless the study says otherwise (sqzdse.latency); NaN if not "
-        "measured",
-        Source.MEASURED,
-        Role.COST,
-        Kind.NUMBER,
-        "float64",
+        name="latency_ms",
+        direction="minimize",
+        label="latency in ms (batch 1, CPU)",
+        short="latency ms",
+        meaning=(
+            "median milliseconds of one batch-1 inference of the deployable network on the search "
+            "machine's CPU, 1 thread unless the study says otherwise (sqzdse.latency); NaN if not "
+            "measured"
+        ),
+        source=Source.MEASURED,
+        role=Role.COST,
+        kind=Kind.NUMBER,
+        dtype="float64",
         per_image=True,
     ),
     Metric(
-        "compressed_bytes",
-        "minimize",
-        "compressed size in bytes (Deep Compression)",
-        "compressed B",
-        "bytes of the trial's Deep Compression file (the space's `compression` settings: pruned, "
-        "shared, Huffman-coded; sqzdse.compression); NaN unless compressed",
-        Source.COMPRESSED,
-        Role.COST,
-        Kind.COUNT,
-        "Int64",
+        name="compressed_bytes",
+        direction="minimize",
+        label="compressed size in bytes (Deep Compression)",
+        short="compressed B",
+        meaning=(
+            "bytes of the trial's Deep Compression file (the space's `compression` settings: "
+            "pruned, shared, Huffman-coded; sqzdse.compression); NaN unless compressed"
+        ),
+        source=Source.COMPRESSED,
+        role=Role.COST,
+        kind=Kind.COUNT,
+        dtype="Int64",
     ),
     Metric(
-        "top1_compressed",
-        "maximize",
-        "top-1 accuracy after compression",
-        "top-1 compressed",
-        "top-1 accuracy of the network decoded from that file, on the same validation images; "
-        "NaN unless compressed",
-        Source.COMPRESSED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="top1_compressed",
+        direction="maximize",
+        label="top-1 accuracy after compression",
+        short="top-1 compressed",
+        meaning=(
+            "top-1 accuracy of the network decoded from that file, on the same validation images; "
+            "NaN unless compressed"
+        ),
+        source=Source.COMPRESSED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
     ),
     Metric(
-        "top5_compressed",
-        "maximize",
-        "top-5 accuracy after compression",
-        "top-5 compressed",
-        "top-5 accuracy of the network decoded from that file; NaN unless compressed",
-        Source.COMPRESSED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="top5_compressed",
+        direction="maximize",
+        label="top-5 accuracy after compression",
+        short="top-5 compressed",
+        meaning="top-5 accuracy of the network decoded from that file; NaN unless compressed",
+        source=Source.COMPRESSED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
     ),
     Metric(
-        "top1_int8",
-        "maximize",
-        "top-1 accuracy of the int8 network",
-        "top-1 int8",
-        "top-1 accuracy of the trial's network quantized to int8 (the space's `quantization` "
-        "settings: ONNX Runtime, QDQ, per-channel weights), run by ONNX Runtime on the same "
-        "validation images; NaN unless quantized",
-        Source.QUANTIZED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="top1_int8",
+        direction="maximize",
+        label="top-1 accuracy of the int8 network",
+        short="top-1 int8",
+        meaning=(
+            "top-1 accuracy of the trial's network quantized to int8 (the space's `quantization` "
+            "settings: ONNX Runtime, QDQ, per-channel weights), run by ONNX Runtime on the same "
+            "validation images; NaN unless quantized"
+        ),
+        source=Source.QUANTIZED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
     ),
     Metric(
-        "top5_int8",
-        "maximize",
-        "top-5 accuracy of the int8 network",
-        "top-5 int8",
-        "top-5 accuracy of the int8 network; NaN unless quantized",
-        Source.QUANTIZED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="top5_int8",
+        direction="maximize",
+        label="top-5 accuracy of the int8 network",
+        short="top-5 int8",
+        meaning="top-5 accuracy of the int8 network; NaN unless quantized",
+        source=Source.QUANTIZED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
     ),
     Metric(
-        "int8_bytes",
-        "minimize",
-        "int8 ONNX file in bytes",
-        "int8 file B",
-        "bytes of the int8 ONNX file (int8 weights with their scales and zero points, int32 "
-        "biases, the graph); NaN unless quantized",
-        Source.QUANTIZED,
-        Role.COST,
-        Kind.COUNT,
-        "Int64",
+        name="int8_bytes",
+        direction="minimize",
+        label="int8 ONNX file in bytes",
+        short="int8 file B",
+        meaning=(
+            "bytes of the int8 ONNX file (int8 weights with their scales and zero points, int32 "
+            "biases, the graph); NaN unless quantized"
+        ),
+        source=Source.QUANTIZED,
+        role=Role.COST,
+        kind=Kind.COUNT,
+        dtype="Int64",
     ),
     Metric(
-        "latency_int8_ms",
-        "minimize",
-        "int8 latency in ms (ONNX Runtime, batch 1, CPU)",
-        "int8 latency ms",
-        "median milliseconds of one batch-1 inference of the int8 ONNX file with ONNX Runtime on "
-        "the search machine's CPU, 1 intra-op thread (as latency_ms); NaN unless quantized",
-        Source.QUANTIZED,
-        Role.COST,
-        Kind.NUMBER,
-        "float64",
+        name="latency_int8_ms",
+        direction="minimize",
+        label="int8 latency in ms (ONNX Runtime, batch 1, CPU)",
+        short="int8 latency ms",
+        meaning=(
+            "median milliseconds of one batch-1 inference of the int8 ONNX file with ONNX Runtime "
+            "on the search machine's CPU, 1 intra-op thread (as latency_ms); NaN unless quantized"
+        ),
+        source=Source.QUANTIZED,
+        role=Role.COST,
+        kind=Kind.NUMBER,
+        dtype="float64",
         per_image=True,
     ),
     Metric(
-        "retrained_top1",
-        "maximize",
-        "retrained validation top-1 accuracy",
-        "retrained top-1",
-        "mean validation top-1 over the seeds of `sqzdse retrain` (longer schedule, full training "
-        "split, the study's validation images); NaN unless retrained",
-        Source.RETRAINED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="retrained_top1",
+        direction="maximize",
+        label="retrained validation top-1 accuracy",
+        short="retrained top-1",
+        meaning=(
+            "mean validation top-1 over the seeds of `sqzdse retrain` (longer schedule, full "
+            "training split, the study's validation images); NaN unless retrained"
+        ),
+        source=Source.RETRAINED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
         objective=False,
     ),
     Metric(
-        "retrained_top5",
-        "maximize",
-        "retrained validation top-5 accuracy",
-        "retrained top-5",
-        "mean validation top-5 over the seeds of `sqzdse retrain`; NaN unless retrained",
-        Source.RETRAINED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="retrained_top5",
+        direction="maximize",
+        label="retrained validation top-5 accuracy",
+        short="retrained top-5",
+        meaning="mean validation top-5 over the seeds of `sqzdse retrain`; NaN unless retrained",
+        source=Source.RETRAINED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
         objective=False,
     ),
     Metric(
-        "retrained_test_top1",
-        "maximize",
-        "retrained test top-1 accuracy",
-        "test top-1",
-        "mean top-1 over the seeds of `sqzdse retrain` on the test split, which nothing in a "
-        "search reads; NaN unless retrained (or retrained before the three splits)",
-        Source.RETRAINED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="retrained_test_top1",
+        direction="maximize",
+        label="retrained test top-1 accuracy",
+        short="test top-1",
+        meaning=(
+            "mean top-1 over the seeds of `sqzdse retrain` on the test split, which nothing in a "
+            "search reads; NaN unless retrained (or retrained before the three splits)"
+        ),
+        source=Source.RETRAINED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
         objective=False,
     ),
     Metric(
-        "retrained_test_top5",
-        "maximize",
-        "retrained test top-5 accuracy",
-        "test top-5",
-        "mean top-5 over the seeds of `sqzdse retrain` on the test split; NaN unless retrained",
-        Source.RETRAINED,
-        Role.ACCURACY,
-        Kind.FRACTION,
-        "float64",
+        name="retrained_test_top5",
+        direction="maximize",
+        label="retrained test top-5 accuracy",
+        short="test top-5",
+        meaning=(
+            "mean top-5 over the seeds of `sqzdse retrain` on the test split; NaN unless retrained"
+        ),
+        source=Source.RETRAINED,
+        role=Role.ACCURACY,
+        kind=Kind.FRACTION,
+        dtype="float64",
         objective=False,
     ),
     Metric(
-        "train_loss",
-        "minimize",
-        "final training loss",
-        "loss",
-        "final training loss",
-        Source.TRAINED,
-        Role.RUN,
-        Kind.NUMBER,
-        "float64",
+        name="train_loss",
+        direction="minimize",
+        label="final training loss",
+        short="loss",
+        meaning="final training loss",
+        source=Source.TRAINED,
+        role=Role.RUN,
+        kind=Kind.NUMBER,
+        dtype="float64",
         objective=False,
     ),
     Metric(
-        "train_seconds",
-        "minimize",
-        "training seconds",
-        "train s",
-        "seconds of proxy training",
-        Source.TRAINED,
-        Role.RUN,
-        Kind.NUMBER,
-        "float64",
+        name="train_seconds",
+        direction="minimize",
+        label="training seconds",
+        short="train s",
+        meaning="seconds of proxy training",
+        source=Source.TRAINED,
+        role=Role.RUN,
+        kind=Kind.NUMBER,
+        dtype="float64",
     ),
     Metric(
-        "images_per_second",
-        "maximize",
-        "images per second",
-        "images/s",
-        "training throughput in images per second",
-        Source.TRAINED,
-        Role.RUN,
-        Kind.NUMBER,
-        "float64",
+        name="images_per_second",
+        direction="maximize",
+        label="images per second",
+        short="images/s",
+        meaning="training throughput in images per second",
+        source=Source.TRAINED,
+        role=Role.RUN,
+        kind=Kind.NUMBER,
+        dtype="float64",
         objective=False,
     ),
 )
@@ -494,7 +520,7 @@ def format_value(name: str, value: Any, *, missing: str = "n/a") -> str:
 def analytic_metrics(cfg: ArchConfig) -> dict[str, int]:
     """Every ANALYTIC metric of a network, exact, without training."""
     resolved = resolve(cfg)
-    return {m.name: m.compute(resolved) for m in _TABLE if m.source is Source.ANALYTIC}
+    return {m.name: m.compute(resolved) for m in _TABLE if m.compute is not None}
 
 
 _ANALYTIC = metrics_of(source=Source.ANALYTIC)
@@ -817,7 +843,7 @@ def validation_label(splits: Mapping[str, Any] | None) -> str:
 
 def retrained_blocks(study_attrs: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
     """{trial number: `sqzdse retrain`'s block} from a study's user attributes."""
-    blocks = {}
+    blocks: dict[int, Mapping[str, Any]] = {}
     for key, value in study_attrs.items():
         number = key.removeprefix(RETRAINED_PREFIX)
         if key.startswith(RETRAINED_PREFIX) and number.isdigit() and isinstance(value, dict):

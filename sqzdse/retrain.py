@@ -19,7 +19,7 @@ from typing import Any
 
 from sqzdse.arch import ArchConfig
 from sqzdse.errors import SqzdseError
-from sqzdse.records import Epoch
+from sqzdse.records import Epoch, Status
 from sqzdse.space import Training
 
 DEFAULT_SEEDS = 2
@@ -97,7 +97,7 @@ def train_seed(
     data = load_dataset(training.data_spec(), device=device)
     config = dataclasses.replace(training.train_config(), seed=seed)
     result = train_proxy(arch, data, config, on_epoch=on_epoch, keep_weights=True)
-    if result.status != "ok":
+    if result.status is not Status.OK:
         raise SqzdseError(f"retraining with seed {seed} failed: {result.reason}")
     test_top1, test_top5 = test_accuracy(result.weights, training)
     run = SeedRun(

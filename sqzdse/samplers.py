@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
+
+from optuna import samplers
 
 from sqzdse.errors import SpaceError
 
-# name -> (Optuna class name, {option: type}); every sampler here handles several objectives.
-SAMPLERS: dict[str, tuple[str, dict[str, type | tuple[type, ...]]]] = {}
+
+class Registered(NamedTuple):
+    """A sampler a space may name: its Optuna class and the options it takes ({option: type})."""
+
+    cls: Callable[..., samplers.BaseSampler]  # an Optuna sampler class
+    options: dict[str, type | tuple[type, ...]]
+
+
+# name -> Registered; every sampler here handles several objectives.
+SAMPLERS: dict[str, Registered] = {}
 SINGLE_OBJECTIVE_ONLY = {"cmaes": "CMA-ES"}
 
 
-def register_sampler(name: str, optuna_class: str, options: dict[str, Any]) -> None:
+def register_sampler(
+    name: str, cls: Callable[..., samplers.BaseSampler], options: dict[str, Any]
+) -> None:
     if name in SAMPLERS or name in SINGLE_OBJECTIVE_ONLY:
         raise ValueError(f"sampler {name!r} is already registered")
-    SAMPLERS[name] = (optuna_class, options)
+    SAMPLERS[name] = Registered(cls, options)
 
 
 _GA = {
@@ -24,11 +36,11 @@ _GA = {
     "crossover_prob": (int, float),
     "swapping_prob": (int, float),
 }
-register_sampler("nsga2", "NSGAIISampler", _GA)
-register_sampler("nsga3", "NSGAIIISampler", {**_GA, "dividing_parameter": int})
+register_sampler("nsga2", samplers.NSGAIISampler, _GA)
+register_sampler("nsga3", samplers.NSGAIIISampler, {**_GA, "dividing_parameter": int})
 register_sampler(
     "tpe",
-    "TPESampler",
+    samplers.TPESampler,
     {
         "n_startup_trials": int,
         "n_ei_candidates": int,
@@ -39,11 +51,13 @@ register_sampler(
         "constant_liar": bool,
     },
 )
-register_sampler("gp", "GPSampler", {"n_startup_trials": int, "deterministic_objective": bool})
-register_sampler("qmc", "QMCSampler", {"qmc_type": str, "scramble": bool})
-register_sampler("random", "RandomSampler", {})
-register_sampler("grid", "GridSampler", {})
-register_sampler("bruteforce", "BruteForceSampler", {"avoid_premature_stop": bool})
+register_sampler(
+    "gp", samplers.GPSampler, {"n_startup_trials": int, "deterministic_objective": bool}
+)
+register_sampler("qmc", samplers.QMCSampler, {"qmc_type": str, "scramble": bool})
+register_sampler("random", samplers.RandomSampler, {})
+register_sampler("grid", samplers.GridSampler, {})
+register_sampler("bruteforce", samplers.BruteForceSampler, {"avoid_premature_stop": bool})
 
 
 def check_sampler(
@@ -59,7 +73,7 @@ def check_sampler(
         )
     if name not in SAMPLERS:
         raise SpaceError(f"{name_path}: unknown sampler {name!r}; valid: {valid}")
-    allowed = SAMPLERS[name][1]
+    allowed = SAMPLERS[name].options
     for key, value in options.items():
         if key not in allowed:
             hint = ", ".join(allowed) if allowed else "none"
@@ -81,10 +95,8 @@ def make_sampler(
 ):
     """A configured, seeded Optuna sampler. `grid` gives every searched parameter's values, for the
     grid sampler (it is only called for that one)."""
-    import optuna
-
     check_sampler(name, options)
-    cls = getattr(optuna.samplers, SAMPLERS[name][0])
-    if name == "grid":
+    cls = SAMPLERS[name].cls
+    if cls is samplers.GridSampler:
         return cls(grid(), seed=seed)
     return cls(seed=seed, **options)

@@ -28,6 +28,7 @@ into the trial's ArchConfig; the checks above are made at the smallest resolutio
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import itertools
 import json
@@ -80,12 +81,21 @@ CONSTRAINT_METRICS = metrics_of(source=Source.ANALYTIC)  # known before training
 # ---------------------------------------------------------------------------- parameters
 
 
+class ParamKind(enum.StrEnum):
+    """How a dimension takes its values (stored as these strings)."""
+
+    FIXED = "fixed"
+    CHOICES = "choices"
+    INT = "int"  # an integer range
+    FLOAT = "float"  # a float range
+
+
 @dataclass(frozen=True)
 class Param:
     """One dimension: fixed (`value`), a list of `choices`, or an int/float range."""
 
     name: str
-    kind: str  # "fixed", "choices", "int", "float"
+    kind: ParamKind
     value: Any = None
     choices: tuple = ()
     low: float = 0
@@ -93,16 +103,19 @@ class Param:
     step: float | None = None
     log: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ParamKind(self.kind))  # as stored: "fixed", ...
+
     @property
     def searched(self) -> bool:
-        return self.kind != "fixed"
+        return self.kind is not ParamKind.FIXED
 
     def suggest(self, trial) -> Any:
-        if self.kind == "fixed":
+        if self.kind is ParamKind.FIXED:
             return self.value
-        if self.kind == "choices":
+        if self.kind is ParamKind.CHOICES:
             return trial.suggest_categorical(self.name, list(self.choices))
-        if self.kind == "int":
+        if self.kind is ParamKind.INT:
             return trial.suggest_int(
                 self.name, self.low, self.high, step=self.step or 1, log=self.log
             )
@@ -110,12 +123,12 @@ class Param:
 
     def values(self) -> list:
         """Every value this dimension can take; SpaceError for a continuous range."""
-        if self.kind == "fixed":
+        if self.kind is ParamKind.FIXED:
             return [self.value]
-        if self.kind == "choices":
+        if self.kind is ParamKind.CHOICES:
             return list(self.choices)
-        if self.kind == "int":
-            return list(range(self.low, self.high + 1, self.step or 1))
+        if self.kind is ParamKind.INT:
+            return list(range(int(self.low), int(self.high) + 1, int(self.step or 1)))
         if self.step is None:
             raise SpaceError(
                 f"metaparameters.{self.name}: a continuous range ({self.low} to "
@@ -132,9 +145,9 @@ class Param:
 
     def extremes(self) -> list:
         """The values to check against the architecture's own validation."""
-        if self.kind == "fixed":
+        if self.kind is ParamKind.FIXED:
             return [self.value]
-        if self.kind == "choices":
+        if self.kind is ParamKind.CHOICES:
             return list(self.choices)
         return [self.low, self.high]
 
@@ -144,7 +157,7 @@ def _parse_param(node: Any, path: str, *, integer: bool) -> Param:
     number = "an integer" if integer else "a number"
     if not isinstance(node, dict):
         _check_number(node, path, integer=integer)
-        return Param(name, "fixed", value=node)
+        return Param(name, ParamKind.FIXED, value=node)
     if "choices" in node:
         _check_keys(node, path, ("choices",))
         choices = node["choices"]
@@ -154,7 +167,7 @@ def _parse_param(node: Any, path: str, *, integer: bool) -> Param:
             _check_number(c, f"{path}.choices[{i}]", integer=integer)
         if len(set(choices)) != len(choices):
             raise SpaceError(f"{path}.choices: {choices!r} lists a value more than once")
-        return Param(name, "choices", choices=tuple(choices))
+        return Param(name, ParamKind.CHOICES, choices=tuple(choices))
     _check_keys(node, path, ("low", "high", "step", "log"))
     for key in ("low", "high"):
         if key not in node:
@@ -176,7 +189,9 @@ def _parse_param(node: Any, path: str, *, integer: bool) -> Param:
             raise SpaceError(f"{path}: `step` and `log: true` cannot be combined")
     if log and low <= 0:
         raise SpaceError(f"{path}.low: a log range needs `low` > 0, got {low!r}")
-    return Param(name, "int" if integer else "float", low=low, high=high, step=step, log=log)
+    return Param(
+        name, ParamKind.INT if integer else ParamKind.FLOAT, low=low, high=high, step=step, log=log
+    )
 
 
 def _parse_choice_param(node: Any, path: str, allowed: tuple[str, ...]) -> Param:
@@ -194,13 +209,21 @@ def _parse_choice_param(node: Any, path: str, allowed: tuple[str, ...]) -> Param
                 raise SpaceError(f"{path}.choices[{i}]: expected {options}, got {c!r}")
         if len(set(choices)) != len(choices):
             raise SpaceError(f"{path}.choices: {choices!r} lists a value more than once")
-        return Param(name, "choices", choices=tuple(choices))
+        return Param(name, ParamKind.CHOICES, choices=tuple(choices))
     if node not in allowed:
         raise SpaceError(f"{path}: expected {options} or {{choices: [...]}}, got {node!r}")
-    return Param(name, "fixed", value=node)
+    return Param(name, ParamKind.FIXED, value=node)
 
 
 # ---------------------------------------------------------------------------- sections
+
+
+class Conv1Pool(enum.StrEnum):
+    """Whether a searched layout pools after conv1 (`pooling.conv1`; stored as these strings)."""
+
+    ALWAYS = "true"
+    NEVER = "false"
+    SEARCH = "search"
 
 
 @dataclass(frozen=True)
@@ -209,8 +232,11 @@ class Pooling:
 
     fixed: tuple[str, ...] | None = ("conv1", "fire4", "fire8")
     among: tuple[str, ...] = ()
-    count: Param = Param("pool_count", "fixed", value=0)
-    conv1: str = "true"  # "true", "false" or "search"
+    count: Param = Param("pool_count", ParamKind.FIXED, value=0)
+    conv1: Conv1Pool = Conv1Pool.ALWAYS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "conv1", Conv1Pool(self.conv1))  # as stored: "true", ...
 
     @property
     def searched(self) -> bool:
@@ -225,9 +251,10 @@ class Pooling:
     def suggest(self, trial) -> tuple[str, ...]:
         if self.fixed is not None:
             return self.fixed
-        conv1 = {"true": True, "false": False}.get(self.conv1)
-        if conv1 is None:
+        if self.conv1 is Conv1Pool.SEARCH:
             conv1 = trial.suggest_categorical("pool_conv1", [True, False])
+        else:
+            conv1 = self.conv1 is Conv1Pool.ALWAYS
         modules = trial.suggest_categorical("pool_after", self.combinations())
         return (("conv1",) if conv1 else ()) + tuple(n for n in modules.split(",") if n)
 
@@ -236,7 +263,9 @@ class Pooling:
         if self.fixed is not None:
             return self.fixed
         k = max(self.count.values())
-        return (("conv1",) if self.conv1 != "false" else ()) + self.among[len(self.among) - k :]
+        return (("conv1",) if self.conv1 is not Conv1Pool.NEVER else ()) + self.among[
+            len(self.among) - k :
+        ]
 
 
 @dataclass(frozen=True)
@@ -283,7 +312,7 @@ class Training:
         r = self.resolution
         if not isinstance(r, Param):
             return f"{r}px"
-        if r.kind == "choices":
+        if r.kind is ParamKind.CHOICES:
             *rest, last = self.resolutions
             return f"{', '.join(map(str, rest))} or {last} px (searched)"
         step = f", step {r.step}" if (r.step or 1) != 1 else ""
@@ -313,7 +342,7 @@ class Training:
         """The trainer's settings (`sqzdse.train.TrainConfig`), on `device` (default: this one)."""
         from sqzdse.train import TrainConfig
 
-        optional = {
+        optional: dict[str, Any] = {
             k: v for k, v in (("batch_size", self.batch_size), ("lr", self.lr)) if v is not None
         }
         return TrainConfig(
@@ -349,7 +378,7 @@ class SearchSpace:
     name: str
     metaparameters: dict[str, Param]
     pooling: Pooling = Pooling()
-    bypass: Param = Param("bypass", "fixed", value="none")
+    bypass: Param = Param("bypass", ParamKind.FIXED, value="none")
     # ArchConfig fields: stem, modules, dropout; a searched stem field holds its Param
     network: dict[str, Any] = field(default_factory=dict)
     objectives: tuple[str, ...] | None = None  # None: "auto", decided from the data set
@@ -433,7 +462,7 @@ class SearchSpace:
         """Every searched Optuna parameter with all its values (for grid sampling)."""
         grid = {name: p.values() for name, p in self.metaparameters.items() if p.searched}
         if self.pooling.searched:
-            if self.pooling.conv1 == "search":
+            if self.pooling.conv1 is Conv1Pool.SEARCH:
                 grid["pool_conv1"] = [True, False]
             grid["pool_after"] = self.pooling.combinations()
         if self.bypass.searched:
@@ -708,7 +737,7 @@ def _parse_int_dimension(node: dict, path: str, *, name: str, minimum: int) -> P
     """A searched integer (network fields, the resolution): `{choices: [...]}` or an integer range
     {low, high, step?}, every value at least `minimum`; drawn as the Optuna parameter `name`."""
     param = dataclasses.replace(_parse_param(node, path, integer=True), name=name)
-    if param.kind == "choices":
+    if param.kind is ParamKind.CHOICES:
         for i, value in enumerate(param.choices):
             _check_int(value, f"{path}.choices[{i}]", minimum=minimum)
     else:
@@ -742,7 +771,7 @@ def _parse_pooling(node: Any, num_modules: int) -> Pooling:
     if not among:
         raise SpaceError("pooling.among: expected at least one Fire module")
     count = _parse_param(node["count"], "pooling.count", integer=True)
-    if count.kind == "float" or (count.kind == "int" and count.log):
+    if count.kind is ParamKind.FLOAT or (count.kind is ParamKind.INT and count.log):
         raise SpaceError("pooling.count: expected an integer, a list of choices or {low, high}")
     for k in count.values():
         if not 0 <= k <= len(among):
@@ -753,7 +782,7 @@ def _parse_pooling(node: Any, num_modules: int) -> Pooling:
     conv1 = node.get("conv1", True)
     if conv1 not in (True, False, "search"):
         raise SpaceError(f"pooling.conv1: expected true, false or search, got {conv1!r}")
-    return Pooling(fixed=None, among=tuple(among), count=count, conv1=str(conv1).lower())
+    return Pooling(fixed=None, among=tuple(among), count=count, conv1=Conv1Pool(str(conv1).lower()))
 
 
 def _layer_list(node: Any, path: str, valid: tuple[str, ...]) -> list[str]:
@@ -864,7 +893,7 @@ def _parse_section(node: Any, source: Source):
         return None
     if not isinstance(node, dict):
         raise SpaceError(f"{section}: expected a mapping such as {example}, got {node!r}")
-    _check_keys(node, section, tuple(settings.__dataclass_fields__))
+    _check_keys(node, section, tuple(f.name for f in dataclasses.fields(settings)))
     try:
         return settings(**node)
     except SqzdseError as err:
@@ -1005,7 +1034,7 @@ def _stem_extremes(space: SearchSpace) -> list[dict[str, int]]:
         if name not in STEM_PARAMS:
             continue
         every = p.values()
-        values[name] = every if p.kind == "choices" else sorted({*every[:2], *every[-2:]})
+        values[name] = every if p.kind is ParamKind.CHOICES else sorted({*every[:2], *every[-2:]})
     if not values:
         return []
     return [dict(zip(values, combo)) for combo in itertools.product(*values.values())]

@@ -178,6 +178,7 @@ def open_storage(
         # SQLAlchemy's and the drivers' errors: an unreachable server, a bad URL, a bad file.
         except Exception as err:
             raise _open_error(url, err) from None
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _open_error(url: str, err: BaseException) -> StorageError:
@@ -272,9 +273,10 @@ def reason(err: BaseException) -> str:
     """Why opening or reading a storage failed, in a few words, from the innermost cause (Optuna
     and SQLAlchemy wrap driver errors, with SQL and links)."""
     causes: list[BaseException] = []
-    while err is not None and err not in causes:
-        causes.append(err)
-        err = err.__cause__ or err.__context__
+    cause: BaseException | None = err
+    while cause is not None and cause not in causes:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
     text = " ".join(str(getattr(c, "orig", None) or c) for c in causes)
     if "no such table" in text:
         return "it is not an Optuna storage (it has no Optuna tables)"

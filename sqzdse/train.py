@@ -36,7 +36,7 @@ from sqzdse.data import Dataset
 from sqzdse.devices import DEVICES, is_device_spec
 from sqzdse.errors import TrainingError
 from sqzdse.model import Fire, SqueezeNet, build_model
-from sqzdse.records import Epoch
+from sqzdse.records import Epoch, Status
 from sqzdse.weights import Weights
 
 TOP5_NOTE = "top-5 is 1.0 by construction: the data set has 5 or fewer classes"
@@ -138,11 +138,11 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainResult:
     """What one proxy run measured. Accuracies are fractions of the validation images."""
 
-    status: str  # "ok" | "failed"
+    status: Status  # OK or FAILED
     reason: str | None  # why the run failed; None when ok
     top1: float | None  # validation top-1 after the last epoch; None when failed
     top5: float | None  # validation top-5 (see `note`); None when failed
@@ -157,6 +157,9 @@ class TrainResult:
     note: str | None = None  # e.g. TOP5_NOTE
     # the trained network, deployable (sqzdse.weights.Weights), when asked for; not in to_dict
     weights: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)  # "ok" as stored is Status.OK
 
     def to_dict(self) -> dict:
         return {
@@ -225,16 +228,16 @@ def train_proxy(
     if result is None:
         _release_memory(device)
         return TrainResult(
-            "failed",
-            reason,
-            None,
-            None,
-            None,
+            status=Status.FAILED,
+            reason=reason,
+            top1=None,
+            top5=None,
+            train_loss=None,
             device=str(device),
             peak_memory_bytes=_peak_memory(device),
             note=top5_note(data.num_classes),
         )
-    if result.status != "ok":
+    if result.status is not Status.OK:
         _release_memory(device)
     return result
 
@@ -386,11 +389,11 @@ def _train(
         step_seconds += time.perf_counter() - epoch_start
         if bad:
             return done(
-                "failed",
-                f"non-finite loss at epoch {epoch} step {bad[0] + 1}",
-                None,
-                None,
-                None,
+                status=Status.FAILED,
+                reason=f"non-finite loss at epoch {epoch} step {bad[0] + 1}",
+                top1=None,
+                top5=None,
+                train_loss=None,
                 curve=curve,
                 train_seconds=time.perf_counter() - start,
                 peak_memory_bytes=_peak_memory(device),
@@ -419,11 +422,11 @@ def _train(
     last = curve[-1]
     trained = run.steps * run.batch if run.batch is not None else len(data.train_y)
     return done(
-        "ok",
-        None,
-        last.top1,
-        last.top5,
-        last.train_loss,
+        status=Status.OK,
+        reason=None,
+        top1=last.top1,
+        top5=last.top5,
+        train_loss=last.train_loss,
         curve=curve,
         train_seconds=time.perf_counter() - start,
         images_per_second=config.epochs * trained / step_seconds,

@@ -14,7 +14,7 @@ it reused).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -111,7 +111,7 @@ def _minimization_points(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> np.n
     return _as_minimization(points, [direction for _, direction in pairs])
 
 
-def _as_minimization(points: np.ndarray, directions: list[str]) -> np.ndarray:
+def _as_minimization(points: np.ndarray, directions: Sequence[str]) -> np.ndarray:
     signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
     return points * signs
 

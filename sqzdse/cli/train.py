@@ -10,7 +10,7 @@ from sqzdse.cli.options import arch_options, pop_arch_flags
 from sqzdse.data import DATASETS, DataSpec, dataset_num_classes, download_dataset, load_dataset
 from sqzdse.devices import DEVICES
 from sqzdse.errors import TrainingError
-from sqzdse.records import Epoch, analytic_metrics
+from sqzdse.records import Epoch, Status, analytic_metrics
 from sqzdse.train import TrainConfig, TrainResult, resolve_device, train_proxy
 
 TRAIN_RESOLUTION = 32  # the default input size for training (the presets describe 224x224 ImageNet)
@@ -117,7 +117,7 @@ def train(
         cfg, spec, config, result, train_images=len(data.train_y), val_images=len(data.val_y)
     )
     click.echo(json.dumps(report, indent=2) if as_json else format_summary(report))
-    if result.status != "ok":
+    if result.status is not Status.OK:
         raise TrainingError(f"training failed: {result.reason}")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import optuna
 
 from sqzdse.errors import SqzdseError
-from sqzdse.records import analytic_metrics, format_value
+from sqzdse.records import Status, analytic_metrics, format_value
 
 from . import _store
 from ._plan import Plan, Role, Run
@@ -121,7 +121,7 @@ def _progress(plan: Plan, run: Run, result, done: int, total: int, clock, todo, 
     count = len(plan.networks)
     outcome = (
         f"top-1 {format_value('top1', result.top1)}"
-        if result.status == "ok"
+        if result.status is Status.OK
         else f"failed: {result.reason}"
     )
     return (

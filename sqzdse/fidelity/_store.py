@@ -80,7 +80,7 @@ def is_fidelity_study(study: optuna.Study) -> bool:
 
 def finished_runs(study: optuna.Study) -> dict[str, StoredRun]:
     """Key -> the run's result, for every run that finished (trained, or failed while training)."""
-    found = {}
+    found: dict[str, StoredRun] = {}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
         attrs = trial.user_attrs
         if _KEY not in attrs or _RESULT not in attrs:
@@ -94,7 +94,7 @@ def finished_trials(
 ) -> dict[str, optuna.trial.FrozenTrial]:
     """Key -> the trial of every run that finished, the one whose attribute `result` holds what
     it measured (the first, when a run was stored twice)."""
-    found = {}
+    found: dict[str, optuna.trial.FrozenTrial] = {}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
         if _KEY in trial.user_attrs and result in trial.user_attrs:
             found.setdefault(trial.user_attrs[_KEY], trial)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,12 +112,14 @@ class Interrupts:
                 signal.signal(s, h)
 
 
-def constraint_violations(metrics: dict, constraints: dict[str, float]) -> dict[str, float]:
+def constraint_violations(
+    metrics: Mapping[str, float], constraints: Mapping[str, float]
+) -> dict[str, float]:
     """Constraint values in Optuna's convention (feasible when <= 0): metric - budget."""
     return {f"{name}_budget": float(metrics[name] - budget) for name, budget in constraints.items()}
 
 
-def over_budget(metrics: dict, constraints: dict[str, float]) -> str | None:
+def over_budget(metrics: Mapping[str, float], constraints: Mapping[str, float]) -> str | None:
     """Why a network is infeasible (every budget it exceeds), or None when it is within them."""
     over = [
         f"{name} {metrics[name]:,} > budget {_number(budget)}"
@@ -211,10 +213,12 @@ class Objective:
 
     def _outcome(self, trial: optuna.Trial, record: TrialRecord) -> TrialRecord:
         """The record of the trial once decided: infeasible, reused, trained, stopped or failed."""
+        arch = record.arch
+        assert arch is not None  # `__call__` made the record from its network
         reason = over_budget(record.metrics, self.setup.space.constraints)
         if reason is not None:
             return record.replace(status=Status.INFEASIBLE, failure_reason=reason)
-        earlier = _trained_twin(trial, record.arch)
+        earlier = _trained_twin(trial, arch)
         if earlier is not None:
             return record.reusing(earlier)
         record = _with_latency(record)
@@ -222,13 +226,14 @@ class Objective:
         halving = self._halving(trial, record)
         try:
             result = self._train(
-                record.arch,
+                arch,
                 on_epoch=halving,
                 keep_weights=self.save_weights != "none"
                 or self.setup.space.compression is not None
                 or self.setup.space.quantization is not None,
             )
         except Stopped as stop:
+            assert halving is not None  # only a rung stops a trial
             return record.replace(
                 status=Status.STOPPED,
                 failure_reason=stop.reason,
@@ -253,7 +258,7 @@ class Objective:
             curve=tuple(result.curve),
             rungs=() if halving is None else tuple(halving.rungs),
         )
-        if result.status != "ok":
+        if result.status is not Status.OK:
             return trained.replace(status=Status.FAILED, failure_reason=result.reason)
         measured = {name: getattr(result, name) for name in metrics_of(source=Source.TRAINED)}
         trained = trained.replace(
@@ -315,7 +320,7 @@ class Objective:
     def _halving(self, trial: optuna.Trial, record: TrialRecord) -> Halving | None:
         """The per-epoch successive-halving hook, or None at full fidelity."""
         space = self.setup.space
-        if not space.rungs:
+        if not space.rungs or space.fidelity is None:
             return None
         return Halving(
             trial=trial,
@@ -355,8 +360,10 @@ class Objective:
         """The record with the Deep Compression of its trained network (the space's settings)."""
         from sqzdse.compression.pipeline import compress
 
+        settings = self.setup.space.compression
+        assert record.arch is not None and settings is not None  # a trained network, compressed
         data, config = self._data_and_config(record.arch.resolution)
-        report = compress(weights, data, self.setup.space.compression, config).report
+        report = compress(weights, data, settings, config).report
         compressed = {
             COMPRESSED_BYTES: report.file_bytes,
             TOP1_COMPRESSED: report.top1_after,
@@ -376,10 +383,11 @@ class Objective:
         from sqzdse.data import load_dataset
         from sqzdse.deploy import measure_int8
 
+        settings = self.setup.space.quantization
+        assert record.arch is not None and settings is not None  # a trained network, quantized
         start = time.perf_counter()
         # ONNX Runtime reads the CPU's copy, at the trial's resolution
         data = load_dataset(self.setup.space.training.data_spec(resolution=record.arch.resolution))
-        settings = self.setup.space.quantization
         with tempfile.TemporaryDirectory(prefix="sqzdse-search-int8-") as folder:
             check, block = measure_int8(
                 weights,
@@ -426,6 +434,7 @@ def _with_latency(record: TrialRecord) -> TrialRecord:
     """The record with its network's measured CPU latency (`sqzdse.latency`), before training."""
     from sqzdse.latency import measure_latency
 
+    assert record.arch is not None  # measured before training, from the network
     latency = measure_latency(record.arch)
     return record.replace(
         metrics={**record.metrics, LATENCY_MS: latency.median_ms}, latency=latency.to_dict()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import optuna
 
 from sqzdse.errors import StorageError
-from sqzdse.records import StudyInfo, metric
+from sqzdse.records import Direction, StudyInfo, metric
 from sqzdse.samplers import make_sampler
 from sqzdse.space import SearchSpace
 from sqzdse.storage import check_study_name
@@ -25,7 +25,7 @@ class SearchSetup:
     splits: dict | None = None  # sqzdse.data.Splits.to_dict() of the proxy's data
 
     @property
-    def directions(self) -> list[str]:
+    def directions(self) -> list[Direction]:
         return [metric(name).direction for name in self.objectives]
 
     @property

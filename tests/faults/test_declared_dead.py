@@ -35,7 +35,14 @@ def _search(tmp_path, on_train, n_trials: int = 2):
     def trainer(cfg, data, config, **kwargs):
         calls.append(cfg)
         on_train(study, len(calls) - 1)
-        return TrainResult("ok", None, 0.5 + 0.1 * len(calls), 0.9, 1.0, train_seconds=0.1)
+        return TrainResult(
+            status="ok",
+            reason=None,
+            top1=0.5 + 0.1 * len(calls),
+            top5=0.9,
+            train_loss=1.0,
+            train_seconds=0.1,
+        )
 
     lines: list[str] = []
     run_search(study, Objective(setup, n_trials=n_trials, trainer=trainer), say=lines.append)
@@ -141,7 +148,9 @@ def test_a_fidelity_run_finished_after_being_declared_dead_is_stored_once(tmp_pa
                      reference_seeds=1)  # fmt: skip
     first, second = plan.runs()[:2]
     study = _runs_study(tmp_path, "fid")
-    result = TrainResult("ok", None, 0.7, 0.9, 1.0, train_seconds=0.1)
+    result = TrainResult(
+        status="ok", reason=None, top1=0.7, top5=0.9, train_loss=1.0, train_seconds=0.1
+    )
     trial = _store.claim(study, first, host="alive")
     _fail(study, trial)  # taken for dead; nobody has stored the run yet
     assert _store.record(study, trial, first, result).top1 == 0.7
@@ -151,7 +160,12 @@ def test_a_fidelity_run_finished_after_being_declared_dead_is_stored_once(tmp_pa
     trial = _store.claim(study, second, host="alive")
     _fail(study, trial)
     other = _store.claim(study, second, host="other")
-    _store.record(study, other, second, TrainResult("ok", None, 0.6, 0.9, 1.0))
+    _store.record(
+        study,
+        other,
+        second,
+        TrainResult(status="ok", reason=None, top1=0.6, top5=0.9, train_loss=1.0),
+    )
     _store.record(study, trial, second, result)
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     assert sorted(t.user_attrs["run_key"] for t in complete) == sorted([first.key, second.key])

@@ -26,7 +26,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def failing_trainer(cfg, data, config, **kwargs):
-    return TrainResult("failed", "out of memory on cuda:0: CUDA out of memory", None, None, None)
+    return TrainResult(
+        status="failed",
+        reason="out of memory on cuda:0: CUDA out of memory",
+        top1=None,
+        top5=None,
+        train_loss=None,
+    )
 
 
 def refused(capsys, tmp_path, *args, message: str, code: int = 2) -> None:
