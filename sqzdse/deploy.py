@@ -312,17 +312,17 @@ def _accuracy(record: TrialRecord, dataset: str | None, training: dict) -> dict[
         f"(training settings: {json.dumps(training, sort_keys=True)})",
     }
     block = record.retrained
-    if not block or not block.get("weights"):
+    if block is None or not block.weights or not block.seeds:
         return {**proxy, "weights": "proxy"}
-    first = block["seeds"][0]
+    first = block.seeds[0]
     return {
-        "top1": first["top1"],
-        "top5": first["top5"],
+        "top1": first.top1,
+        "top5": first.top5,
         "measured": f"validation split of {dataset} after `sqzdse retrain` with seed "
-        f"{first['seed']} (the weights in this file; settings: "
-        f"{json.dumps(block['settings'], sort_keys=True)})",
+        f"{first.seed} (the weights in this file; settings: "
+        f"{json.dumps(dict(block.settings), sort_keys=True)})",
         "weights": "retrained",
-        "retrained_mean_over_seeds": {"top1": block["top1"], "top5": block["top5"]},
+        "retrained_mean_over_seeds": {"top1": block.top1, "top5": block.top5},
         "proxy": proxy,
     }
 

@@ -20,7 +20,7 @@ import dataclasses
 import functools
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +31,14 @@ from sqzdse.errors import ArchError, SqzdseError
 from sqzdse.records import (
     DEFAULT_COST,
     RETRAINED_PREFIX,
+    Retraining,
+    SeedRun,
     Status,
     TrialRecord,
     analytic_metrics,
     format_value,
 )
-from sqzdse.retrain import SeedRun, retrain_block
+from sqzdse.retrain import retrain_block
 from sqzdse.space import Training
 from sqzdse.storage import RUNS_SUFFIX  # the companion study of runs: <study>.retrain
 
@@ -394,7 +396,7 @@ def write_blocks(
             splits=splits,
         )
         prefix = RETRAINED_PREFIX if r.net.trial is not None else BASELINE_PREFIX
-        study.set_user_attr(f"{prefix}{r.net.name}", block)
+        study.set_user_attr(f"{prefix}{r.net.name}", block.to_dict())
 
 
 def first_weights(runs_study: optuna.Study, runs: Sequence[FrontRun]) -> dict[str, dict | None]:
@@ -409,10 +411,10 @@ def first_weights(runs_study: optuna.Study, runs: Sequence[FrontRun]) -> dict[st
     return chosen
 
 
-def baseline_blocks(study_attrs: dict[str, Any]) -> dict[str, dict]:
+def baseline_blocks(study_attrs: Mapping[str, Any]) -> dict[str, Retraining]:
     """{preset: its block} from a study's user attributes."""
     return {
-        key.removeprefix(BASELINE_PREFIX): value
+        key.removeprefix(BASELINE_PREFIX): Retraining.from_dict(value)
         for key, value in study_attrs.items()
         if key.startswith(BASELINE_PREFIX) and isinstance(value, dict)
     }

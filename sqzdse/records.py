@@ -38,6 +38,8 @@ import datetime
 import enum
 import functools
 import json
+import math
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
@@ -53,6 +55,9 @@ from sqzdse.arch import (
 from sqzdse.errors import ArchError
 
 __all__ = [
+    "RETRAINED_ACCURACIES",
+    "Retraining",
+    "SeedRun",
     "Direction",
     "ARCH_COLUMNS",
     "COLUMN_NAMES",
@@ -624,6 +629,159 @@ _LATENCY, _WEIGHTS = "latency", "weights"
 _COMPRESSION, _QUANTIZATION = "compression", "quantization"
 
 
+# The accuracies of a retraining block, each the mean over its seeds; `retrained_<name>` metrics.
+RETRAINED_ACCURACIES = ("top1", "top5", "test_top1", "test_top5")
+
+
+def _finite(value: Any) -> float | None:
+    """A stored number, or None for anything else (absent, text, a bool, NaN)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeedRun:
+    """One seed of `sqzdse retrain`: validation accuracy (as the search measures it) and test
+    accuracy of the trained, deployable network. Read back, what a stored run lacks is None (runs
+    from before the three splits have no test accuracy)."""
+
+    seed: int | None
+    top1: float | None  # validation
+    top5: float | None
+    test_top1: float | None
+    test_top5: float | None
+    train_seconds: float | None
+    device: str | None
+    curve: tuple[Epoch, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {"curve": [e.to_dict() for e in self.curve]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SeedRun:
+        seed, device = data.get("seed"), data.get("device")
+        entries = data.get("curve")
+        curve = (Epoch.from_dict(e) for e in _list(entries) if isinstance(e, Mapping))
+        return cls(
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            top1=_finite(data.get("top1")),
+            top5=_finite(data.get("top5")),
+            test_top1=_finite(data.get("test_top1")),
+            test_top5=_finite(data.get("test_top5")),
+            train_seconds=_finite(data.get("train_seconds")),
+            device=device if isinstance(device, str) else None,
+            curve=tuple(e for e in curve if e is not None),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retraining:
+    """What `sqzdse retrain` records about one network (`retrained:<number>` for a trial,
+    `retrained_baseline:<preset>` for SqueezeNet): its settings and splits, each seed's run, the
+    means over the seeds (`top1` / `top5` on the validation images, comparable with the proxy's;
+    `test_*` on the test split, None in a block from before the three splits), the first seed's
+    weights. Read back with `from_dict`, which takes whatever an older block holds."""
+
+    settings: Mapping[str, Any]  # Training's fields
+    splits: Mapping[str, Any]  # image counts (train, val, test) and the convention
+    seeds: tuple[SeedRun, ...]
+    top1: float | None
+    top5: float | None
+    test_top1: float | None
+    test_top5: float | None
+    test_top1_by_seed: tuple[float | None, ...] | None
+    train_seconds: float | None  # all seeds
+    device: str | None
+    weights: Mapping[str, Any] | None  # the first seed's (sqzdse.artifacts)
+    versions: Mapping[str, Any]
+    finished: str | None  # ISO time
+
+    @classmethod
+    def of_runs(
+        cls,
+        runs: Sequence[SeedRun],
+        *,
+        settings: Mapping[str, Any],
+        splits: Mapping[str, Any],
+        weights: Mapping[str, Any] | None,
+        versions: Mapping[str, Any],
+    ) -> Retraining:
+        """The block of a network's finished runs (every accuracy measured)."""
+
+        def mean(key: str) -> float:
+            return statistics.fmean(getattr(r, key) for r in runs)
+
+        return cls(
+            settings=settings,
+            splits=splits,
+            seeds=tuple(runs),
+            top1=mean("top1"),
+            top5=mean("top5"),
+            test_top1=mean("test_top1"),
+            test_top5=mean("test_top5"),
+            test_top1_by_seed=tuple(r.test_top1 for r in runs),
+            train_seconds=sum(r.train_seconds or 0.0 for r in runs),
+            device=runs[0].device,
+            weights=weights,
+            versions=versions,
+            finished=datetime.datetime.now().isoformat(timespec="seconds"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The block as the study stores it (plain JSON data)."""
+        data = {
+            "settings": dict(self.settings),
+            "splits": dict(self.splits),
+            "seeds": [r.to_dict() for r in self.seeds],
+            **{key: getattr(self, key) for key in RETRAINED_ACCURACIES},
+            "test_top1_by_seed": None
+            if self.test_top1_by_seed is None
+            else list(self.test_top1_by_seed),
+            "train_seconds": self.train_seconds,
+            "device": self.device,
+            "weights": None if self.weights is None else dict(self.weights),
+            "versions": dict(self.versions),
+            "finished": self.finished,
+        }
+        if self.test_top1_by_seed is None:
+            del data["test_top1_by_seed"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Retraining:
+        def mapping(key: str) -> Mapping[str, Any]:
+            return data[key] if isinstance(data.get(key), Mapping) else {}
+
+        seeds = _list(data.get("seeds"))
+        by_seed = data.get("test_top1_by_seed")
+        weights, device, finished = data.get("weights"), data.get("device"), data.get("finished")
+        return cls(
+            settings=mapping("settings"),
+            splits=mapping("splits"),
+            seeds=tuple(SeedRun.from_dict(s) for s in seeds if isinstance(s, Mapping)),
+            **{key: _finite(data.get(key)) for key in RETRAINED_ACCURACIES},
+            test_top1_by_seed=tuple(map(_finite, by_seed)) if isinstance(by_seed, list) else None,
+            train_seconds=_finite(data.get("train_seconds")),
+            device=device if isinstance(device, str) else None,
+            weights=weights if isinstance(weights, Mapping) else None,
+            versions=mapping("versions"),
+            finished=finished if isinstance(finished, str) else None,
+        )
+
+    def by_seed(self, key: str) -> tuple[float, ...]:
+        """`key` (an accuracy of `RETRAINED_ACCURACIES`) of each seed; () unless every seed has
+        it (test top-1 from `test_top1_by_seed` where the block has it)."""
+        if key == "test_top1" and self.test_top1_by_seed is not None:
+            values = list(self.test_top1_by_seed)
+        else:
+            values = [getattr(r, key) for r in self.seeds]
+        return () if None in values else tuple(v for v in values if v is not None)
+
+
 @dataclass(frozen=True)
 class TrialRecord:
     """Everything sqzdse knows about one trial.
@@ -647,7 +805,7 @@ class TrialRecord:
     weights: Mapping[str, Any] | None = None  # its stored weights (sqzdse.artifacts)
     compression: Mapping[str, Any] | None = None  # its Deep Compression report
     quantization: Mapping[str, Any] | None = None  # its int8 block (sqzdse.deploy.measure_int8)
-    retrained: Mapping[str, Any] | None = None  # `sqzdse retrain`'s block, attached by readers
+    retrained: Retraining | None = None  # `sqzdse retrain`'s block, attached by readers
     number: int | None = None
     state: str | None = None  # Optuna's TrialState name
     values: tuple[float, ...] | None = None  # the objective values of a COMPLETE trial
@@ -659,15 +817,17 @@ class TrialRecord:
         return dataclasses.replace(self, **changes)
 
     def with_retrained(self, block: Mapping[str, Any] | None) -> TrialRecord:
-        """This record with `sqzdse retrain`'s result for its network (None: unchanged)."""
+        """This record with `sqzdse retrain`'s result for its network, the block as stored
+        (None: unchanged)."""
         if not isinstance(block, Mapping):
             return self
+        retrained = Retraining.from_dict(block)
         accuracies = {
-            f"retrained_{name}": block.get(name)
-            for name in ("top1", "top5", "test_top1", "test_top5")
-            if isinstance(block.get(name), (int, float))
+            f"retrained_{name}": value
+            for name in RETRAINED_ACCURACIES
+            if (value := getattr(retrained, name)) is not None
         }
-        return self.replace(retrained=block, metrics={**self.metrics, **accuracies})
+        return self.replace(retrained=retrained, metrics={**self.metrics, **accuracies})
 
     @property
     def epochs_trained(self) -> int | None:

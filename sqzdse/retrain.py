@@ -2,7 +2,7 @@
 several seeds, measured on the validation images the search selected with and then, once trained,
 on the test split that nothing in a search reads.
 
-The result is a block of plain data (`retrain_block`) that the study stores as
+The result is a `records.Retraining` block (`retrain_block`) that the study stores as
 `retrained:<number>` for a trial (a finished Optuna trial cannot be changed) or
 `retrained_baseline:<preset>` for SqueezeNet v1.0 / v1.1 trained the same way, with the first
 seed's weights as an artifact.
@@ -11,15 +11,12 @@ seed's weights as an artifact.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqzdse.arch import ArchConfig
 from sqzdse.errors import SqzdseError
-from sqzdse.records import Epoch, Status
+from sqzdse.records import Epoch, Retraining, SeedRun, Status
 from sqzdse.space import Training
 
 DEFAULT_SEEDS = 2
@@ -55,30 +52,6 @@ def retrain_training(
     return dataclasses.replace(search, **changes)
 
 
-@dataclass(frozen=True)
-class SeedRun:
-    """One seed's retraining: validation accuracy (as the search measures it) and test accuracy
-    of the trained, deployable network."""
-
-    seed: int
-    top1: float  # validation
-    top5: float
-    test_top1: float
-    test_top5: float
-    train_seconds: float
-    device: str
-    curve: tuple[Epoch, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self) | {"curve": [e.to_dict() for e in self.curve]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SeedRun:
-        curve = tuple(e for e in map(Epoch.from_dict, data.get("curve") or ()) if e is not None)
-        fields = {f.name for f in dataclasses.fields(cls)} - {"curve"}
-        return cls(**{k: data[k] for k in fields}, curve=curve)
-
-
 def train_seed(
     arch: ArchConfig,
     training: Training,
@@ -101,14 +74,14 @@ def train_seed(
         raise SqzdseError(f"retraining with seed {seed} failed: {result.reason}")
     test_top1, test_top5 = test_accuracy(result.weights, training)
     run = SeedRun(
-        seed,
-        result.top1,
-        result.top5,
-        test_top1,
-        test_top5,
-        result.train_seconds,
-        result.device,
-        tuple(result.curve),
+        seed=seed,
+        top1=result.top1,
+        top5=result.top5,
+        test_top1=test_top1,
+        test_top5=test_top5,
+        train_seconds=result.train_seconds,
+        device=result.device,
+        curve=tuple(result.curve),
     )
     return run, result.weights
 
@@ -159,28 +132,19 @@ def retrain(
 
 def retrain_block(
     training: Training, runs: Sequence[SeedRun], *, weights: dict | None, splits: dict
-) -> dict[str, Any]:
-    """What the study records about one network's retraining (plain JSON data). `top1` / `top5`
-    are validation means (comparable with the proxy's), `test_*` the test split's."""
+) -> Retraining:
+    """What the study records about one network's retraining (`Retraining.to_dict` stores it)."""
     import torch
 
     from sqzdse import __version__
 
-    return {
-        "settings": dataclasses.asdict(training),
-        "splits": splits,
-        "seeds": [r.to_dict() for r in runs],
-        "top1": statistics.fmean(r.top1 for r in runs),
-        "top5": statistics.fmean(r.top5 for r in runs),
-        "test_top1": statistics.fmean(r.test_top1 for r in runs),
-        "test_top5": statistics.fmean(r.test_top5 for r in runs),
-        "test_top1_by_seed": [r.test_top1 for r in runs],
-        "train_seconds": sum(r.train_seconds for r in runs),
-        "device": runs[0].device,
-        "weights": weights,
-        "versions": {"sqzdse": __version__, "torch": torch.__version__},
-        "finished": datetime.datetime.now().isoformat(timespec="seconds"),
-    }
+    return Retraining.of_runs(
+        runs,
+        settings=dataclasses.asdict(training),
+        splits=splits,
+        weights=weights,
+        versions={"sqzdse": __version__, "torch": torch.__version__},
+    )
 
 
 def split_sizes(training: Training) -> dict[str, Any]:

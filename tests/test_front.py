@@ -9,12 +9,15 @@ import pytest
 from sqzdse.arch import preset
 from sqzdse.errors import SqzdseError
 from sqzdse.front import FrontRun, Network, Retrained, _Eta, baseline_networks, rank_agreement
-from sqzdse.retrain import SeedRun
+from sqzdse.records import SeedRun
 from sqzdse.space import Training
 
 
 def seed_run(seed: int, seconds: float, test_top1: float = 0.5) -> SeedRun:
-    return SeedRun(seed, 0.5, 0.9, test_top1, 0.9, seconds, "cpu", ())
+    return SeedRun(
+        seed=seed, top1=0.5, top5=0.9, test_top1=test_top1, test_top5=0.9,
+        train_seconds=seconds, device="cpu",
+    )  # fmt: skip
 
 
 def test_time_left_is_a_networks_own_seconds_or_the_mean_marked_as_a_guess():

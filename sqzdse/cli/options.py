@@ -123,7 +123,7 @@ def stored_weights(record, number: int, storage: str, artifacts: str | None):
     search stored; SqzdseError saying how to get some when it has none."""
     from sqzdse.artifacts import artifact_store, load_weights
 
-    retrained = (record.retrained or {}).get("weights")
+    retrained = None if record.retrained is None else record.retrained.weights
     if record.weights is None and retrained is None:
         raise SqzdseError(
             f"trial {number} has no stored weights ({record.status or 'no status'}): a search "

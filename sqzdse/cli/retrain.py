@@ -207,11 +207,11 @@ def _retrain_trial(
     runs, first_weights = run_retraining(record.arch, training, seed_list, on_epoch=progress)
     weights = save_weights(study, first_weights, store, source="retrained", label=f"trial-{number}")
     block = retrain_block(training, runs, weights=weights, splits=split_sizes(training))
-    study.set_user_attr(f"{RETRAINED_PREFIX}{number}", block)
+    study.set_user_attr(f"{RETRAINED_PREFIX}{number}", block.to_dict())
     per_seed = ", ".join(f"{format_value('top1', r.test_top1)} (seed {r.seed})" for r in runs)
     click.echo(
-        f"trial {number}: retrained validation top-1 {format_value('top1', block['top1'])}, "
-        f"test top-1 {format_value('top1', block['test_top1'])} [{per_seed}]; the search's "
+        f"trial {number}: retrained validation top-1 {format_value('top1', block.top1)}, "
+        f"test top-1 {format_value('top1', block.test_top1)} [{per_seed}]; the search's "
         f"proxy: {format_value('top1', record.metrics.get('top1'))} (validation). "
         f"Recorded on study {study.study_name!r} with the weights of seed {seed_list[0]}: "
         f"export them with sqzdse export-model --storage {storage} --study {study.study_name} "

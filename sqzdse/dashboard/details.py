@@ -16,7 +16,7 @@ import pandas as pd
 
 from sqzdse.arch import ARCH_FIELDS, COMMAND_GROUPS, ArchConfig, layer_table, preset
 from sqzdse.dashboard.study_data import StudyData
-from sqzdse.records import METRIC_ORDER, METRICS, Epoch, Status, metric
+from sqzdse.records import METRIC_ORDER, METRICS, Epoch, Retraining, Status, metric
 
 # ArchConfig field -> `sqzdse train` flag, in the order the command lists them: always given ...
 ARCH_FLAGS = tuple(
@@ -252,17 +252,16 @@ def trial_retrained(data: StudyData, number: int) -> RetrainedDetail | None:
     return None if record is None else retrained_detail(record.retrained)
 
 
-def retrained_detail(block: Mapping[str, Any] | None) -> RetrainedDetail | None:
-    """The block a `retrained:<number>` attribute holds, for people; None without one."""
-    if not isinstance(block, Mapping):
+def retrained_detail(block: Retraining | None) -> RetrainedDetail | None:
+    """A network's retraining block (`records.Retraining`), for people; None without one."""
+    if block is None:
         return None
-    seeds = [s for s in _list(block.get("seeds")) if isinstance(s, Mapping)]
     rows = []
     for name, key in (("validation top-1", "top1"), ("test top-1", "test_top1")):
-        by_seed = [_number(s.get(key)) for s in seeds]
-        if key == "test_top1" and not seeds:
-            by_seed = [_number(v) for v in _list(block.get("test_top1_by_seed"))]
-        mean = _number(block.get(key))
+        by_seed = [getattr(s, key) for s in block.seeds]
+        if key == "test_top1" and not block.seeds:
+            by_seed = list(block.test_top1_by_seed or ())
+        mean = getattr(block, key)
         if mean is None:
             continue
         known = [v for v in by_seed if v is not None]
@@ -272,18 +271,16 @@ def retrained_detail(block: Mapping[str, Any] | None) -> RetrainedDetail | None:
         if len(by_seed) > 1:
             rows.append((f"{name} per seed", " · ".join(map(_percent, by_seed))))
     for name, key in (("validation top-5, mean", "top5"), ("test top-5, mean", "test_top5")):
-        if _number(block.get(key)) is not None:
-            rows.append((name, _percent(block.get(key))))
-    seconds = _number(block.get("train_seconds"))
-    if seconds is not None:
-        rows.append(("training time, all seeds", f"{seconds:,.0f} s"))
-    return RetrainedDetail(settings=_retrain_settings(block, seeds), rows=tuple(rows))
+        if getattr(block, key) is not None:
+            rows.append((name, _percent(getattr(block, key))))
+    if block.train_seconds is not None:
+        rows.append(("training time, all seeds", f"{block.train_seconds:,.0f} s"))
+    return RetrainedDetail(settings=_retrain_settings(block), rows=tuple(rows))
 
 
-def _retrain_settings(block: Mapping[str, Any], seeds: list[Mapping[str, Any]]) -> str:
-    settings = block.get("settings") if isinstance(block.get("settings"), Mapping) else {}
-    splits = block.get("splits") if isinstance(block.get("splits"), Mapping) else {}
-    numbers = [s.get("seed") for s in seeds if isinstance(s.get("seed"), int)]
+def _retrain_settings(block: Retraining) -> str:
+    settings, splits = block.settings, block.splits
+    numbers = [s.seed for s in block.seeds if s.seed is not None]
     parts = []
     if numbers:
         parts.append(f"{len(numbers)} seed{'s' if len(numbers) > 1 else ''} ({_join(numbers)})")

@@ -37,7 +37,7 @@ from sqzdse.arch import (
 )
 from sqzdse.dashboard.study_data import StudyData
 from sqzdse.errors import ArchError
-from sqzdse.records import Epoch, Role, metric, metrics_of
+from sqzdse.records import Epoch, Retraining, Role, metric, metrics_of
 
 # The axes a user can choose: metric -> axis title. Costs known for every trial go on x.
 X_METRICS: dict[str, str] = {name: metric(name).label for name in metrics_of(role=Role.COST)}
@@ -548,33 +548,18 @@ def retrained_metric(y: str) -> str | None:
     return "retrained_test_top5" if y.endswith("top5") else "retrained_test_top1"
 
 
-def _finite(value) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
-
-
-def seed_values(block, key: str) -> tuple[float, ...]:
-    """`key` (test_top1, top1, ...) of each seed of a retraining block; () when it lacks them."""
-    if key == "test_top1" and isinstance(block.get("test_top1_by_seed"), list):
-        values = [_finite(v) for v in block["test_top1_by_seed"]]
-    else:
-        seeds = block.get("seeds") if isinstance(block.get("seeds"), list) else []
-        values = [_finite(s.get(key)) if isinstance(s, dict) else None for s in seeds]
-    return () if None in values else tuple(values)
-
-
-def _retrained_point(block, *, key: str, **fields) -> RetrainedPoint | None:
+def _retrained_point(block: Retraining, *, key: str, **fields) -> RetrainedPoint | None:
     """The point of one retraining block at the accuracy `key` (test_top1 or test_top5)."""
-    mean = _finite(block.get(key))
+    mean = getattr(block, key)
     if mean is None:
         return None
-    by_seed = seed_values(block, key)
+    by_seed = block.by_seed(key)
     return RetrainedPoint(
         y=mean,
         spread=(max(by_seed) - min(by_seed)) / 2 if by_seed else 0.0,
         by_seed=by_seed,
         metric=f"retrained_{key}",
-        val=_finite(block.get(key.removeprefix("test_"))),
+        val=getattr(block, key.removeprefix("test_")),
         **fields,
     )
 
@@ -638,15 +623,14 @@ def _retrained_rows(data: StudyData, test: str) -> pd.Series:
     return has_block & data.frame[test].notna()
 
 
-def _baseline_cost(data: StudyData, name: str, block, x: str) -> float | str:
+def _baseline_cost(data: StudyData, name: str, block: Retraining, x: str) -> float | str:
     """The exact `x` of preset `name` as `sqzdse retrain` trained it (the study's classes, the
     resolution it trained at), or why there is none."""
     if metric(x).source is not records.Source.ANALYTIC:
         return f"{metric(x).label} is not known from the architecture"
     if data.num_classes is None:
         return "the study does not record its number of classes"
-    settings = block.get("settings") if isinstance(block.get("settings"), dict) else {}
-    resolution = settings.get("resolution") or data.resolution
+    resolution = block.settings.get("resolution") or data.resolution
     if not isinstance(resolution, int):
         if metric(x).per_image:
             return f"the resolution it trained at is unknown, so is its {metric(x).label}"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sqzdse.records import Epoch, Role, TrialRecord, metrics_of, validation_label
+from sqzdse.records import Epoch, Retraining, Role, TrialRecord, metrics_of, validation_label
 
 # The accuracy metrics a learning curve records at every epoch.
 CURVE_ACCURACY: tuple[str, ...] = tuple(
@@ -47,7 +47,7 @@ class StudyData:
     # three splits, whose validation images were the official test images where a set has them
     splits: Mapping[str, Any] | None = None
     # SqueezeNet presets `sqzdse retrain --baselines` trained: {"v1.0": its block, ...}
-    baselines: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    baselines: Mapping[str, Retraining] = field(default_factory=dict)
     version: str = ""  # changes whenever a trial is added, finishes or changes state
 
     @property

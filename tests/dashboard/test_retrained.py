@@ -15,7 +15,7 @@ import pytest
 
 from sqzdse.dashboard import callbacks, details, figures, layout
 from sqzdse.dashboard.source import StudySource
-from sqzdse.records import analytic_metrics
+from sqzdse.records import Retraining, analytic_metrics
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 
 pytestmark = pytest.mark.filterwarnings(
@@ -255,7 +255,7 @@ def test_details_show_validation_and_test_top1_per_seed(source):
     )
     assert details.trial_retrained(data, 3) == details.trial_retrained(data, 1)  # the twin's
     assert details.trial_retrained(data, 2) is None
-    single = details.retrained_detail(BASELINES["v1.1"])
+    single = details.retrained_detail(Retraining.from_dict(BASELINES["v1.1"]))
     assert dict(single.rows)["test top-1"] == "85.00%" and "per seed" not in str(single.rows)
 
 

@@ -187,7 +187,16 @@ def test_a_retraining_run_declared_dead_keeps_its_result(tmp_path):
     def train(run, on_epoch):
         (held,) = study.get_trials(states=(TrialState.RUNNING,))
         _fail(study, held)  # another process took this one for dead while it trained
-        return SeedRun(0, 0.8, 0.9, 0.75, 0.9, 1.0, "cpu", ()), None
+        run = SeedRun(
+            seed=0,
+            top1=0.8,
+            top5=0.9,
+            test_top1=0.75,
+            test_top5=0.9,
+            train_seconds=1.0,
+            device="cpu",
+        )
+        return run, None
 
     done = train_runs(runs, study, train=train, save_weights=lambda *a: None, echo=lines.append,
                       host="h", heartbeat_interval=60, interrupts=Interrupts())  # fmt: skip
