@@ -19,7 +19,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from sqzdse.analysis._fronts import _as_minimization, _front_mask
+from sqzdse.dominance import as_minimization, front_mask
 from sqzdse.errors import StorageError
 from sqzdse.records import (
     COLUMN_NAMES,
@@ -91,7 +91,7 @@ def trials_frame(study: optuna.Study, records: Sequence[TrialRecord] | None = No
         dtype=float,
     )
     values = values.reshape(len(records), len(objectives))
-    frame["pareto"] = _front_mask(_as_minimization(values, [d for _, d in objectives]))
+    frame["pareto"] = front_mask(as_minimization(values, [d for _, d in objectives]))
     frame.attrs["study_name"] = study.study_name
     frame.attrs["objectives"] = objectives
     return _typed(frame)

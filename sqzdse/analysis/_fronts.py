@@ -14,12 +14,13 @@ it reused).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from sqzdse import records
+from sqzdse.dominance import as_minimization, front_mask, pareto_ranks
 
 DIRECTIONS = ("maximize", "minimize")
 
@@ -76,7 +77,7 @@ def pareto_front(df: pd.DataFrame, metrics: Metrics) -> pd.Series:
     """
     pairs = normalize_metrics(metrics)
     points = _minimization_points(df, pairs)
-    return pd.Series(_front_mask(points), index=df.index, name="pareto")
+    return pd.Series(front_mask(points), index=df.index, name="pareto")
 
 
 def pareto_rank(df: pd.DataFrame, metrics: Metrics) -> pd.Series:
@@ -88,7 +89,7 @@ def pareto_rank(df: pd.DataFrame, metrics: Metrics) -> pd.Series:
     points = _minimization_points(df, pairs)
     ranks = pd.array([pd.NA] * len(df), dtype="Int64")
     eligible = ~np.isnan(points).any(axis=1)
-    ranks[eligible] = _ranks(points[eligible])
+    ranks[eligible] = pareto_ranks(points[eligible])
     return pd.Series(ranks, index=df.index, name="pareto_rank")
 
 
@@ -108,83 +109,7 @@ def _minimization_points(df: pd.DataFrame, pairs: list[tuple[str, str]]) -> np.n
     points = np.full((len(df), len(pairs)), np.nan)
     values = df[[name for name, _ in pairs]].astype("float64").to_numpy()
     points[mask] = values[mask]
-    return _as_minimization(points, [direction for _, direction in pairs])
-
-
-def _as_minimization(points: np.ndarray, directions: Sequence[str]) -> np.ndarray:
-    signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
-    return points * signs
-
-
-def _front_mask(points: np.ndarray) -> np.ndarray:
-    """Non-dominated rows of an (n, d) array to minimize; rows with NaN are never on the front."""
-    mask = np.zeros(len(points), dtype=bool)
-    eligible = np.flatnonzero(~np.isnan(points).any(axis=1))
-    if len(eligible) and points.shape[1] == 2:
-        mask[eligible] = _ranks(points[eligible]) == 0
-    elif len(eligible):
-        mask[eligible] = ~_dominated(points[eligible])
-    return mask
-
-
-def _dominated(points: np.ndarray) -> np.ndarray:
-    """Whether each row (no NaN) is dominated by another. Rows are visited in lexicographic order,
-    where a row comes after every row dominating it, and compared with the front found so far: a
-    dominated row is dominated by a front row too (dominance is transitive)."""
-    dominated = np.ones(len(points), dtype=bool)
-    front = np.empty_like(points)
-    size = 0
-    for i in np.lexsort(points.T[::-1]):
-        found = front[:size]
-        if not np.any(np.all(found <= points[i], axis=1) & np.any(found < points[i], axis=1)):
-            front[size] = points[i]
-            size += 1
-            dominated[i] = False
-    return dominated
-
-
-def _ranks(points: np.ndarray) -> np.ndarray:
-    """Non-dominated sorting rank of each row of an (n, d) array to minimize, without NaN.
-
-    A row's rank is the length of the longest chain of rows dominating it: the front is rank 0.
-    Rows are visited in lexicographic order, where a row always comes after every row dominating it.
-    """
-    order = np.lexsort(points.T[::-1])
-    ranks = np.zeros(len(points), dtype=np.int64)
-    if points.shape[1] == 2:
-        _ranks_2d(points, order, ranks)
-        return ranks
-    ordered = points[order]
-    ordered_ranks = np.zeros(len(points), dtype=np.int64)
-    for k in range(1, len(ordered)):
-        before = ordered[:k]
-        dominating = np.all(before <= ordered[k], axis=1) & np.any(before < ordered[k], axis=1)
-        if dominating.any():
-            ordered_ranks[k] = ordered_ranks[:k][dominating].max() + 1
-    ranks[order] = ordered_ranks
-    return ranks
-
-
-def _ranks_2d(points: np.ndarray, order: np.ndarray, ranks: np.ndarray) -> None:
-    """Two metrics in O(n log n): in lexicographic order each front's last member has its largest x
-    and smallest y so far, so front f dominates a row exactly when that member does, and if front
-    f + 1 does, front f does too: a binary search finds the row's front."""
-    last: list[tuple[float, float]] = []  # per front, its last member
-    for i in order:
-        x, y = points[i]
-        low, high = 0, len(last)
-        while low < high:
-            middle = (low + high) // 2
-            last_x, last_y = last[middle]
-            if last_y < y or (last_y == y and last_x < x):  # dominated by front `middle`
-                low = middle + 1
-            else:
-                high = middle
-        ranks[i] = low
-        if low == len(last):
-            last.append((x, y))
-        else:
-            last[low] = (x, y)
+    return as_minimization(points, [direction for _, direction in pairs])
 
 
 # ---------------------------------------------------------------------------- hypervolume
@@ -207,7 +132,7 @@ def hypervolume(points, *, directions: Iterable[str], reference: Iterable[float]
     points = np.asarray(points, dtype=float).reshape(-1, len(directions))
     if not np.isfinite(points).all():
         raise ValueError("`points` must be finite; drop rows with missing metrics first")
-    return _volume(_as_minimization(points, directions), _as_minimization(reference, directions))
+    return _volume(as_minimization(points, directions), as_minimization(reference, directions))
 
 
 def _check_hypervolume_dimensions(dimensions: int) -> None:
@@ -295,7 +220,7 @@ def hypervolume_history(
     history = np.zeros(len(ordered))
     if (~np.isnan(points).any(axis=1)).any():
         reference = default_reference(df, pairs) if reference is None else reference
-        reference = _as_minimization(
+        reference = as_minimization(
             _checked_reference(reference, len(pairs)), [d for _, d in pairs]
         )
         front = np.empty((0, len(pairs)))  # the front so far, in minimization form
@@ -344,7 +269,7 @@ def knee_point(df: pd.DataFrame, metrics: Metrics) -> Hashable | None:
     if not on_front.any():
         return None
     front = df.loc[on_front, [name for name, _ in pairs]].astype("float64").to_numpy()
-    goodness = -_as_minimization(front, [d for _, d in pairs])
+    goodness = -as_minimization(front, [d for _, d in pairs])
     low, high = goodness.min(axis=0), goodness.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     scaled = np.where(high > low, (goodness - low) / span, 0.0)

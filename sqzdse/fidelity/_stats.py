@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats
 
-from sqzdse.analysis._fronts import _front_mask
+from sqzdse.dominance import front_mask
 
 Statistic = Callable[[np.ndarray, np.ndarray], float]
 
@@ -133,6 +133,6 @@ def front_recall(
     _, reference = _pair(params, reference)
     if not len(params):
         return math.nan
-    reference_front = _front_mask(np.column_stack([params, -reference]))
-    proxy_front = _front_mask(np.column_stack([params, -proxy]))
+    reference_front = front_mask(np.column_stack([params, -reference]))
+    proxy_front = front_mask(np.column_stack([params, -proxy]))
     return float((reference_front & proxy_front).sum() / reference_front.sum())

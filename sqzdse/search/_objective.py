@@ -19,9 +19,9 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from sqzdse.analysis._fronts import _as_minimization, _dominated
 from sqzdse.arch import ArchConfig
 from sqzdse.artifacts import save_weights
+from sqzdse.dominance import as_minimization, dominated
 from sqzdse.errors import SqzdseError, StorageError
 from sqzdse.records import (
     COMPRESSED_BYTES,
@@ -314,8 +314,8 @@ class Objective:
             for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if t.values
         ]
-        points = _as_minimization(np.array([*others, mine], dtype=float), self.setup.directions)
-        return not _dominated(points)[-1]
+        points = as_minimization(np.array([*others, mine], dtype=float), self.setup.directions)
+        return not dominated(points)[-1]
 
     def _halving(self, trial: optuna.Trial, record: TrialRecord) -> Halving | None:
         """The per-epoch successive-halving hook, or None at full fidelity."""

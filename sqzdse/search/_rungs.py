@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sqzdse.analysis._fronts import _as_minimization, _ranks
+from sqzdse.dominance import as_minimization, pareto_ranks
 
 
 def rung_epochs(epochs: int, *, min_epochs: int, eta: int) -> tuple[int, ...]:
@@ -77,14 +77,14 @@ def decide(
     points = np.asarray([*recorded, result], dtype=float).reshape(-1, len(directions))
     if not np.isfinite(points).all():
         raise ValueError("every result at a rung must be finite")
-    points = _as_minimization(points, list(directions))
+    points = as_minimization(points, list(directions))
     n, new = len(points), len(points) - 1
     if new < eta:
         before = points[:new]
         dominated = bool(
             np.any(np.all(before <= points[new], axis=1) & np.any(before < points[new], axis=1))
         )
-        ranks = _ranks(points)
+        ranks = pareto_ranks(points)
         return Decision(
             continues=not dominated,
             position=int(np.sum(ranks < ranks[new])),
@@ -97,7 +97,7 @@ def decide(
             )
             + f" ({new} recorded, fewer than eta={eta})",
         )
-    ranks = _ranks(points)
+    ranks = pareto_ranks(points)
     crowding = np.zeros(n)
     for front in np.unique(ranks):
         members = np.flatnonzero(ranks == front)
