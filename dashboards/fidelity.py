@@ -22,14 +22,14 @@ import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
 from sqzdse.errors import SqzdseError, StorageError
-from sqzdse.fidelity._report import SIGNALS, Report, build_report, format_report
+from sqzdse.fidelity._report import SIGNALS, FidelityReport, build_report, format_report
 from sqzdse.fidelity._store import finished_runs, is_fidelity_study, stored_plans
 from sqzdse.storage import FIDELITY_DIR, load_study, open_storage, single_storage_in, study_names
 
 DEFAULT_PORT = 8052
 
 
-def agreement_figure(report: Report) -> go.Figure:
+def agreement_figure(report: FidelityReport) -> go.Figure:
     """Proxy top-1 (mean over seeds) against reference top-1, one point per network."""
     networks = report.networks
     figure = go.Figure(
@@ -58,7 +58,7 @@ def agreement_figure(report: Report) -> go.Figure:
     return figure
 
 
-def tau_figure(report: Report) -> go.Figure:
+def tau_figure(report: FidelityReport) -> go.Figure:
     """Each signal's Kendall tau against the reference, with its bootstrap 90% interval."""
     rows = [(label, report.signals[name]) for name, label in SIGNALS.items()]
     rows.append(("proxy within size (residuals on log10 params)", report.within_size))
@@ -92,7 +92,7 @@ def tau_figure(report: Report) -> go.Figure:
     return figure
 
 
-def epoch_figure(report: Report) -> go.Figure:
+def epoch_figure(report: FidelityReport) -> go.Figure:
     """The proxy's tau after each of its epochs, and the parameter count's tau for comparison."""
     epochs = list(range(1, len(report.by_epoch) + 1))
     figure = go.Figure(
@@ -124,7 +124,7 @@ def _gap(high: float, low: float) -> float:
     return float(high - low) if math.isfinite(high) and math.isfinite(low) else 0.0
 
 
-def report_section(report: Report, index: int) -> html.Div:
+def report_section(report: FidelityReport, index: int) -> html.Div:
     """One plan's section: its settings and verdict as text, then the three figures."""
     text = format_report(report).splitlines()
     settings, verdict = text[:3], text[-1]
@@ -140,7 +140,7 @@ def report_section(report: Report, index: int) -> html.Div:
     )
 
 
-def reports(storage: str, study_name: str | None) -> list[Report]:
+def reports(storage: str, study_name: str | None) -> list[FidelityReport]:
     """The report of every plan of the fidelity study, from the runs stored so far."""
     rdb = open_storage(storage, mode="read")
     names = [n for n in study_names(rdb) if study_name in (None, n)]

@@ -14,7 +14,8 @@ What a trial stores, as Optuna user attributes (unchanged since the first studie
 - `latency`: how `latency_ms` was measured (`sqzdse.latency.Latency`: its spread, threads, CPU);
 - `weights`: where the trained network's deployable weights are stored (`sqzdse.artifacts`).
 - `compression`: with a space's `compression` section, the Deep Compression report of the trained
-  network (`sqzdse.compression.Report.to_dict`: settings, bytes per layer, accuracy before/after).
+  network (`sqzdse.compression.CompressionReport.to_dict`: settings, bytes per layer, accuracy
+  before/after).
 - `quantization`: with a space's `quantization` section, the int8 block of the trained network
   (`sqzdse.deploy.measure_int8`: accuracies, bytes, latencies, calibration, seconds);
   `quantization_error` instead when quantizing it failed (the fp32 result is kept).

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqzdse.errors import SqzdseError
 
-__all__ = ["LayerReport", "Report", "Settings"]
+__all__ = ["LayerReport", "CompressionReport", "Settings"]
 
 DEFAULT_DENSITY = 0.33
 DEFAULT_BITS = 6
@@ -79,7 +79,7 @@ class LayerReport:
 
 
 @dataclass(frozen=True)
-class Report:
+class CompressionReport:
     settings: Settings
     layers: list[LayerReport]
     header_bytes: int  # signature, version and the deflated JSON header (architecture, layers)

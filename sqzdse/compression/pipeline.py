@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from sqzdse.arch import ArchConfig
-from sqzdse.compression import LayerReport, Report, Settings, _codec, _format
+from sqzdse.compression import CompressionReport, LayerReport, Settings, _codec, _format
 from sqzdse.compression._finetune import finetune_pruned, finetune_shared, normalizer
 from sqzdse.errors import SqzdseError
 from sqzdse.model import ConvAct, Fire, SqueezeNet
@@ -26,7 +26,7 @@ __all__ = ["Result", "compress", "decompress", "layer_names"]
 class Result:
     data: bytes  # the compressed file
     weights: Weights  # what it decodes to
-    report: Report
+    report: CompressionReport
 
 
 def layer_names(model: SqueezeNet) -> dict[str, str]:
@@ -115,7 +115,7 @@ def _compress(weights, data, settings, config, device, on_progress) -> Result:
     written = _format.write(compressed, plain, meta)
     decoded = decompress(written.data)
     after = _evaluate(decoded.model().to(device), data, config)
-    report = Report(
+    report = CompressionReport(
         settings,
         [_layer_report(layer, names[layer.key], written, plain) for layer in compressed],
         written.header_bytes,

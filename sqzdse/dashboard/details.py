@@ -108,7 +108,7 @@ class CompressedLayer:
 
 @dataclass(frozen=True)
 class CompressionDetail:
-    """A trial's Deep Compression report (`compression.Report.to_dict`), for people."""
+    """A trial's Deep Compression report (`compression.CompressionReport.to_dict`), for people."""
 
     settings: str  # "density 33% · 6 bits per weight · 3 fine-tune epochs per phase"
     totals: tuple[tuple[str, str], ...]  # (label, value): bytes, ratio, accuracy before -> after

@@ -10,8 +10,8 @@ statistics (`_stats`, pure functions) and the verdict. `sqzdse fidelity` is the 
 
 from sqzdse.fidelity._draw import CANDIDATES_PER_NETWORK, draw_networks
 from sqzdse.fidelity._instrument import make_plan, train_run
-from sqzdse.fidelity._plan import Plan, Role, Run, reference_setting, run_key
-from sqzdse.fidelity._report import Report, build_report, format_report
+from sqzdse.fidelity._plan import Plan, Run, RunRole, reference_setting, run_key
+from sqzdse.fidelity._report import FidelityReport, build_report, format_report
 from sqzdse.fidelity._stats import (
     bootstrap_interval,
     front_recall,
@@ -25,8 +25,8 @@ from sqzdse.fidelity._stats import (
 __all__ = [
     "CANDIDATES_PER_NETWORK",
     "Plan",
-    "Report",
-    "Role",
+    "FidelityReport",
+    "RunRole",
     "Run",
     "bootstrap_interval",
     "build_report",

@@ -22,7 +22,7 @@ REFERENCE_EPOCHS_FACTOR = 10  # default reference: 10x the proxy's epochs on the
 _NOT_MEASURED = ("data_root", "device")
 
 
-class Role(StrEnum):
+class RunRole(StrEnum):
     PROXY = "proxy"
     REFERENCE = "reference"
 
@@ -31,7 +31,7 @@ class Role(StrEnum):
 class Run:
     """One training: network `network` (its index among the drawn ones) under `role`'s settings."""
 
-    role: Role
+    role: RunRole
     network: int
     arch: ArchConfig  # at the setting's resolution
     training: Training  # the setting, with this run's seed
@@ -83,19 +83,19 @@ class Plan:
     proxy_seeds: int
     reference_seeds: int
 
-    def seeds(self, role: Role) -> list[int]:
+    def seeds(self, role: RunRole) -> list[int]:
         setting, count = self.setting(role), self.seed_count(role)
         return [setting.seed + k for k in range(count)]
 
-    def setting(self, role: Role) -> Training:
-        return self.proxy if role is Role.PROXY else self.reference
+    def setting(self, role: RunRole) -> Training:
+        return self.proxy if role is RunRole.PROXY else self.reference
 
-    def seed_count(self, role: Role) -> int:
-        return self.proxy_seeds if role is Role.PROXY else self.reference_seeds
+    def seed_count(self, role: RunRole) -> int:
+        return self.proxy_seeds if role is RunRole.PROXY else self.reference_seeds
 
     def runs(self) -> list[Run]:
         runs = []
-        for role in Role:
+        for role in RunRole:
             setting = self.setting(role)
             for seed in self.seeds(role):
                 training = dataclasses.replace(setting, seed=seed)

@@ -15,7 +15,7 @@ import numpy as np
 
 from sqzdse.records import analytic_metrics
 
-from ._plan import Plan, Role
+from ._plan import Plan, RunRole
 from ._stats import (
     bootstrap_interval,
     front_recall,
@@ -91,7 +91,7 @@ def _agreement(signal, reference) -> Agreement:
 
 
 @dataclass(frozen=True)
-class Report:
+class FidelityReport:
     plan: Plan
     networks: tuple[Network, ...]  # those whose every run trained
     left_out: tuple[tuple[int, str], ...]  # (network, why) for the others
@@ -165,8 +165,8 @@ class Report:
             "proxy_seconds": _number(self.proxy_seconds),
             "reference_seconds": _number(self.reference_seconds),
             "cost_ratio": _number(self.cost_ratio),
-            "proxy": _setting(self.plan, Role.PROXY),
-            "reference": _setting(self.plan, Role.REFERENCE),
+            "proxy": _setting(self.plan, RunRole.PROXY),
+            "reference": _setting(self.plan, RunRole.REFERENCE),
             "verdict": self.verdict(),
         }
 
@@ -182,16 +182,16 @@ SIGNALS = {
 }
 
 
-def build_report(plan: Plan, stored: dict[str, StoredRun]) -> Report:
-    by_network: dict[int, dict[Role, list[StoredRun | None]]] = {
-        i: {role: [] for role in Role} for i in range(len(plan.networks))
+def build_report(plan: Plan, stored: dict[str, StoredRun]) -> FidelityReport:
+    by_network: dict[int, dict[RunRole, list[StoredRun | None]]] = {
+        i: {role: [] for role in RunRole} for i in range(len(plan.networks))
     }
     for run in plan.runs():
         by_network[run.network][run.role].append(stored.get(run.key))
     networks, left_out = [], []
     for index, runs in by_network.items():
-        missing = [r for role in Role for r in runs[role] if r is None]
-        failed = [r for role in Role for r in runs[role] if r is not None and not r.ok]
+        missing = [r for role in RunRole for r in runs[role] if r is None]
+        failed = [r for role in RunRole for r in runs[role] if r is not None and not r.ok]
         if failed:
             left_out.append((index, f"a run failed: {failed[0].reason}"))
         elif missing:
@@ -203,14 +203,14 @@ def build_report(plan: Plan, stored: dict[str, StoredRun]) -> Report:
                     index,
                     metrics["params"],
                     metrics["macs"],
-                    tuple(runs[Role.PROXY]),
-                    tuple(runs[Role.REFERENCE]),
+                    tuple(runs[RunRole.PROXY]),
+                    tuple(runs[RunRole.REFERENCE]),
                 )
             )
     return _statistics(plan, tuple(networks), tuple(left_out))
 
 
-def _statistics(plan: Plan, networks: tuple[Network, ...], left_out) -> Report:
+def _statistics(plan: Plan, networks: tuple[Network, ...], left_out) -> FidelityReport:
     reference = [n.reference_top1 for n in networks]
     params = [float(n.params) for n in networks]
     proxy = [n.proxy_top1 for n in networks]
@@ -234,14 +234,14 @@ def _statistics(plan: Plan, networks: tuple[Network, ...], left_out) -> Report:
         within = _undefined()
     proxy_runs = [r for n in networks for r in n.proxy]
     reference_runs = [r for n in networks for r in n.reference]
-    return Report(
+    return FidelityReport(
         plan=plan,
         networks=networks,
         left_out=left_out,
         signals=signals,
         within_size=within,
-        seed_to_seed=_seed_to_seed(networks, Role.PROXY, plan.proxy_seeds),
-        reference_seed_to_seed=_seed_to_seed(networks, Role.REFERENCE, plan.reference_seeds),
+        seed_to_seed=_seed_to_seed(networks, RunRole.PROXY, plan.proxy_seeds),
+        reference_seed_to_seed=_seed_to_seed(networks, RunRole.REFERENCE, plan.reference_seeds),
         by_epoch=tuple(
             kendall_tau([n.proxy_epoch_top1(e) for n in networks], reference)
             for e in range(1, plan.proxy.epochs + 1)
@@ -259,9 +259,9 @@ def _negated_mean(networks, value) -> list[float] | None:
     return [-float(np.mean(row)) for row in values]
 
 
-def _seed_to_seed(networks, role: Role, seeds: int) -> float:
+def _seed_to_seed(networks, role: RunRole, seeds: int) -> float:
     rows = [
-        [(n.proxy if role is Role.PROXY else n.reference)[k].top1 for n in networks]
+        [(n.proxy if role is RunRole.PROXY else n.reference)[k].top1 for n in networks]
         for k in range(seeds)
     ]
     return seed_to_seed_tau(rows) if networks else math.nan
@@ -275,7 +275,7 @@ def _undefined() -> Agreement:
     return Agreement(math.nan, (math.nan, math.nan), math.nan)
 
 
-def _setting(plan: Plan, role: Role) -> dict:
+def _setting(plan: Plan, role: RunRole) -> dict:
     setting = plan.setting(role)
     return {
         "dataset": setting.dataset,
@@ -300,14 +300,14 @@ def _signed(value: float) -> str:
     return f"{value:+.2f}" if math.isfinite(value) else "n/a"
 
 
-def format_report(report: Report) -> str:
+def format_report(report: FidelityReport) -> str:
     """The report as text for a terminal."""
     plan = report.plan
     lines = []
-    for role in Role:
+    for role in RunRole:
         s = _setting(plan, role)
         per_class = s["train_per_class"] or "all"
-        seconds = report.proxy_seconds if role is Role.PROXY else report.reference_seconds
+        seconds = report.proxy_seconds if role is RunRole.PROXY else report.reference_seconds
         lines.append(
             f"{role:<9}: {s['dataset']} {s['resolution']} px, {per_class} training images/class, "
             f"{s['val_per_class'] or 'all'} validation/class, {_epochs(s['epochs'])}, seeds "

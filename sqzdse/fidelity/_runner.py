@@ -12,7 +12,7 @@ from sqzdse.errors import SqzdseError
 from sqzdse.records import Status, analytic_metrics, format_value
 
 from . import _store
-from ._plan import Plan, Role, Run
+from ._plan import Plan, Run, RunRole
 
 WAIT_SECONDS = 5.0  # how often to look again while other processes train the last runs
 
@@ -32,25 +32,25 @@ class _Clock:
         the role's ratio (reference over proxy seconds, from the networks that have both): big
         networks are slow in both. Before any reference run has finished, the ratio is guessed
         from epochs x training images, and the estimate says so with a `~`."""
-        seconds: dict[tuple[Role, int], list[float]] = {}
+        seconds: dict[tuple[RunRole, int], list[float]] = {}
         for run in plan.runs():
             if run.key in stored and stored[run.key].ok:
                 seconds.setdefault((run.role, run.network), []).append(stored[run.key].seconds)
-        proxy = {n: sum(v) / len(v) for (role, n), v in seconds.items() if role is Role.PROXY}
+        proxy = {n: sum(v) / len(v) for (role, n), v in seconds.items() if role is RunRole.PROXY}
         if not proxy:
             return "eta ?"
         ratios = [
             sum(v) / len(v) / proxy[n]
             for (role, n), v in seconds.items()
-            if role is Role.REFERENCE and n in proxy
+            if role is RunRole.REFERENCE and n in proxy
         ]
         guessed = not ratios
         ratio = {
-            Role.PROXY: 1.0,
-            Role.REFERENCE: (
+            RunRole.PROXY: 1.0,
+            RunRole.REFERENCE: (
                 sum(ratios) / len(ratios)
                 if ratios
-                else _work(plan, Role.REFERENCE) / _work(plan, Role.PROXY)
+                else _work(plan, RunRole.REFERENCE) / _work(plan, RunRole.PROXY)
             ),
         }
         typical = sum(proxy.values()) / len(proxy)
@@ -58,7 +58,7 @@ class _Clock:
         return f"eta {'~' if guessed else ''}{_clock(left)}"
 
 
-def _work(plan: Plan, role: Role) -> float:
+def _work(plan: Plan, role: RunRole) -> float:
     """Epochs x training images per class (the full split counted as 6,000/class, about
     Fashion-MNIST's and CIFAR-10's): a rough measure of one run's cost for the first estimate."""
     setting = plan.setting(role)

@@ -13,7 +13,7 @@ import pytest
 from optuna.trial import TrialState
 
 from sqzdse.fidelity import _store
-from sqzdse.fidelity._plan import Role
+from sqzdse.fidelity._plan import RunRole
 from tests.fidelity.test_plan import tiny_plan
 from tests.search.helpers import cli_process, run, trials_so_far, write_space
 from tests.search.test_workers import _pg, pg_url, postgres_or_skip
@@ -146,7 +146,7 @@ def test_two_processes_claiming_one_run_leave_it_to_the_first(tmp_path):
     assert first is not None and _store.claim(study, run_, host="b") is None
     assert _store.running_keys(study) == {run_.key}
     other = tiny_plan().runs()[1]
-    assert _store.claim(study, other, host="b") is not None and other.role is Role.PROXY
+    assert _store.claim(study, other, host="b") is not None and other.role is RunRole.PROXY
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")

@@ -19,7 +19,7 @@ import pytest
 from optuna.trial import TrialState
 
 from sqzdse.arch import count_params
-from sqzdse.compression import LayerReport, Report, Settings
+from sqzdse.compression import CompressionReport, LayerReport, Settings
 from sqzdse.records import Epoch, Status, TrialRecord, analytic_metrics
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 from tests.dashboard.browser import (
@@ -49,7 +49,7 @@ ARCHS = {  # trial number -> (architecture changes, top5)
 FIRST_FRONT = {0, 1, 2, 3, 5, 9}  # by hand: 4 loses to 3; 5 is 0 reused (a tie); 6-8 never count
 STOPPED = 10  # stopped at a rung: smaller than 3 at a higher partial top-5, and never on the front
 COMPRESSED = 11  # the only compressed trial: the largest network, off the front (0 beats it)
-REPORT = Report(  # two layers of a Deep Compression report, made up
+REPORT = CompressionReport(  # two layers of a Deep Compression report, made up
     settings=Settings(density=0.33, bits=6, finetune_epochs=3),
     layers=[
         LayerReport("conv1", 1_728, 570, 6, 4, 63, 2, 64, 1_223, 1_100),

@@ -12,7 +12,7 @@ import pytest
 import torch
 from optuna.trial import TrialState
 
-from sqzdse.compression import LayerReport, Report, Settings
+from sqzdse.compression import CompressionReport, LayerReport, Settings
 from sqzdse.compression.pipeline import compress, layer_names
 from sqzdse.dashboard import callbacks, details, figures, layout
 from sqzdse.dashboard.details import CompressedLayer
@@ -42,7 +42,7 @@ LAYERS = [
     # 1,690 x 11 = 18,590 bits = 2,324 B; + 252 + 40 = 2,616
     LayerReport("conv10", 5_120, 1_690, 6, 5, 63, 0, 10, 2_616, 2_400),
 ]
-REPORT = Report(
+REPORT = CompressionReport(
     settings=Settings(density=0.33, bits=6, finetune_epochs=3),
     layers=LAYERS,
     header_bytes=900,
@@ -79,7 +79,7 @@ LAYER_ROWS = [
 ]
 
 
-def compressed(arch, report: Report, *, top1: float, top5: float) -> TrialRecord:
+def compressed(arch, report: CompressionReport, *, top1: float, top5: float) -> TrialRecord:
     """A trial trained and compressed as the search records it (`Objective._compress`)."""
     metrics = {
         **analytic_metrics(arch),

@@ -8,7 +8,7 @@ import pytest
 
 from sqzdse.errors import SpaceError
 from sqzdse.fidelity._instrument import make_plan
-from sqzdse.fidelity._plan import Plan, Role, reference_setting, run_key
+from sqzdse.fidelity._plan import Plan, RunRole, reference_setting, run_key
 from sqzdse.space import Training, parse_space
 from tests.search.helpers import TINY
 
@@ -48,15 +48,15 @@ def test_runs_come_proxy_first_seed_by_seed_smallest_network_first():
     plan = tiny_plan()
     runs = plan.runs()
     assert [(r.role, r.seed, r.network) for r in runs] == [
-        (Role.PROXY, 0, 0),
-        (Role.PROXY, 0, 1),
-        (Role.PROXY, 0, 2),
-        (Role.PROXY, 1, 0),
-        (Role.PROXY, 1, 1),
-        (Role.PROXY, 1, 2),
-        (Role.REFERENCE, 0, 0),
-        (Role.REFERENCE, 0, 1),
-        (Role.REFERENCE, 0, 2),
+        (RunRole.PROXY, 0, 0),
+        (RunRole.PROXY, 0, 1),
+        (RunRole.PROXY, 0, 2),
+        (RunRole.PROXY, 1, 0),
+        (RunRole.PROXY, 1, 1),
+        (RunRole.PROXY, 1, 2),
+        (RunRole.REFERENCE, 0, 0),
+        (RunRole.REFERENCE, 0, 1),
+        (RunRole.REFERENCE, 0, 2),
     ]
     assert len({r.key for r in runs}) == len(runs)
     assert all(r.training.epochs == 10 and r.training.train_per_class is None for r in runs[6:])
@@ -71,7 +71,7 @@ def test_proxy_and_reference_settings_are_set_apart_and_checked():
     )
     plan = tiny_plan(reference={"resolution": 32, "val_per_class": 0})
     assert plan.reference.resolution == 32 and plan.reference.val_per_class is None
-    assert all(r.arch.resolution == 32 for r in plan.runs() if r.role is Role.REFERENCE)
+    assert all(r.arch.resolution == 32 for r in plan.runs() if r.role is RunRole.REFERENCE)
     with pytest.raises(SpaceError, match="proxy train per class: expected an integer >= 1, got 0"):
         tiny_plan(proxy={"train_per_class": 0})
     with pytest.raises(SpaceError, match=r"reference epochs: expected an integer >= 1, got -3"):
@@ -86,8 +86,8 @@ def test_candidate_proxies_share_one_reference():
     plain = tiny_plan()
     other = tiny_plan(proxy={"batch_size": 16, "epochs": 2, "train_per_class": 3})
     assert other.reference == plain.reference  # derived from the space, not from the proxy
-    reference_keys = {r.key for r in plain.runs() if r.role is Role.REFERENCE}
-    assert reference_keys == {r.key for r in other.runs() if r.role is Role.REFERENCE}
+    reference_keys = {r.key for r in plain.runs() if r.role is RunRole.REFERENCE}
+    assert reference_keys == {r.key for r in other.runs() if r.role is RunRole.REFERENCE}
 
 
 def test_plans_that_train_the_same_runs_have_one_id_and_round_trip():

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from sqzdse.fidelity._plan import Role
+from sqzdse.fidelity._plan import RunRole
 from sqzdse.fidelity._report import SIGNALS, build_report, format_report
 from sqzdse.fidelity._store import StoredRun
 from sqzdse.records import Epoch, analytic_metrics
@@ -28,7 +28,7 @@ def runs_of(plan, proxy, reference, **extra):
     """Stored runs: proxy[seed][network] and reference[seed][network] top-1s."""
     found = {}
     for run in plan.runs():
-        table = proxy if run.role is Role.PROXY else reference
+        table = proxy if run.role is RunRole.PROXY else reference
         seed_index = run.seed - plan.setting(run.role).seed
         value = table[seed_index][run.network]
         found[run.key] = value if isinstance(value, StoredRun) else stored(value, **extra)
@@ -118,7 +118,7 @@ def test_front_recall_and_seconds():
             found[run.key].top1,
             1.0,
             found[run.key].curve,
-            2.0 if run.role is Role.PROXY else 40.0,
+            2.0 if run.role is RunRole.PROXY else 40.0,
             "cpu",
         )
     report = build_report(plan, found)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqzdse.fidelity._plan import Role
+from sqzdse.fidelity._plan import RunRole
 from sqzdse.fidelity._runner import _Clock
 from sqzdse.fidelity._store import StoredRun
 from tests.fidelity.test_plan import tiny_plan
@@ -15,8 +15,8 @@ def timed(run, seconds: float) -> StoredRun:
 def test_reference_runs_are_estimated_from_their_networks_proxy_seconds():
     plan = tiny_plan(networks=3, proxy_seeds=2)
     runs = plan.runs()
-    proxies = [r for r in runs if r.role is Role.PROXY]
-    references = [r for r in runs if r.role is Role.REFERENCE]
+    proxies = [r for r in runs if r.role is RunRole.PROXY]
+    references = [r for r in runs if r.role is RunRole.REFERENCE]
     stored = {r.key: timed(r, 1.0 + r.network) for r in proxies}  # 1, 2, 3 s per network
     stored[references[0].key] = timed(references[0], 10.0)  # the reference costs 10x the proxy
     assert _Clock.eta(plan, references[1:], stored) == "eta 0:00:50"  # 10 x (2 + 3)
