@@ -47,6 +47,7 @@ from sqzdse.devices import DEVICES, is_device_spec
 from sqzdse.errors import ArchError, SpaceError, SqzdseError
 from sqzdse.quantization import Settings as QuantizationSettings
 from sqzdse.records import OBJECTIVE_NAMES, Source, metrics_of
+from sqzdse.run_settings import DataSpec, TrainConfig
 
 MAX_SPACE_BYTES = 1_000_000
 MIN_RESOLUTION = 8  # pixels: training.resolution and each value it searches
@@ -326,8 +327,6 @@ class Training:
         """The data set these settings train on (`sqzdse.data.DataSpec`), at `resolution` (default:
         the fixed one, or the smallest one searched: the images' count and classes do not depend
         on it, but a network trains only on images of its own resolution)."""
-        from sqzdse.data import DataSpec
-
         return DataSpec(
             name=self.dataset,
             root=self.data_root,
@@ -340,8 +339,6 @@ class Training:
 
     def train_config(self, *, device: str | None = None):
         """The trainer's settings (`sqzdse.train.TrainConfig`), on `device` (default: this one)."""
-        from sqzdse.train import TrainConfig
-
         optional: dict[str, Any] = {
             k: v for k, v in (("batch_size", self.batch_size), ("lr", self.lr)) if v is not None
         }
@@ -358,6 +355,20 @@ class Fidelity:
 
     min_epochs: int = 1
     eta: int = 3
+
+
+def rung_epochs(epochs: int, *, min_epochs: int, eta: int) -> tuple[int, ...]:
+    """The epochs at which results are compared: min_epochs * eta**k for k = 0, 1, ... below
+    `epochs` (a run that reaches `epochs` has finished, so no rung sits there)."""
+    checks = (("epochs", epochs, 1), ("min_epochs", min_epochs, 1), ("eta", eta, 2))
+    for name, value, least in checks:
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ValueError(f"`{name}` must be an integer >= {least}, got {value!r}")
+    rungs, rung = [], min_epochs
+    while rung < epochs:
+        rungs.append(rung)
+        rung *= eta
+    return tuple(rungs)
 
 
 @dataclass(frozen=True)
@@ -398,8 +409,6 @@ class SearchSpace:
         """The epochs at which trials are compared and some stopped (none at full fidelity)."""
         if self.fidelity is None:
             return ()
-        from sqzdse.search._rungs import rung_epochs
-
         f = self.fidelity
         return rung_epochs(self.training.epochs, min_epochs=f.min_epochs, eta=f.eta)
 

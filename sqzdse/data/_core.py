@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from sqzdse.errors import DataError
+from sqzdse.run_settings import DataSpec
 
 SPLIT_SEED = 0  # fixed: a set's train / validation / test images never change
 # Sets with an official test split: the share of each class of the training images held out for
@@ -44,43 +44,6 @@ VAL_FRACTION = 0.2
 TEST_FRACTION = 0.2
 OFFICIAL_TEST = "official-test"  # the test split is the set's own; validation from training images
 THREE_WAY = "three-way"  # the set split three ways per class
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """Which data set, where, at what resolution and how many images per class. Frozen, hashable."""
-
-    name: str = "digits"  # a key of DATASETS
-    root: str | None = None  # folder of a set that is not embedded
-    resolution: int = 32  # image height = width in pixels
-    train_per_class: int | None = None  # training images kept per class; None keeps all
-    val_per_class: int | None = None  # validation images kept per class; None keeps all
-    seed: int = 0  # which images the per-class limits keep
-    # share of each class's training pool held out for validation; None: HELD_OUT_VAL_FRACTION for
-    # a set with an official test split, VAL_FRACTION for one split three ways
-    val_fraction: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.root is not None:
-            object.__setattr__(self, "root", os.fspath(self.root))
-        if not isinstance(self.name, str):
-            raise DataError(f"`name` must be a data set name, got {self.name!r}")
-        _require_int(self, "resolution", minimum=1, allowed="a positive number of pixels")
-        _require_int(self, "seed", minimum=0, allowed="an integer >= 0")
-        for field_name in ("train_per_class", "val_per_class"):
-            if getattr(self, field_name) is not None:
-                _require_int(self, field_name, minimum=1, allowed="None or an integer >= 1")
-        f = self.val_fraction
-        if f is not None and (
-            isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 0.5
-        ):
-            raise DataError(f"`val_fraction` must be None or a fraction in (0, 0.5], got {f!r}")
-
-
-def _require_int(spec: DataSpec, field_name: str, *, minimum: int, allowed: str) -> None:
-    value = getattr(spec, field_name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise DataError(f"`{field_name}` must be {allowed}, got {value!r}")
 
 
 @dataclass(frozen=True)

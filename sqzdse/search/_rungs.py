@@ -20,20 +20,6 @@ import numpy as np
 from sqzdse.dominance import as_minimization, pareto_ranks
 
 
-def rung_epochs(epochs: int, *, min_epochs: int, eta: int) -> tuple[int, ...]:
-    """The epochs at which results are compared: min_epochs * eta**k for k = 0, 1, ... below
-    `epochs` (a run that reaches `epochs` has finished, so no rung sits there)."""
-    checks = (("epochs", epochs, 1), ("min_epochs", min_epochs, 1), ("eta", eta, 2))
-    for name, value, least in checks:
-        if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise ValueError(f"`{name}` must be an integer >= {least}, got {value!r}")
-    rungs, rung = [], min_epochs
-    while rung < epochs:
-        rungs.append(rung)
-        rung *= eta
-    return tuple(rungs)
-
-
 @dataclass(frozen=True)
 class Decision:
     """Whether a result goes on past a rung, and why (stored on a stopped trial)."""

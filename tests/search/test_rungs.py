@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sqzdse.search._rungs import crowding_distance, decide, rung_epochs
+from sqzdse.search._rungs import crowding_distance, decide
+from sqzdse.space import rung_epochs
 
 UP_DOWN = ("maximize", "minimize")  # (top-1, params)
 
