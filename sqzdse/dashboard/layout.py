@@ -1,6 +1,6 @@
 """The page: component ids, the layout, and the small renderers that turn info into components.
 
-No data access and no callbacks here; `callbacks.py` wires these components to `figures.py`.
+No data access and no callbacks here; `callbacks.py` wires these components to `figures`.
 """
 
 from __future__ import annotations
