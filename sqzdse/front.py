@@ -238,7 +238,8 @@ def train_runs(
         if not todo:
             if not any(r.key in running for r in runs):
                 return done
-            time.sleep(WAIT_SECONDS)
+            with interrupts.armed():  # holding nothing: Ctrl-C stops the wait at once
+                time.sleep(WAIT_SECONDS)
             continue
         run = todo[0]
         trial = _store.claim(runs_study, run, host=host)

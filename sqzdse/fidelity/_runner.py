@@ -94,7 +94,8 @@ def run_plan(
         if not todo:
             if not any(r.key in running for r in runs):
                 return
-            time.sleep(WAIT_SECONDS)  # another process holds the last runs
+            with interrupts.armed():  # holding nothing: Ctrl-C stops the wait at once
+                time.sleep(WAIT_SECONDS)  # another process holds the last runs
             continue
         run = todo[0]
         trial = _store.claim(study, run, host=host)

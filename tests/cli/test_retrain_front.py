@@ -151,6 +151,33 @@ def test_a_killed_retraining_resumes_without_retraining_finished_runs(searched, 
     assert [n["name"] for n in json.loads(out)["networks"]] == ["0", "1", "2", "v1.1"]
 
 
+def test_ctrl_c_stops_a_process_waiting_for_anothers_run(searched, tmp_path):
+    url = copy_of(searched, tmp_path)
+    args = ("retrain", "--storage", url, "--baselines", "v1.1", "--epochs", 40, "--seeds", 1,
+            "--train-per-class", 20)  # fmt: skip
+    training = cli_process(*args, cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    runs = runs_study_name("front")
+    while time.monotonic() < deadline:
+        with contextlib.suppress(KeyError):
+            held = optuna.load_study(study_name=runs, storage=url).get_trials(deepcopy=False)
+            if any(t.state == TrialState.RUNNING for t in held):
+                break
+        time.sleep(0.1)
+    waiting = cli_process(*args, cwd=tmp_path)
+    header = waiting.stderr.readline()  # then it finds its only run held by the other, and waits
+    assert header.startswith("retraining 1 networks"), header
+    time.sleep(1)
+    waiting.send_signal(signal.SIGINT)
+    _, err = waiting.communicate(timeout=10)  # before, it slept on until the other finished
+    still_training = training.poll() is None
+    training.communicate(timeout=300)
+    assert waiting.returncode == 130, err
+    assert "interrupted" in err
+    assert still_training, "the other process finished first: the test proves nothing"
+    assert training.returncode == 0 and len(completed_runs(url)) == 1
+
+
 def test_two_processes_share_one_front_on_postgresql(tmp_path, capsys):
     url = pg_url(postgres_or_skip())
     study = f"front-{uuid.uuid4().hex[:8]}"
