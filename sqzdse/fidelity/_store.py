@@ -63,14 +63,18 @@ def open_fidelity_study(storage, study_name: str, *, kind: str = FIDELITY) -> op
     study = optuna.create_study(
         storage=storage, study_name=study_name, direction="maximize", load_if_exists=True
     )
-    found = study.user_attrs.get(KIND)
-    if found != kind:
-        if found is not None or study.get_trials(deepcopy=False) or study.user_attrs:
-            raise SqzdseError(
-                f"study {study_name!r} is not a {kind} study (a search's, or another tool's); "
-                "choose another name with --study"
-            )
+    attrs = study.user_attrs
+    if attrs.get(KIND) == kind:
+        return study
+    if not attrs and not study.get_trials(deepcopy=False):  # new: make it ours
         study.set_user_attr(KIND, kind)
+        return study
+    # Another process sharing the storage may have created it and made it ours since we looked.
+    if study.user_attrs.get(KIND) != kind:
+        raise SqzdseError(
+            f"study {study_name!r} is not a {kind} study (a search's, or another tool's); "
+            "choose another name with --study"
+        )
     return study
 
 

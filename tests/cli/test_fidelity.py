@@ -12,6 +12,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from sqzdse.errors import SqzdseError
 from sqzdse.fidelity import _store
 from sqzdse.fidelity._plan import RunRole
 from tests.fidelity.test_plan import tiny_plan
@@ -147,6 +148,30 @@ def test_two_processes_claiming_one_run_leave_it_to_the_first(tmp_path):
     assert _store.running_keys(study) == {run_.key}
     other = tiny_plan().runs()[1]
     assert _store.claim(study, other, host="b") is not None and other.role is RunRole.PROXY
+
+
+def test_a_study_another_process_made_ours_meanwhile_opens(tmp_path, monkeypatch):
+    """The race CI met with two `retrain --front` processes: the second looked at the new study
+    before the first marked it, then saw the first's mark and claimed run and took it for
+    another tool's study."""
+    storage = f"sqlite:///{tmp_path / 'f.db'}"
+    first = _store.open_fidelity_study(storage, "s")
+    assert _store.claim(first, tiny_plan().runs()[0], host="a") is not None
+    looks = []
+    real = optuna.Study.user_attrs.fget
+
+    def first_look_sees_nothing(study):
+        looks.append(study.study_name)
+        return {} if len(looks) == 1 else real(study)
+
+    monkeypatch.setattr(optuna.Study, "user_attrs", property(first_look_sees_nothing))
+    assert _store.open_fidelity_study(storage, "s").study_name == "s"
+    assert len(looks) == 2
+    monkeypatch.undo()
+    search = optuna.create_study(storage=storage, study_name="search")
+    search.set_user_attr("space", {})
+    with pytest.raises(SqzdseError, match="is not a fidelity study"):
+        _store.open_fidelity_study(storage, "search")
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
