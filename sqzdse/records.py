@@ -634,13 +634,15 @@ _COMPRESSION, _QUANTIZATION = "compression", "quantization"
 RETRAINED_ACCURACIES = ("top1", "top5", "test_top1", "test_top5")
 
 
-def _finite(value: Any) -> float | None:
-    """A stored number, or None for anything else (absent, text, a bool, NaN)."""
+def finite_number(value: Any) -> float | None:
+    """A stored number, or None for anything else (absent, text, a bool, NaN): how readers
+    take a number from a stored block."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return float(value) if ok else None
 
 
-def _list(value: Any) -> list:
+def list_or_empty(value: Any) -> list:
+    """A stored list, or [] for anything else."""
     return value if isinstance(value, list) else []
 
 
@@ -666,14 +668,14 @@ class SeedRun:
     def from_dict(cls, data: Mapping[str, Any]) -> SeedRun:
         seed, device = data.get("seed"), data.get("device")
         entries = data.get("curve")
-        curve = (Epoch.from_dict(e) for e in _list(entries) if isinstance(e, Mapping))
+        curve = (Epoch.from_dict(e) for e in list_or_empty(entries) if isinstance(e, Mapping))
         return cls(
             seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-            top1=_finite(data.get("top1")),
-            top5=_finite(data.get("top5")),
-            test_top1=_finite(data.get("test_top1")),
-            test_top5=_finite(data.get("test_top5")),
-            train_seconds=_finite(data.get("train_seconds")),
+            top1=finite_number(data.get("top1")),
+            top5=finite_number(data.get("top5")),
+            test_top1=finite_number(data.get("test_top1")),
+            test_top5=finite_number(data.get("test_top5")),
+            train_seconds=finite_number(data.get("train_seconds")),
             device=device if isinstance(device, str) else None,
             curve=tuple(e for e in curve if e is not None),
         )
@@ -757,16 +759,18 @@ class Retraining:
         def mapping(key: str) -> Mapping[str, Any]:
             return data[key] if isinstance(data.get(key), Mapping) else {}
 
-        seeds = _list(data.get("seeds"))
+        seeds = list_or_empty(data.get("seeds"))
         by_seed = data.get("test_top1_by_seed")
         weights, device, finished = data.get("weights"), data.get("device"), data.get("finished")
         return cls(
             settings=mapping("settings"),
             splits=mapping("splits"),
             seeds=tuple(SeedRun.from_dict(s) for s in seeds if isinstance(s, Mapping)),
-            **{key: _finite(data.get(key)) for key in RETRAINED_ACCURACIES},
-            test_top1_by_seed=tuple(map(_finite, by_seed)) if isinstance(by_seed, list) else None,
-            train_seconds=_finite(data.get("train_seconds")),
+            **{key: finite_number(data.get(key)) for key in RETRAINED_ACCURACIES},
+            test_top1_by_seed=tuple(map(finite_number, by_seed))
+            if isinstance(by_seed, list)
+            else None,
+            train_seconds=finite_number(data.get("train_seconds")),
             device=device if isinstance(device, str) else None,
             weights=weights if isinstance(weights, Mapping) else None,
             versions=mapping("versions"),

@@ -5,7 +5,6 @@ rebuilds it. Pure functions of StudyData."""
 
 from __future__ import annotations
 
-import math
 import re
 import shlex
 from collections.abc import Mapping
@@ -16,7 +15,16 @@ import pandas as pd
 
 from sqzdse.arch import ARCH_FIELDS, COMMAND_GROUPS, ArchConfig, layer_table, preset
 from sqzdse.dashboard.study_data import StudyData
-from sqzdse.records import METRIC_ORDER, METRICS, Epoch, Retraining, Status, metric
+from sqzdse.records import (
+    METRIC_ORDER,
+    METRICS,
+    Epoch,
+    Retraining,
+    Status,
+    finite_number,
+    list_or_empty,
+    metric,
+)
 
 # ArchConfig field -> `sqzdse train` flag, in the order the command lists them: always given ...
 ARCH_FLAGS = tuple(
@@ -127,12 +135,15 @@ def compression_detail(report: Mapping[str, Any] | None) -> CompressionDetail | 
     if not isinstance(report, Mapping):
         return None
     settings = report.get("settings")
-    layers = [r for r in _list(report.get("layers")) if isinstance(r, Mapping)]
-    dense, compressed = _number(report.get("dense_bytes")), _number(report.get("compressed_bytes"))
-    ratio = _number(report.get("ratio"))
+    layers = [r for r in list_or_empty(report.get("layers")) if isinstance(r, Mapping)]
+    dense, compressed = (
+        finite_number(report.get("dense_bytes")),
+        finite_number(report.get("compressed_bytes")),
+    )
+    ratio = finite_number(report.get("ratio"))
     if ratio is None and dense is not None and compressed:
         ratio = dense / compressed
-    seconds = _number(report.get("seconds"))
+    seconds = finite_number(report.get("seconds"))
     totals = (
         ("compressed file", _bytes(compressed)),
         ("of which header", _bytes(report.get("header_bytes"))),
@@ -156,8 +167,8 @@ def compression_detail(report: Mapping[str, Any] | None) -> CompressionDetail | 
 
 
 def _settings(settings: Mapping[str, Any]) -> str:
-    density, bits = _number(settings.get("density")), _number(settings.get("bits"))
-    epochs = _number(settings.get("finetune_epochs"))
+    density, bits = finite_number(settings.get("density")), finite_number(settings.get("bits"))
+    epochs = finite_number(settings.get("finetune_epochs"))
     if epochs is None:
         finetune = "fine-tune epochs n/a"
     elif epochs == 0:
@@ -174,8 +185,8 @@ def _settings(settings: Mapping[str, Any]) -> str:
 
 
 def _compressed_layer(layer: Mapping[str, Any]) -> CompressedLayer:
-    weights, nonzero = _number(layer.get("weights")), _number(layer.get("nonzero"))
-    density = _number(layer.get("density"))
+    weights, nonzero = finite_number(layer.get("weights")), finite_number(layer.get("nonzero"))
+    density = finite_number(layer.get("density"))
     if density is None and weights and nonzero is not None:
         density = nonzero / weights
     return CompressedLayer(
@@ -193,7 +204,7 @@ def _compressed_layer(layer: Mapping[str, Any]) -> CompressedLayer:
 
 def _compressed_total(layers: list[Mapping[str, Any]]) -> CompressedLayer:
     def total(key: str) -> float | None:
-        values = [_number(layer.get(key)) for layer in layers]
+        values = [finite_number(layer.get(key)) for layer in layers]
         return None if None in values else sum(values)
 
     weights, nonzero = total("weights"), total("nonzero")
@@ -210,29 +221,18 @@ def _compressed_total(layers: list[Mapping[str, Any]]) -> CompressedLayer:
     )
 
 
-def _number(value: Any) -> float | None:
-    """A finite number from a stored report, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return value
-
-
-def _list(value: Any) -> list:
-    return value if isinstance(value, list) else []
-
-
 def _count(value: Any) -> str:
-    number = _number(value)
+    number = finite_number(value)
     return "n/a" if number is None else f"{int(number):,}"
 
 
 def _bytes(value: Any) -> str:
-    number = _number(value)
+    number = finite_number(value)
     return "n/a" if number is None else f"{int(number):,} bytes"
 
 
 def _percent(value: Any, *, digits: int = 2) -> str:
-    number = _number(value)
+    number = finite_number(value)
     return "n/a" if number is None else f"{number:.{digits}%}"
 
 
@@ -284,12 +284,12 @@ def _retrain_settings(block: Retraining) -> str:
     parts = []
     if numbers:
         parts.append(f"{len(numbers)} seed{'s' if len(numbers) > 1 else ''} ({_join(numbers)})")
-    if _number(settings.get("epochs")) is not None:
+    if finite_number(settings.get("epochs")) is not None:
         parts.append(f"{int(settings['epochs'])} epochs")
     counts = [
         f"{_count(splits.get(k))} {k if k != 'val' else 'validation'}"
         for k in ("train", "val", "test")
-        if _number(splits.get(k)) is not None
+        if finite_number(splits.get(k)) is not None
     ]
     if counts:
         convention = f" ({splits['convention']})" if splits.get("convention") else ""
