@@ -130,10 +130,13 @@ def fold_batchnorm(model: SqueezeNet) -> SqueezeNet:
     for module in folded.modules():
         if isinstance(module, ConvAct) and module.bn is not None:
             conv, bn = module.conv, module.bn
+            bias, mean, var = conv.bias, bn.running_mean, bn.running_var
+            # ConvAct builds its conv with bias=True and its BatchNorm with running statistics.
+            assert bias is not None and mean is not None and var is not None
             with torch.no_grad():
-                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                scale = bn.weight / torch.sqrt(var + bn.eps)
                 conv.weight.mul_(scale.reshape(-1, 1, 1, 1))
-                conv.bias.copy_((conv.bias - bn.running_mean) * scale + bn.bias)
+                bias.copy_((bias - mean) * scale + bn.bias)
             module.bn = None
     folded.batchnorm = False
     return folded

@@ -494,8 +494,11 @@ class SearchSpace:
         return (records.DEFAULT_ACCURACY, records.DEFAULT_COST), ""
 
     def with_overrides(self, **overrides) -> SearchSpace:
-        """Apply CLI overrides: training fields (`train_seed` is the training seed), the sampler's
-        name and `seed`, n_trials, timeout. Checked like the file's own values."""
+        """Apply overrides (the search's flags, by their keyword names): training fields
+        (`train_seed` is the training seed), the sampler's name and `seed`, n_trials, timeout,
+        min_epochs and eta; None means not given. Each given value is checked here, once, naming
+        its flag; then the result is checked like a space file."""
+        _check_overrides(overrides)
         training = {
             k: v
             for k, v in overrides.items()
@@ -941,6 +944,56 @@ def _check_fidelity(space: SearchSpace, *, flags: bool) -> None:
             f"({space.training.epochs}), so no trial could stop early; choose 1 to "
             f"{space.training.epochs - 1}, or leave `fidelity` out for full-fidelity trials"
         )
+
+
+# Overrides that are counts (>= 1); seeds and the timeout are checked apart.
+_COUNT_OVERRIDES = (
+    "n_trials",
+    "epochs",
+    "resolution",
+    "train_per_class",
+    "val_per_class",
+    "batch_size",
+)
+
+
+def override_names() -> tuple[str, ...]:
+    """What `SearchSpace.with_overrides` takes: the training fields (the training seed as
+    `train_seed`), the sampler and its seed, n_trials, timeout, min_epochs and eta."""
+    training = tuple(f.name for f in dataclasses.fields(Training) if f.name != "seed")
+    return (*training, "train_seed", "sampler", "seed", "n_trials", "timeout", "min_epochs", "eta")
+
+
+def _check_overrides(overrides: Mapping[str, Any]) -> None:
+    """SpaceError naming the flag (`--epochs`) of a given override out of range, or an override
+    that is not one."""
+    unknown = sorted(set(overrides) - set(override_names()))
+    if unknown:
+        raise SpaceError(
+            f"unknown setting {', '.join(map(repr, unknown))}; the settings a search takes: "
+            f"{', '.join(override_names())}"
+        )
+    given = {k: v for k, v in overrides.items() if v is not None}
+    for key in _COUNT_OVERRIDES:
+        if key in given and given[key] < 1:
+            raise SpaceError(f"{_flag(key)} must be >= 1, got {given[key]}")
+    for key in ("seed", "train_seed"):
+        if key in given and not 0 <= given[key] <= MAX_SEED:
+            raise SpaceError(
+                f"{_flag(key)} must be an integer from 0 to {MAX_SEED}, got {given[key]}"
+            )
+    if "timeout" in given and not (math.isfinite(given["timeout"]) and given["timeout"] > 0):
+        raise SpaceError(
+            f"--timeout must be a finite number of seconds > 0, got {given['timeout']}"
+        )
+    if "sampler" in given:
+        from sqzdse.samplers import check_sampler
+
+        check_sampler(given["sampler"], {}, name_path="--sampler")
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
 
 
 def _validate_training(t: Training, path: str) -> None:

@@ -28,8 +28,11 @@ from sqzdse.errors import StorageError
 from sqzdse.retry import DEFAULT_RETRY_SECONDS, READER_RETRY_SECONDS, ResilientStorage
 
 __all__ = [
+    "DEFAULT_GRACE_PERIOD",
+    "DEFAULT_HEARTBEAT_INTERVAL",
     "MODES",
     "STUDIES_DIR",
+    "check_heartbeat",
     "check_study_name",
     "describe_storage",
     "load_study",
@@ -104,6 +107,20 @@ def describe_storage(storage: str | optuna.storages.BaseStorage) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except sqlalchemy.exc.ArgumentError:
         return url
+
+
+# A writer's heartbeat: a running trial (or run) beats every DEFAULT_HEARTBEAT_INTERVAL seconds
+# and counts as dead after DEFAULT_GRACE_PERIOD seconds without one.
+DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_GRACE_PERIOD = 10, 60
+
+
+def check_heartbeat(heartbeat_interval: int, grace_period: int) -> None:
+    """StorageError unless the grace period exceeds a heartbeat interval of >= 1 second."""
+    if heartbeat_interval < 1 or grace_period <= heartbeat_interval:
+        raise StorageError(
+            f"--grace-period ({grace_period}) must exceed --heartbeat-interval "
+            f"({heartbeat_interval}), which must be >= 1 second"
+        )
 
 
 # ---------------------------------------------------------------------------- opening

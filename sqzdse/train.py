@@ -208,8 +208,9 @@ def _start(arch: ArchConfig, data: Dataset, config: TrainConfig, device: torch.d
     # Weights are drawn on the CPU so a seed gives the same initial network on every device.
     model = build_model(arch, batchnorm=True)
     _initialise(model, config)
-    model = model.to(device, memory_format=torch.channels_last)
-    fused = {"fused": True} if cuda and FUSED_OPTIMIZER else {}
+    # torch's stubs for Module.to omit memory_format, which it accepts and documents.
+    model = model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
+    fused: dict[str, Any] = {"fused": True} if cuda and FUSED_OPTIMIZER else {}
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **fused
     )
@@ -292,7 +293,8 @@ def _train(
     start = time.perf_counter()
     run = _start(arch, data, config, device)
     done = functools.partial(TrainResult, device=str(device), note=top5_note(data.num_classes))
-    curve, step_seconds = [], 0.0
+    curve: list[Epoch] = []
+    step_seconds = 0.0
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
         losses = _train_epoch(run, data, config)
@@ -349,6 +351,9 @@ def _train(
 
 class _Normalized(torch.nn.Module):
     """uint8 images in, logits out: the per-step normalisation inside the captured graph."""
+
+    shift: torch.Tensor  # buffers, registered in __init__
+    scale: torch.Tensor
 
     def __init__(self, model: torch.nn.Module, shift: torch.Tensor, scale: torch.Tensor) -> None:
         super().__init__()
@@ -470,6 +475,7 @@ def _initialise(model: SqueezeNet, config: TrainConfig) -> None:
     """
     classifier = _classifier(model)
     torch.nn.init.normal_(classifier.weight, mean=0.0, std=config.classifier_std)
+    assert classifier.bias is not None  # ConvAct builds every convolution with a bias
     classifier.bias.fill_(config.classifier_bias)
     for fire in model.modules():
         if isinstance(fire, Fire) and fire.shortcut != "none":
@@ -478,7 +484,7 @@ def _initialise(model: SqueezeNet, config: TrainConfig) -> None:
                     expand.bn.weight.zero_()
 
 
-def _classifier(model: torch.nn.Module) -> torch.nn.Conv2d:
+def _classifier(model: SqueezeNet) -> torch.nn.Conv2d:
     convs = [m for m in model.classifier.modules() if isinstance(m, torch.nn.Conv2d)]
     if len(convs) != 1:
         raise TrainingError(f"expected one classifier convolution, found {len(convs)}")

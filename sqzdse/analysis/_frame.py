@@ -11,9 +11,10 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeGuard
 
 import numpy as np
 import optuna
@@ -33,7 +34,7 @@ from sqzdse.storage import load_study, open_storage, study_names
 FILE_FORMATS = ("csv", "parquet", "json")
 
 
-def is_storage_url(source: str | os.PathLike) -> bool:
+def is_storage_url(source: str | os.PathLike) -> TypeGuard[str]:
     """True for `scheme://...` strings (storage URLs), False for file paths."""
     return isinstance(source, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*://", source) is not None
 
@@ -65,8 +66,18 @@ def trial_records(study: optuna.Study, trials: Sequence | None = None) -> list[T
     blocks = retrained_blocks(study.user_attrs)
     if not blocks:
         return records
-    # A duplicate trained the same network: the retraining of its twin is its own.
-    return [r.with_retrained(blocks.get(r.number, blocks.get(r.reused_from))) for r in records]
+    return [r.with_retrained(_retrained_block(blocks, r)) for r in records]
+
+
+def _retrained_block(
+    blocks: Mapping[int, Mapping[str, Any]], record: TrialRecord
+) -> Mapping[str, Any] | None:
+    """The retraining block of `record`'s trial, else of the trial it reused: a duplicate trained
+    the same network, so the retraining of its twin is its own. None when neither has one."""
+    for number in (record.number, record.reused_from):
+        if number is not None and number in blocks:
+            return blocks[number]
+    return None
 
 
 def trials_frame(study: optuna.Study, records: Sequence[TrialRecord] | None = None) -> pd.DataFrame:

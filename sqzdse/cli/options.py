@@ -7,6 +7,11 @@ import click
 from sqzdse.arch import ARCH_FIELDS, PRESET_NAMES, PRESETS, ArchConfig, ArchField, preset
 from sqzdse.errors import SqzdseError
 from sqzdse.retry import DEFAULT_RETRY_SECONDS
+from sqzdse.storage import (  # noqa: F401 - check_heartbeat: the commands' import of it
+    DEFAULT_GRACE_PERIOD,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    check_heartbeat,
+)
 
 
 def _arch_flag(f: ArchField):
@@ -82,27 +87,19 @@ def heartbeat_options(*, beating: str, dead: str):
         func = click.option(
             "--grace-period",
             type=int,
-            default=60,
+            default=DEFAULT_GRACE_PERIOD,
             show_default=True,
             help=f"Seconds without a heartbeat after which {dead}.",
         )(func)
         return click.option(
             "--heartbeat-interval",
             type=int,
-            default=10,
+            default=DEFAULT_HEARTBEAT_INTERVAL,
             show_default=True,
             help=f"Seconds between {beating} heartbeats.",
         )(func)
 
     return decorate
-
-
-def check_heartbeat(heartbeat: int, grace: int) -> None:
-    if heartbeat < 1 or grace <= heartbeat:
-        raise SqzdseError(
-            f"--grace-period ({grace}) must exceed --heartbeat-interval ({heartbeat}), "
-            "which must be >= 1 second"
-        )
 
 
 def chosen_trial(study, number: int):

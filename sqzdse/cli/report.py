@@ -1,14 +1,13 @@
-"""Terminal output of a search: one progress line per trial and the Pareto table at the end."""
+"""Terminal output of a search's study: the Pareto table (the per-trial progress line is
+`sqzdse.search`'s)."""
 
 from __future__ import annotations
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
 
 from sqzdse.arch import Group, fields_of
 from sqzdse.records import (
     DEFAULT_COST,
-    TRAIN_SECONDS,
     Role,
     Source,
     Status,
@@ -17,7 +16,6 @@ from sqzdse.records import (
     format_value,
     metrics_of,
 )
-from sqzdse.search import counted
 
 DESIGN = tuple(f.name for f in fields_of(Group.METAPARAMETER))
 V1_0_STEM = "96 7x7/2 p0"  # the `stem` column is shown when a network on the front has another
@@ -27,46 +25,6 @@ def stem_label(arch) -> str:
     """conv1 as `filters kxk/stride pPadding`, e.g. `96 7x7/2 p0` (SqueezeNet v1.0's)."""
     k = arch.stem_kernel
     return f"{arch.stem_filters} {k}x{k}/{arch.stem_stride} p{arch.stem_padding}"
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def progress_line(study: optuna.Study, trial: FrozenTrial, progress, objectives) -> str:
-    """`[ 3/16] trial 2 ok  top1 91.20%  params 139,818  4.2 s | elapsed 0:00:12  eta ...`."""
-    trials = study.get_trials(deepcopy=False)
-    done = sum(map(counted, trials))
-    record = TrialRecord.from_trial(trial, objectives)
-    status = record.status or trial.state.name.lower()
-    parts = [
-        f"[{done:>{len(str(progress.target))}}/{progress.target}] trial {trial.number:<3} "
-        f"{status:<10}"
-    ]
-    if trial.state == TrialState.COMPLETE:
-        parts += [f"{n} {format_value(n, v)}" for n, v in zip(objectives, trial.values)]
-        seconds = record.metrics.get(TRAIN_SECONDS)
-        if record.status is Status.REUSED:
-            parts.append(f"(same network as trial {record.reused_from})")
-        elif seconds is not None:
-            compressing = (record.compression or {}).get("seconds")
-            quantizing = (record.quantization or {}).get("seconds")
-            parts.append(
-                f"{seconds:.1f} s"
-                + (f" + {compressing:.1f} s compressing" if compressing is not None else "")
-                + (f" + {quantizing:.1f} s int8" if quantizing is not None else "")
-            )
-    else:
-        reason = record.failure_reason or ""
-        parts.append(reason.removeprefix("stopped ") if status == Status.STOPPED else reason)
-    remaining = max(progress.target - done, 0)
-    eta = progress.elapsed() / max(progress.run_trials, 1) * remaining
-    front = len(study.best_trials) if any(t.state == TrialState.COMPLETE for t in trials) else 0
-    return (
-        "  ".join(parts) + f" | elapsed {_clock(progress.elapsed())}  eta {_clock(eta)}  "
-        f"front {front}"
-    )
 
 
 def format_front(study: optuna.Study, objectives) -> str:
@@ -79,7 +37,7 @@ def format_front(study: optuna.Study, objectives) -> str:
     if not records:
         return "no completed trials yet: the Pareto front is empty"
     numbers = {r.number for r in records}
-    repeats: dict[int, list[int]] = {}
+    repeats: dict[int | None, list[int | None]] = {}  # TrialRecord numbers are Optional
     shown = []
     for r in records:
         if r.status is Status.REUSED and r.reused_from in numbers:

@@ -2,55 +2,15 @@
 
 from __future__ import annotations
 
-import math
-import os
-import socket
 import warnings
 
 import click
 
-from sqzdse.artifacts import (
-    DEFAULT_SAVE_WEIGHTS,
-    SAVE_WEIGHTS,
-    artifact_store,
-    default_location,
-)
-from sqzdse.cli.options import check_heartbeat, heartbeat_options
-from sqzdse.cli.report import format_front, progress_line
+from sqzdse.artifacts import SAVE_WEIGHTS
+from sqzdse.cli.options import heartbeat_options
+from sqzdse.cli.report import format_front
 from sqzdse.devices import DEVICES
-from sqzdse.errors import SqzdseError
-from sqzdse.records import validation_label
-from sqzdse.search import (
-    DEFAULT_MAX_FAILURES,
-    DEFAULT_MAX_INFEASIBLE,
-    Objective,
-    make_setup,
-    open_study,
-    resolve_workers,
-    run_search,
-    run_workers,
-    worker_devices,
-)
-from sqzdse.space import MAX_SEED
-from sqzdse.storage import check_study_name, open_storage, storage_for_space
-
-# Options passed on unchanged to worker processes (`--workers K`).
-_FORWARDED = (
-    "sampler",
-    "n_trials",
-    "timeout",
-    "seed",
-    "train_seed",
-    "epochs",
-    "dataset",
-    "data_root",
-    "resolution",
-    "train_per_class",
-    "val_per_class",
-    "batch_size",
-    "min_epochs",
-    "eta",
-)
+from sqzdse.search import DEFAULT_MAX_FAILURES, DEFAULT_MAX_INFEASIBLE
 
 
 @click.command()
@@ -145,216 +105,51 @@ _FORWARDED = (
     dead="a trial counts as dead, is marked failed and retried once",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; the Pareto table only.")
-@click.option("--worker-id", type=int, hidden=True)
 def search(
     space_name: str,
     storage: str | None,
     study_name: str | None,
     quiet: bool,
     workers: str,
-    worker_id: int | None,
-    max_failures: int,
-    max_infeasible: int,
-    save_weights: str | None,
-    artifacts: str | None,
-    **overrides,
+    heartbeat_interval: int,
+    grace_period: int,
+    storage_retry: int,
+    **settings,
 ) -> None:
-    """Search a space: each trial builds a network, trains a proxy and records the results."""
+    """Search a space: each trial builds a network, trains a proxy and records the results.
+
+    The command wraps `sqzdse.search.run`, which takes the same settings by their keyword names.
+    """
     import optuna
 
-    from sqzdse.space import load_space
+    from sqzdse.search import run
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    heartbeat = overrides.pop("heartbeat_interval")
-    grace = overrides.pop("grace_period")
-    storage_retry = overrides.pop("storage_retry")
-    check_heartbeat(heartbeat, grace)
-    space = load_space(space_name).with_overrides(**_given(overrides))
-    workers = 1 if worker_id is not None else resolve_workers(workers, space.training.device)
-    storage_url = storage or storage_for_space(space.name)
-    study_name = check_study_name(space.name if study_name is None else study_name)
-    setup = make_setup(space)
-    has_store = (artifacts or default_location(storage_url)) is not None
-    if save_weights is None:
-        save_weights = DEFAULT_SAVE_WEIGHTS if has_store else "none"
-    elif save_weights != "none" and not has_store:
-        artifact_store(storage_url, artifacts)  # refuses, naming --artifacts
-    rdb = open_storage(
-        storage_url,
-        mode="write",
-        heartbeat_interval=heartbeat,
-        grace_period=grace,
-        retry_seconds=storage_retry,
-    )
-    study = open_study(
-        setup,
-        storage=rdb,
-        study_name=study_name,
-        process=_process_name(worker_id, shared=not storage_url.startswith("sqlite")),
-    )
-    prefix = f"[worker {worker_id}] " if worker_id else ""
-    echo = (lambda msg: None) if quiet else (lambda msg: click.echo(prefix + msg, err=True))
-    if worker_id is None:
-        _header(echo, study, storage_url, setup)
-        if not has_store:
-            echo(
-                "weights are not stored: a study on a server needs --artifacts DIR or "
-                "s3://BUCKET for them (sqzdse export-model, sqzdse retrain)"
-            )
-    if workers > 1:
-        echo(f"starting {workers} workers")
-        args = [
-            "--space",
-            space_name,
-            "--storage",
-            storage_url,
-            "--study",
-            study_name,
-            "--heartbeat-interval",
-            str(heartbeat),
-            "--grace-period",
-            str(grace),
-            "--storage-retry",
-            str(storage_retry),
-            "--max-failures",
-            str(max_failures),
-            "--max-infeasible",
-            str(max_infeasible),
-            "--save-weights",
-            save_weights,
-            *(["--artifacts", artifacts] if artifacts else []),
-            *_flags(overrides),
-            *(["--quiet"] if quiet else []),
-        ]
-        code = run_workers(
-            args, workers=workers, devices=worker_devices(space.training.device, workers)
-        )
-    else:
-        code = 0
-        store = None if save_weights == "none" else artifact_store(storage_url, artifacts)
-        _search_here(
-            study,
-            setup,
-            echo,
-            prefix,
-            max_failures=max_failures,
-            max_infeasible=max_infeasible,
-            weights=(save_weights, store),
-        )
-    if worker_id is None:
-        click.echo(format_front(study, setup.objectives))
-        click.echo(
-            f"\nstudy {study_name!r} in {storage_url}; see it with: sqzdse dashboard "
-            f"--storage {storage_url} --study {study_name}"
-        )
-    if code:
-        raise SystemExit(code)  # a worker died: said as it happened (`run_workers`)
-
-
-def _search_here(
-    study, setup, echo, prefix: str, *, max_failures: int, max_infeasible: int, weights
-) -> None:
-    """Run this process's trials; Ctrl-C records the trial under way as failed and exits 130.
-    `weights` is (which to save, the artifact store)."""
-    space = setup.space
-    save_weights, store = weights
-    objective = Objective(
-        setup,
-        n_trials=space.n_trials,
-        device=space.training.device,
-        save_weights=save_weights,
-        artifacts=store,
-    )
+    echo = None if quiet else (lambda line: click.echo(line, err=True))
     try:
-        run_search(
-            study,
-            objective,
-            timeout=space.timeout,
-            max_failures=max_failures,
-            max_infeasible=max_infeasible,
-            on_trial=lambda s, t, p: echo(progress_line(s, t, p, setup.objectives)),
+        done = run(
+            space_name,
+            storage=storage,
+            study_name=study_name,
+            workers=workers,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            storage_retry=storage_retry,
+            say=echo,
+            **settings,
         )
     except KeyboardInterrupt:
         click.echo(
-            prefix + "interrupted: the trial under way is recorded as failed; run the "
-            "same command again to resume",
+            "interrupted: the trial under way is recorded as failed; run the same command "
+            "again to resume",
             err=True,
         )
         raise SystemExit(130) from None
-
-
-def _header(echo, study, storage_url: str, setup) -> None:
-    space = setup.space
-    t = space.training
-    echo(
-        f"study {study.study_name!r} in {storage_url}: space {space.name} ({space.hash}), sampler "
-        f"{space.sampler.name} (seed {space.sampler.seed}), training seed {t.seed}, objectives "
-        f"{', '.join(setup.objectives)}; {t.dataset} at {t.resolution_label}, {t.epochs} epochs, "
-        f"{space.n_trials} trials"
+    url, name = done.settings.storage, done.settings.study_name
+    click.echo(format_front(done.study, done.objectives))
+    click.echo(
+        f"\nstudy {name!r} in {url}; see it with: sqzdse dashboard --storage {url} --study {name}"
     )
-    if setup.splits:
-        echo(
-            f"trained on {setup.splits['train']:,} images, measured on "
-            f"{validation_label(setup.splits)}"
-        )
-    if space.fidelity is not None:
-        f = space.fidelity
-        echo(
-            f"successive halving: rungs at epochs {', '.join(map(str, space.rungs))} of "
-            f"{t.epochs}, about 1 in {f.eta} trials goes on at each (min_epochs {f.min_epochs}, "
-            f"eta {f.eta})"
-        )
-    if setup.note:
-        echo(setup.note)
-    already = len(study.get_trials(deepcopy=False))
-    if already:
-        echo(f"resuming: the study holds {already} trials")
-
-
-def _given(overrides: dict) -> dict:
-    """CLI overrides that were given, checked like the YAML values they replace."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    for key in (
-        "n_trials",
-        "epochs",
-        "resolution",
-        "train_per_class",
-        "val_per_class",
-        "batch_size",
-    ):
-        if key in given and given[key] < 1:
-            raise SqzdseError(f"--{key.replace('_', '-')} must be >= 1, got {given[key]}")
-    for key in ("seed", "train_seed"):
-        if key in given and not 0 <= given[key] <= MAX_SEED:
-            raise SqzdseError(
-                f"--{key.replace('_', '-')} must be an integer from 0 to {MAX_SEED}, "
-                f"got {given[key]}"
-            )
-    if "timeout" in given and not (math.isfinite(given["timeout"]) and given["timeout"] > 0):
-        raise SqzdseError(
-            f"--timeout must be a finite number of seconds > 0, got {given['timeout']}"
-        )
-    if "sampler" in given:
-        from sqzdse.samplers import check_sampler
-
-        check_sampler(given["sampler"], {}, name_path="--sampler")
-    return given
-
-
-def _process_name(worker_id: int | None, *, shared: bool) -> str | None:
-    """What tells this process apart from the others sharing its study (None when it is alone).
-
-    Workers on one machine differ by their id; a storage on a server may have other machines too.
-    """
-    if shared:
-        return f"{socket.gethostname()}/{os.getpid()}/{worker_id}"
-    return None if worker_id is None else str(worker_id)
-
-
-def _flags(overrides: dict) -> list[str]:
-    out = []
-    for key in _FORWARDED:
-        if overrides.get(key) is not None:
-            out += [f"--{key.replace('_', '-')}", str(overrides[key])]
-    return out
+    if done.worker_exit_code:
+        raise SystemExit(done.worker_exit_code)  # a worker died: said as it happened

@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import functools
 import hashlib
+import importlib
 import os
 import pickle
 import tarfile
@@ -30,6 +31,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -149,12 +151,18 @@ for _name, _layout in CIFAR.items():
     )(_load_cifar)
 
 
-try:  # numpy >= 2 moved these; older pickles name numpy.core, newer ones numpy._core
-    from numpy._core import multiarray as _multiarray
-    from numpy._core import numeric as _numeric
-except ImportError:  # numpy < 2
-    from numpy.core import multiarray as _multiarray
-    from numpy.core import numeric as _numeric
+def _numpy_core(name: str) -> ModuleType:
+    """numpy's core submodule `name`: numpy >= 2 moved these from numpy.core to numpy._core (older
+    pickles name numpy.core, newer ones numpy._core). A plain module, as numpy's stubs lack the
+    private functions a pickle needs."""
+    try:
+        return importlib.import_module(f"numpy._core.{name}")
+    except ImportError:  # numpy < 2
+        return importlib.import_module(f"numpy.core.{name}")
+
+
+_multiarray = _numpy_core("multiarray")
+_numeric = _numpy_core("numeric")
 
 
 def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:

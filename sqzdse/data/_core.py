@@ -392,7 +392,12 @@ def _resize(x: np.ndarray, resolution: int, *, chunk: int = 4096) -> np.ndarray:
     return out
 
 
-def _channel_stats(x: torch.Tensor, *, chunk: int = 4096) -> tuple[tuple[float, ...], ...]:
+RGB = tuple[float, float, float]
+
+
+def _channel_stats(x: torch.Tensor, *, chunk: int = 4096) -> tuple[RGB, RGB]:
+    """Per-channel mean and standard deviation of the N x 3 x S x S uint8 images `x`, in units
+    of 255, summed in float64 chunks so that large sets need neither much memory nor lose digits."""
     total = torch.zeros(x.shape[1], dtype=torch.float64)
     squares = torch.zeros(x.shape[1], dtype=torch.float64)
     for part in x.split(chunk):
@@ -403,7 +408,12 @@ def _channel_stats(x: torch.Tensor, *, chunk: int = 4096) -> tuple[tuple[float, 
     mean = total / n
     # A constant channel would divide by zero; one grey level is the smallest meaningful spread.
     std = (squares / n - mean.square()).clamp_min(0).sqrt().clamp_min(1 / 255)
-    return tuple(mean.tolist()), tuple(std.tolist())
+    return _rgb(mean.tolist()), _rgb(std.tolist())
+
+
+def _rgb(values: list[float]) -> RGB:
+    r, g, b = values  # `_images` always gives three channels
+    return r, g, b
 
 
 def _check_root(spec: DataSpec, expected: str) -> Path:

@@ -40,8 +40,9 @@ def _folder_classes(spec: DataSpec) -> tuple[Path, list[str]]:
 )
 def _load_folder(spec: DataSpec) -> _Source:
     root, classes = _folder_classes(spec)
-    files, labels = [], []
-    empty = []
+    files: list[Path] = []
+    labels: list[int] = []
+    empty: list[str] = []
     for label, name in enumerate(classes):
         found = _image_files(root / name)
         if not found:
@@ -53,5 +54,5 @@ def _load_folder(spec: DataSpec) -> _Source:
             f"class folder(s) with no images in {root}: {', '.join(empty)}; "
             f"expected {_FOLDER_EXPECTED}"
         )
-    labels = np.array(labels, dtype=np.int64)
-    return _Source(lambda: _files_part(spec, files, labels), None, len(classes))
+    label_array = np.array(labels, dtype=np.int64)
+    return _Source(lambda: _files_part(spec, files, label_array), None, len(classes))

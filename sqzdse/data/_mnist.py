@@ -81,12 +81,14 @@ def _mnist_folder(spec: DataSpec) -> Path:
 
 def _find_files(spec: DataSpec, folder: Path) -> list[Path]:
     """The four files, plain or .gz (plain first); one DataError naming every missing one."""
-    found, missing = [], []
+    found: list[Path] = []
+    missing: list[str] = []
     for name in MNIST_FILES:
         path = next((p for p in (folder / name, folder / f"{name}.gz") if p.is_file()), None)
         if path is None:
             missing.append(f"{name} (or {name}.gz)")
-        found.append(path)
+        else:
+            found.append(path)
     if missing:
         raise DataError(
             f"the {spec.name} data set lacks {', '.join(missing)} in {folder}; "

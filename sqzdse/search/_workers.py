@@ -1,22 +1,30 @@
 """Several worker processes on one machine sharing one study through its storage.
 
-Each worker is the same `sqzdse search` command in its own process: Optuna's storage is the only
-coordination (no scheduler of our own), so workers on other machines join the same way. On the CPU
+Each worker is a process (`python -m sqzdse.search._worker`) given the space and the run's
+settings on its stdin, which runs the same search loop: Optuna's storage is the only coordination
+(no scheduler of our own), so `sqzdse search` on other machines joins the same way. On the CPU
 the cores are split between workers; with several GPUs each worker gets one, round-robin.
 `--workers auto` (the default) is one worker on the CPU and WORKERS_PER_GPU workers on each GPU.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqzdse.errors import SqzdseError
 from sqzdse.retry import say_on_stderr
+
+if TYPE_CHECKING:
+    from sqzdse.search._run import RunSettings
+    from sqzdse.space import SearchSpace
 
 # Worker processes per GPU for `--workers auto`. A proxy training of a small network is bound by
 # Python, kernel launches and tiny kernels, so one process leaves a GPU mostly idle. Measured with
@@ -68,21 +76,25 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def run_workers(
-    base_args: list[str],
+    space: SearchSpace,
+    settings: RunSettings,
     *,
-    workers: int,
     devices: list[str],
+    quiet: bool = False,
     env: dict[str, str] | None = None,
     say: Callable[[str], None] = say_on_stderr,
 ) -> int:
-    """Start `workers` copies of `sqzdse search <base_args>` and wait for them.
+    """Start one worker per entry of `devices` on the search of `space` and wait for them.
 
-    Ctrl-C or SIGTERM to this process is passed on to every worker, which records its trial under
-    way as failed and stops. A worker that dies is said in one line (`say`) as it happens; the
-    others go on (its trial under way is failed and retried once its heartbeat is stale). Returns
-    the first non-zero exit code of a worker, or 0.
+    Each worker trains on its device and prints its progress lines, `[worker N] `-prefixed, on
+    its stderr unless `quiet`. Ctrl-C or SIGTERM to this process is passed on to every worker,
+    which records its trial under way as failed and stops. A worker that dies is said in one line
+    (`say`) as it happens; the others go on (its trial under way is failed and retried once its
+    heartbeat is stale). Returns the first non-zero exit code of a worker, or 0.
     """
-    threads = str(threads_per_worker(workers))
+    from sqzdse.search._worker import WorkerJob
+
+    threads = str(threads_per_worker(len(devices)))
     procs = []
     for i, device in enumerate(devices):
         child_env = {
@@ -91,18 +103,24 @@ def run_workers(
             "OMP_NUM_THREADS": threads,
             "MKL_NUM_THREADS": threads,
         }
-        cmd = [
-            sys.executable,
-            "-m",
-            "sqzdse",
-            "search",
-            *base_args,
-            "--device",
-            device,
-            "--worker-id",
-            str(i + 1),
-        ]
-        procs.append(subprocess.Popen(cmd, env=child_env, start_new_session=True))
+        job = WorkerJob(
+            space=dataclasses.replace(
+                space, training=dataclasses.replace(space.training, device=device)
+            ),
+            settings=settings,
+            worker_id=i + 1,
+            quiet=quiet,
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sqzdse.search._worker"],
+            env=child_env,
+            stdin=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert proc.stdin is not None  # stdin=PIPE
+        with proc.stdin:
+            pickle.dump(job, proc.stdin)
+        procs.append(proc)
 
     interrupted = []
 

@@ -109,10 +109,11 @@ def create_study(
     """A new study with the directions, metric names and study attributes of a sqzdse search.
     `storage` is a URL; an SQLite file is created (or added to) through `fast_sqlite_storage`."""
     objectives = [(name, direction) for name, direction in objectives]
+    opened: str | optuna.storages.BaseStorage = storage
     if storage.startswith("sqlite:///"):
-        storage = fast_sqlite_storage(storage)
+        opened = fast_sqlite_storage(storage)
     study = optuna.create_study(
-        storage=storage,
+        storage=opened,
         study_name=study_name,
         directions=[direction for _, direction in objectives],
     )
@@ -164,11 +165,12 @@ def add_trial(
     trained = state is None and status in (Status.OK, Status.REUSED, Status.STOPPED)
     if trained and (top1 is None or top5 is None):
         raise ValueError("an ok, reused or stopped trial needs top1 and top5")
-    values = analytic_metrics(arch)
+    values: dict[str, float] = dict(analytic_metrics(arch))  # accuracies and times join them
     record = TrialRecord(arch=arch)
     if state is None and status is not Status.INFEASIBLE:  # the trainer ran
         record = record.replace(device="cpu", versions=software_versions())
     if trained:
+        assert top1 is not None and top5 is not None  # checked above
         train_seconds = 2.0 if train_seconds is None else train_seconds
         train_loss = 0.5 if train_loss is None else train_loss
         values.update(

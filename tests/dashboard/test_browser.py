@@ -309,11 +309,13 @@ def test_live_refresh_without_reloading_the_page(browser, study):
     # The trial table refreshes in the same callback, but the browser renders it after the graph.
     wait(
         browser,
-        lambda d: str(number)
-        in d.execute_script(
-            "return Array.from(document.querySelectorAll("
-            "\"#trial-table td[data-dash-column='number']\"))"
-            ".map(td => td.textContent)"
+        lambda d: (
+            str(number)
+            in d.execute_script(
+                "return Array.from(document.querySelectorAll("
+                "\"#trial-table td[data-dash-column='number']\"))"
+                ".map(td => td.textContent)"
+            )
         ),
         f"the trial table never showed the new trial {number} (newest first)",
     )

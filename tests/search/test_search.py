@@ -7,7 +7,7 @@ from optuna.trial import TrialState
 
 from sqzdse.arch import ArchConfig, count_params
 from sqzdse.model import build_model, count_model_params
-from sqzdse.search import sampler_seed
+from sqzdse.search._setup import sampler_seed
 from tests.search.helpers import TINY, cli_process, load, run, trials_so_far, write_space
 
 

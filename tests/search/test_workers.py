@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from sqzdse.errors import StorageError
-from sqzdse.search import threads_per_worker, worker_devices
+from sqzdse.search._workers import threads_per_worker, worker_devices
 from sqzdse.storage import open_storage
 from tests import ci
 from tests.search.helpers import cli_process, load, run, trials_so_far, write_space
