@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,36 @@ from optuna.artifacts import FileSystemArtifactStore
 
 from sqzdse.errors import SqzdseError
 from sqzdse.files import atomic_file
+from sqzdse.records import text_or_none, whole_number
 from sqzdse.weights import Weights, sha256
 
 WEIGHTS_ATTR = "weights"
 SAVE_WEIGHTS = ("none", "front", "all")
 DEFAULT_SAVE_WEIGHTS = "front"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredWeights:
+    """Where a network's weights are stored: the one owner of a trial's `weights` attribute (and of
+    a retraining block's `weights`). `save_weights` fills every field; read back with `from_dict`,
+    what a stored block lacks (or holds as something else) is None."""
+
+    artifact_id: str | None
+    sha256: str | None  # of the stored bytes, checked when they are read back
+    bytes: int | None
+    source: str | None  # "proxy" (the search's training) or "retrained" (`sqzdse retrain`)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StoredWeights:
+        return cls(
+            artifact_id=text_or_none(data.get("artifact_id")),
+            sha256=text_or_none(data.get("sha256")),
+            bytes=whole_number(data.get("bytes")),
+            source=text_or_none(data.get("source")),
+        )
 
 
 def default_location(storage_url: str) -> str | None:
@@ -82,7 +109,8 @@ def _s3_store(location: str):
 
 def save_weights(owner, weights: Weights, store, *, source: str, label: str) -> dict[str, Any]:
     """Upload `weights` as an artifact of `owner` (a running trial, or a study); returns what
-    records them (artifact id, SHA-256, bytes, `source`). `label` names the uploaded file."""
+    records them, as stored (`StoredWeights.to_dict`: artifact id, SHA-256, bytes, `source`).
+    `label` names the uploaded file."""
     from optuna.artifacts import upload_artifact
 
     data = weights.to_bytes()
@@ -95,33 +123,37 @@ def save_weights(owner, weights: Weights, store, *, source: str, label: str) -> 
             study_or_trial=owner,
             mimetype="application/octet-stream",
         )
-    return {
-        "artifact_id": artifact_id,
-        "sha256": sha256(data),
-        "bytes": len(data),
-        "source": source,
-    }
+    stored = StoredWeights(
+        artifact_id=artifact_id, sha256=sha256(data), bytes=len(data), source=source
+    )
+    return stored.to_dict()
 
 
-def load_weights(info: dict[str, Any], store) -> Weights:
-    """The weights a trial's `weights` attribute points to, checked against its SHA-256."""
+def load_weights(info: StoredWeights | Mapping[str, Any], store) -> Weights:
+    """The weights a trial's `weights` attribute (as stored, or read) points to, checked against
+    its SHA-256; SqzdseError when the attribute does not name an artifact and its checksum."""
     from optuna.artifacts import download_artifact
 
+    stored = info if isinstance(info, StoredWeights) else StoredWeights.from_dict(info)
+    artifact_id = stored.artifact_id
+    if artifact_id is None or stored.sha256 is None:
+        raise SqzdseError(
+            f"the stored weights record {dict(info) if isinstance(info, Mapping) else info!r} "
+            "lacks an artifact id or a SHA-256: store the weights again"
+        )
     with tempfile.TemporaryDirectory(prefix="sqzdse-weights-") as folder:
         path = Path(folder) / "weights.pt"
         try:
-            download_artifact(
-                artifact_store=store, file_path=str(path), artifact_id=info["artifact_id"]
-            )
+            download_artifact(artifact_store=store, file_path=str(path), artifact_id=artifact_id)
         except Exception as err:  # a missing file, an unreachable bucket, ...
             raise SqzdseError(
-                f"cannot read the stored weights (artifact {info['artifact_id']}): "
+                f"cannot read the stored weights (artifact {artifact_id}): "
                 f"{type(err).__name__}: {err}"
             ) from None
         data = path.read_bytes()
-    if sha256(data) != info["sha256"]:
+    if sha256(data) != stored.sha256:
         raise SqzdseError(
-            f"the stored weights (artifact {info['artifact_id']}) do not match their checksum: "
+            f"the stored weights (artifact {artifact_id}) do not match their checksum: "
             "the file was changed or damaged"
         )
     return Weights.from_bytes(data)

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from sqzdse.errors import SqzdseError
-from sqzdse.quantization import CALIBRATION_SEED, DEFAULT_CALIBRATION_IMAGES
-from sqzdse.records import LATENCY_MS, TrialRecord, analytic_metrics
+from sqzdse.quantization import CALIBRATION_SEED, DEFAULT_CALIBRATION_IMAGES, Int8Block
+from sqzdse.records import LATENCY_MS, MACS, PARAMS, TOP1, TOP5, TrialRecord, analytic_metrics
 from sqzdse.weights import Weights, sha256
 
 FORMATS = (".onnx", ".pt")
@@ -242,7 +242,7 @@ def int8_block(
     *,
     seed: int,
     per_channel: bool = True,
-) -> dict[str, Any]:
+) -> Int8Block:
     """The model card's `int8` block: the int8 file scored by ONNX Runtime on the validation
     images the fp32 `check` used, its size and latency beside the fp32 file's."""
     import onnxruntime
@@ -251,31 +251,31 @@ def int8_block(
 
     top1, top5 = top_k(onnx_logits(int8, images), labels)
     resolution = int(images.shape[-1])
-    return {
-        "top1": top1,
-        "top5": top5,
-        "fp32_top1": check.top1,
-        "fp32_top5": check.top5,
-        "drop_top1_points": round((check.top1 - top1) * 100, 9),
-        "images": len(labels),
-        "measured": "ONNX Runtime on the validation split (the images of the fp32 check)",
-        "format": "QDQ",
-        "weights": "int8, per output channel" if per_channel else "int8, per tensor",
-        "activations": "int8, per tensor",
-        "per_channel": per_channel,
-        "calibration_images": len(calibration),
-        "calibration_split": "train",
-        "calibration_seed": seed,
-        "calibration_method": "MinMax",
-        "bytes": int8.stat().st_size,
-        "fp32_bytes": fp32.stat().st_size,
-        "sha256": sha256(int8.read_bytes()),
-        "latency_ms": onnx_latency(int8, resolution),
-        "fp32_latency_ms": onnx_latency(fp32, resolution),
-        "latency_measured": f"ONNX Runtime {onnxruntime.__version__} CPUExecutionProvider, "
+    return Int8Block(
+        top1=top1,
+        top5=top5,
+        fp32_top1=check.top1,
+        fp32_top5=check.top5,
+        drop_top1_points=round((check.top1 - top1) * 100, 9),
+        images=len(labels),
+        measured="ONNX Runtime on the validation split (the images of the fp32 check)",
+        format="QDQ",
+        weights="int8, per output channel" if per_channel else "int8, per tensor",
+        activations="int8, per tensor",
+        per_channel=per_channel,
+        calibration_images=len(calibration),
+        calibration_split="train",
+        calibration_seed=seed,
+        calibration_method="MinMax",
+        bytes=int8.stat().st_size,
+        fp32_bytes=fp32.stat().st_size,
+        sha256=sha256(int8.read_bytes()),
+        latency_ms=onnx_latency(int8, resolution),
+        fp32_latency_ms=onnx_latency(fp32, resolution),
+        latency_measured=f"ONNX Runtime {onnxruntime.__version__} CPUExecutionProvider, "
         f"batch 1, {DEFAULT_THREADS} intra-op thread, median of {DEFAULT_REPEATS} runs after "
         f"{DEFAULT_WARMUP} warm-up, on {cpu_name()}",
-    }
+    )
 
 
 def measure_int8(
@@ -286,11 +286,11 @@ def measure_int8(
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
     seed: int = CALIBRATION_SEED,
 ) -> tuple[Check, dict[str, Any]]:
-    """(the fp32 ONNX check, the `int8` block): the network exported to ONNX and checked against
-    PyTorch in a temporary folder, quantized to `output` with `calibration_images` training images
-    of `data` (`sqzdse.data.Dataset`, on the CPU), and both files scored by ONNX Runtime on its
-    validation images. `sqzdse export-model --int8` and a space's `quantization` section both
-    measure a network this way."""
+    """(the fp32 ONNX check, the `int8` block as stored: `Int8Block.to_dict()`): the network
+    exported to ONNX and checked against PyTorch in a temporary folder, quantized to `output` with
+    `calibration_images` training images of `data` (`sqzdse.data.Dataset`, on the CPU), and both
+    files scored by ONNX Runtime on its validation images. `sqzdse export-model --int8` and a
+    space's `quantization` section both measure a network this way."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="sqzdse-int8-") as folder:
@@ -300,14 +300,14 @@ def measure_int8(
         calibration = CalibrationImages(data.train_x, calibration_images, seed=seed)
         quantize_int8(fp32, output, calibration)
         block = int8_block(output, fp32, check, calibration, data.val_x, data.val_y, seed=seed)
-    return check, block
+    return check, block.to_dict()
 
 
 def _accuracy(record: TrialRecord, dataset: str | None, training: dict) -> dict[str, Any]:
     """The accuracies of the weights in the file, and how they were measured."""
     proxy = {
-        "top1": record.metrics.get("top1"),
-        "top5": record.metrics.get("top5"),
+        TOP1: record.metrics.get(TOP1),
+        TOP5: record.metrics.get(TOP5),
         "measured": f"validation split of {dataset} after the search's proxy training "
         f"(training settings: {json.dumps(training, sort_keys=True)})",
     }
@@ -316,13 +316,13 @@ def _accuracy(record: TrialRecord, dataset: str | None, training: dict) -> dict[
         return {**proxy, "weights": "proxy"}
     first = block.seeds[0]
     return {
-        "top1": first.top1,
-        "top5": first.top5,
+        TOP1: first.top1,
+        TOP5: first.top5,
         "measured": f"validation split of {dataset} after `sqzdse retrain` with seed "
         f"{first.seed} (the weights in this file; settings: "
         f"{json.dumps(dict(block.settings), sort_keys=True)})",
         "weights": "retrained",
-        "retrained_mean_over_seeds": {"top1": block.top1, "top5": block.top5},
+        "retrained_mean_over_seeds": {TOP1: block.top1, TOP5: block.top5},
         "proxy": proxy,
     }
 
@@ -356,9 +356,9 @@ def model_card(
         "study": study,
         "trial": record.number,
         "architecture": weights.arch.to_dict(),
-        "params": costs["params"],
-        "macs": costs["macs"],
-        "latency_ms": record.metrics.get(LATENCY_MS),
+        PARAMS: costs[PARAMS],
+        MACS: costs[MACS],
+        LATENCY_MS: record.metrics.get(LATENCY_MS),
         "input": {
             "name": "images",
             "shape": ["batch", 3, weights.arch.resolution, weights.arch.resolution],
@@ -371,7 +371,10 @@ def model_card(
             "std": list(weights.std),
         },
         "output": {"name": "logits", "shape": ["batch", weights.arch.num_classes]},
-        "classes": {"count": weights.arch.num_classes, "names": CLASS_NAMES.get(dataset)},
+        "classes": {
+            "count": weights.arch.num_classes,
+            "names": None if dataset is None else CLASS_NAMES.get(dataset),
+        },
         "accuracy": _accuracy(record, dataset, training),
         "onnx_runtime_check": None if check is None else check.__dict__,
         **({} if int8 is None else {"int8": int8}),

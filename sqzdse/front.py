@@ -20,9 +20,9 @@ import dataclasses
 import functools
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import optuna
 
@@ -30,7 +30,12 @@ from sqzdse.arch import PRESET_NAMES, ArchConfig, preset
 from sqzdse.errors import ArchError, SqzdseError
 from sqzdse.records import (
     DEFAULT_COST,
+    MACS,
+    PARAMS,
     RETRAINED_PREFIX,
+    TOP1,
+    TOP5,
+    TRAIN_SECONDS,
     Retraining,
     SeedRun,
     Status,
@@ -60,11 +65,11 @@ class Network:
 
     @property
     def params(self) -> int:
-        return analytic_metrics(self.arch)["params"]
+        return analytic_metrics(self.arch)[PARAMS]
 
     @property
     def macs(self) -> int:
-        return analytic_metrics(self.arch)["macs"]
+        return analytic_metrics(self.arch)[MACS]
 
 
 @dataclass(frozen=True)
@@ -113,12 +118,13 @@ def front_networks(study: optuna.Study, objectives: Sequence[str]) -> list[Netwo
         for r in records
         if r.arch is not None and not (r.status is Status.REUSED and r.reused_from in numbers)
     ]
-    seen, networks = set(), []
+    seen: set[ArchConfig] = set()
+    networks = []
     for r in sorted(shown, key=lambda r: (r.metrics.get(DEFAULT_COST, 0), r.number)):
-        if r.arch in seen:
+        if r.arch is None or r.arch in seen:
             continue
         seen.add(r.arch)
-        networks.append(Network(str(r.number), r.arch, r.number, r.metrics.get("top1")))
+        networks.append(Network(str(r.number), r.arch, r.number, r.metrics.get(TOP1)))
     return networks
 
 
@@ -135,7 +141,7 @@ def chosen_networks(study: optuna.Study, numbers: Sequence[int], objectives) -> 
         record = TrialRecord.from_trial(trials[number], objectives)
         if record.arch is None:
             raise SqzdseError(f"--trials: trial {number} records no valid architecture")
-        networks.append(Network(str(number), record.arch, number, record.metrics.get("top1")))
+        networks.append(Network(str(number), record.arch, number, record.metrics.get(TOP1)))
     return networks
 
 
@@ -183,8 +189,8 @@ class _Eta:
     def left(todo: Sequence[FrontRun], done: dict[str, SeedRun], runs: Sequence[FrontRun]) -> str:
         seconds: dict[str, list[float]] = {}
         for r in runs:
-            if r.key in done:
-                seconds.setdefault(r.net.name, []).append(done[r.key].train_seconds)
+            if r.key in done and (took := done[r.key].train_seconds) is not None:
+                seconds.setdefault(r.net.name, []).append(took)
         if not seconds:
             return "eta ?"
         typical = statistics.fmean(s for values in seconds.values() for s in values)
@@ -280,8 +286,10 @@ def train_runs(
 
 
 def _store_run(runs_study, run: FrontRun, seed_run: SeedRun, weights, save_weights, trial) -> None:
+    from sqzdse.artifacts import WEIGHTS_ATTR
+
     trial.set_user_attr(SEED_RUN, seed_run.to_dict())
-    trial.set_user_attr("weights", save_weights(trial, weights, run))
+    trial.set_user_attr(WEIGHTS_ATTR, save_weights(trial, weights, run))
     runs_study.tell(trial, seed_run.top1)
 
 
@@ -314,31 +322,31 @@ class Retrained:
 
     @property
     def val_top1(self) -> float:
-        return statistics.fmean(r.top1 for r in self.runs)
+        return statistics.fmean(_measured(r.top1 for r in self.runs))
 
     @property
     def test_top1(self) -> float:
-        return statistics.fmean(r.test_top1 for r in self.runs)
+        return statistics.fmean(_measured(r.test_top1 for r in self.runs))
 
     @property
     def test_top5(self) -> float:
-        return statistics.fmean(r.test_top5 for r in self.runs)
+        return statistics.fmean(_measured(r.test_top5 for r in self.runs))
 
     @property
     def test_spread(self) -> float:
         """Half the range of test top-1 over the seeds (0 with one seed)."""
-        values = [r.test_top1 for r in self.runs]
+        values = _measured(r.test_top1 for r in self.runs)
         return (max(values) - min(values)) / 2
 
     @property
     def seconds(self) -> float:
-        return sum(r.train_seconds for r in self.runs)
+        return sum(_measured(r.train_seconds for r in self.runs))
 
     def to_dict(self) -> dict[str, Any]:
-        entry = {
+        entry: dict[str, Any] = {
             "name": self.net.name,
-            "params": self.net.params,
-            "macs": self.net.macs,
+            PARAMS: self.net.params,
+            MACS: self.net.macs,
         }
         if self.net.trial is not None:
             entry["proxy_top1"] = self.net.proxy_top1
@@ -347,8 +355,23 @@ class Retrained:
             "test_top1": self.test_top1,
             "test_top5": self.test_top5,
             "test_top1_by_seed": [r.test_top1 for r in self.runs],
-            "train_seconds": self.seconds,
+            TRAIN_SECONDS: self.seconds,
         }
+
+
+T = TypeVar("T")
+
+
+def _measured(values: Iterable[T | None]) -> list[T]:
+    """The values of runs this command trained and stored, which measured each of them;
+    SqzdseError for a stored run that lacks one (written by something else)."""
+    found = list(values)
+    if None in found:
+        raise SqzdseError(
+            "a stored retraining run lacks a measurement; delete the study of runs "
+            f"(<study>{RUNS_SUFFIX}) and retrain"
+        )
+    return [v for v in found if v is not None]
 
 
 def results(
@@ -390,8 +413,9 @@ def write_blocks(
 ) -> None:
     """Record each retrained network on the search study, where readers find it."""
     for r in found:
+        (seed,) = _measured([r.runs[0].seed])
         block = retrain_block(
-            dataclasses.replace(training, seed=r.runs[0].seed, resolution=r.net.arch.resolution),
+            dataclasses.replace(training, seed=seed, resolution=r.net.arch.resolution),
             r.runs,
             weights=weights.get(r.net.name),
             splits=splits,
@@ -402,13 +426,14 @@ def write_blocks(
 
 def first_weights(runs_study: optuna.Study, runs: Sequence[FrontRun]) -> dict[str, dict | None]:
     """Network name -> the stored weights of its first seed's run."""
+    from sqzdse.artifacts import WEIGHTS_ATTR
     from sqzdse.fidelity import _store
 
     trials = _store.finished_trials(runs_study, result=SEED_RUN)
     chosen: dict[str, dict | None] = {}
     for run in runs:  # seed by seed: a network's first run comes first
         if run.net.name not in chosen and run.key in trials:
-            chosen[run.net.name] = trials[run.key].user_attrs.get("weights")
+            chosen[run.net.name] = trials[run.key].user_attrs.get(WEIGHTS_ATTR)
     return chosen
 
 
@@ -429,11 +454,11 @@ def format_table(found: Sequence[Retrained], splits: dict, tau: float | None) ->
             r.net.name if r.net.trial is None else f"trial {r.net.name}",
             f"{r.net.params:,}",
             f"{r.net.macs:,}",
-            format_value("top1", r.net.proxy_top1, missing="-"),
-            format_value("top1", r.val_top1),
-            format_value("top1", r.test_top1),
+            format_value(TOP1, r.net.proxy_top1, missing="-"),
+            format_value(TOP1, r.val_top1),
+            format_value(TOP1, r.test_top1),
             f"{r.test_spread:.2%}",
-            format_value("top5", r.test_top5),
+            format_value(TOP5, r.test_top5),
         ]
         for r in sorted(found, key=lambda r: r.net.params)
     ]

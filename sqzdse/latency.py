@@ -15,14 +15,16 @@ import contextlib
 import platform
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from sqzdse.arch import ArchConfig
 from sqzdse.model import build_model, fold_batchnorm
+from sqzdse.records import finite_number, text_or_none, whole_number
 
 DEFAULT_THREADS = 1
 DEFAULT_REPEATS = 30
@@ -31,18 +33,34 @@ DEFAULT_WARMUP = 5
 
 @dataclass(frozen=True)
 class Latency:
-    """One latency measurement: the median and its spread, in milliseconds, and how it was taken."""
+    """One latency measurement: the median and its spread, in milliseconds, and how it was taken.
 
-    median_ms: float
-    p10_ms: float
-    p90_ms: float
-    repeats: int
-    threads: int
-    cpu: str
-    torch: str
+    The one owner of a trial's stored `latency` block: `to_dict` writes it, `from_dict` reads it
+    back; `measure_latency` fills every field, and what a stored block lacks (or holds as something
+    else) is None."""
 
-    def to_dict(self) -> dict:
+    median_ms: float | None
+    p10_ms: float | None
+    p90_ms: float | None
+    repeats: int | None
+    threads: int | None
+    cpu: str | None
+    torch: str | None
+
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Latency:
+        return cls(
+            median_ms=finite_number(data.get("median_ms")),
+            p10_ms=finite_number(data.get("p10_ms")),
+            p90_ms=finite_number(data.get("p90_ms")),
+            repeats=whole_number(data.get("repeats")),
+            threads=whole_number(data.get("threads")),
+            cpu=text_or_none(data.get("cpu")),
+            torch=text_or_none(data.get("torch")),
+        )
 
 
 @contextlib.contextmanager

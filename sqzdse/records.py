@@ -12,12 +12,14 @@ What a trial stores, as Optuna user attributes (unchanged since the first studie
 - `curve`: one `Epoch` per epoch as a dict; `device`; `versions`;
 - `reused_from`: the number of the trial whose training result a duplicate architecture reused;
 - `latency`: how `latency_ms` was measured (`sqzdse.latency.Latency`: its spread, threads, CPU);
-- `weights`: where the trained network's deployable weights are stored (`sqzdse.artifacts`).
+- `weights`: where the trained network's deployable weights are stored
+  (`sqzdse.artifacts.StoredWeights`).
 - `compression`: with a space's `compression` section, the Deep Compression report of the trained
   network (`sqzdse.compression.CompressionReport.to_dict`: settings, bytes per layer, accuracy
   before/after).
 - `quantization`: with a space's `quantization` section, the int8 block of the trained network
-  (`sqzdse.deploy.measure_int8`: accuracies, bytes, latencies, calibration, seconds);
+  (`sqzdse.quantization.Int8Block`, measured by `sqzdse.deploy.measure_int8`: accuracies, bytes,
+  latencies, calibration, seconds);
   `quantization_error` instead when quantizing it failed (the fp32 result is kept).
 A finished trial cannot be changed, so `sqzdse retrain` records its result on the study, one
 attribute per trial (`retrained:<number>`: settings, per-seed accuracies, curves, seconds, weights);
@@ -69,6 +71,11 @@ __all__ = [
     "FEW_CLASSES_ACCURACY",
     "METRICS",
     "METRIC_ORDER",
+    "TOP1",
+    "TOP5",
+    "TRAIN_LOSS",
+    "PARAMS",
+    "MACS",
     "TRAIN_SECONDS",
     "LATENCY_MS",
     "COMPRESSED_BYTES",
@@ -92,7 +99,12 @@ __all__ = [
     "StudyInfo",
     "TrialRecord",
     "analytic_metrics",
+    "finite_number",
     "format_value",
+    "list_or_empty",
+    "mapping_or_none",
+    "text_or_none",
+    "whole_number",
     "metric",
     "metrics_of",
     "retrained_blocks",
@@ -479,9 +491,13 @@ OBJECTIVE_NAMES: tuple[str, ...] = tuple(m.name for m in _TABLE if m.objective)
 METRIC_ORDER: tuple[str, ...] = tuple(
     m.name for source in Source for m in _TABLE if m.source is source
 )
-DEFAULT_COST = "params"  # the cost objective and dashboard axis unless a study says otherwise
-DEFAULT_ACCURACY = "top5"  # the paper's measure ...
-FEW_CLASSES_ACCURACY = "top1"  # ... but with few classes top-5 is near 1.0 for every network
+# Names of the metrics other modules spell: a misspelt constant is an ImportError, not a missing
+# key (test_stored_blocks checks each is in the table).
+TOP1, TOP5, TRAIN_LOSS = "top1", "top5", "train_loss"
+PARAMS, MACS = "params", "macs"
+DEFAULT_COST = PARAMS  # the cost objective and dashboard axis unless a study says otherwise
+DEFAULT_ACCURACY = TOP5  # the paper's measure ...
+FEW_CLASSES_ACCURACY = TOP1  # ... but with few classes top-5 is near 1.0 for every network
 FEW_CLASSES = 10
 TRAIN_SECONDS = "train_seconds"  # what training a trial took, shown as it finishes
 LATENCY_MS = "latency_ms"  # measured before training (sqzdse.latency)
@@ -639,6 +655,22 @@ def finite_number(value: Any) -> float | None:
     take a number from a stored block."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return float(value) if ok else None
+
+
+def whole_number(value: Any) -> int | None:
+    """A stored count (its integer part, as `finite_number` reads it), or None for anything else."""
+    number = finite_number(value)
+    return None if number is None else int(number)
+
+
+def text_or_none(value: Any) -> str | None:
+    """A stored string, or None for anything else."""
+    return value if isinstance(value, str) else None
+
+
+def mapping_or_none(value: Any) -> Mapping[str, Any] | None:
+    """A stored mapping (a nested block), or None for anything else."""
+    return value if isinstance(value, Mapping) else None
 
 
 def list_or_empty(value: Any) -> list:
@@ -806,10 +838,12 @@ class TrialRecord:
     device: str | None = None
     versions: Mapping[str, str] | None = None
     rungs: tuple[Rung, ...] = ()
-    latency: Mapping[str, Any] | None = None  # how latency_ms was measured (sqzdse.latency)
-    weights: Mapping[str, Any] | None = None  # its stored weights (sqzdse.artifacts)
-    compression: Mapping[str, Any] | None = None  # its Deep Compression report
-    quantization: Mapping[str, Any] | None = None  # its int8 block (sqzdse.deploy.measure_int8)
+    # The blocks below are kept as stored (plain JSON data, copied as is to a reused twin); each
+    # has one owner class that writes it and reads it back field by field with `from_dict`.
+    latency: Mapping[str, Any] | None = None  # how latency_ms was measured: latency.Latency
+    weights: Mapping[str, Any] | None = None  # its stored weights: artifacts.StoredWeights
+    compression: Mapping[str, Any] | None = None  # compression.CompressionReport
+    quantization: Mapping[str, Any] | None = None  # its int8 block: quantization.Int8Block
     retrained: Retraining | None = None  # `sqzdse retrain`'s block, attached by readers
     number: int | None = None
     state: str | None = None  # Optuna's TrialState name

@@ -11,6 +11,7 @@ seed's weights as an artifact.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,7 +40,7 @@ def retrain_training(
     """The study's training settings with retraining's: more epochs (default `default_epochs`),
     every training image unless `train_per_class`, the same validation images (same data seed)."""
     search = Training.from_stored(study_training)
-    changes = {
+    changes: dict[str, Any] = {
         "epochs": epochs or default_epochs(search.epochs),
         "train_per_class": train_per_class,
     }
@@ -106,7 +107,7 @@ def test_accuracy(weights, training: Training, *, batch_size: int = 1000) -> tup
     return hits1 / len(test.y), hits5 / len(test.y)
 
 
-test_accuracy.__test__ = False  # not a pytest test, whatever its name
+test_accuracy.__test__ = False  # type: ignore[attr-defined]  # pytest: not a test, whatever its name
 
 
 def retrain(
@@ -123,7 +124,7 @@ def retrain(
             arch,
             training,
             seed,
-            on_epoch=None if on_epoch is None else (lambda e, s=seed: on_epoch(s, e)),
+            on_epoch=None if on_epoch is None else functools.partial(on_epoch, seed),
         )
         runs.append(run)
         first_weights = first_weights if first_weights is not None else weights

@@ -33,6 +33,9 @@ class Normalized(torch.nn.Module):
     """The deployable network with its input normalisation inside: float32 pixel values 0-255,
     NCHW, RGB in; logits out. (x - 255 mean) * (1 / (255 std)), as training computed it."""
 
+    shift: torch.Tensor  # buffers, registered in __init__
+    scale: torch.Tensor
+
     def __init__(self, model: SqueezeNet, mean, std) -> None:
         super().__init__()
         self.model = model
@@ -57,7 +60,8 @@ class Weights:
     @classmethod
     def of(cls, model: SqueezeNet, arch: ArchConfig, *, mean, std) -> Weights:
         """The weights of a trained `model` (with or without training-time BatchNorm)."""
-        folded = fold_batchnorm(model).to("cpu", memory_format=torch.contiguous_format)
+        # Module.to takes memory_format (torch's documentation); its type stubs leave it out.
+        folded = fold_batchnorm(model).to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]
         state = {k: v.detach().float().contiguous().clone() for k, v in folded.state_dict().items()}
         return cls(arch, state, tuple(map(float, mean)), tuple(map(float, std)))
 

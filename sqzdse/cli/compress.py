@@ -10,7 +10,13 @@ import click
 
 from sqzdse.cli.export import STORAGE_HELP
 from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
-from sqzdse.compression import DEFAULT_BITS, DEFAULT_DENSITY, DEFAULT_FINETUNE_EPOCHS, MAX_BITS
+from sqzdse.compression import (
+    DEFAULT_BITS,
+    DEFAULT_DENSITY,
+    DEFAULT_FINETUNE_EPOCHS,
+    MAX_BITS,
+    CompressionReport,
+)
 from sqzdse.devices import DEVICES
 
 
@@ -116,7 +122,7 @@ def compress(
     click.echo(f"wrote {output} ({report.file_bytes:,} bytes)")
 
 
-def format_report(report) -> str:
+def format_report(report: CompressionReport) -> str:
     """The per-layer table and the totals, for people."""
     header = (
         f"{'layer':<16} {'weights':>9} {'nonzero':>8} {'density':>7} {'bits':>4} {'gap':>3} "
@@ -130,8 +136,8 @@ def format_report(report) -> str:
             f"{layer.estimate_bytes:>10,} {layer.file_bytes:>9,}"
         )
     lines.append(f"{'header':<16} {'':>53} {report.header_bytes:>9,}")
-    weights = sum(layer.weights for layer in report.layers)
-    nonzero = sum(layer.nonzero for layer in report.layers)
+    weights = sum(layer.weights or 0 for layer in report.layers)  # the pipeline fills every one
+    nonzero = sum(layer.nonzero or 0 for layer in report.layers)
     lines.append(
         f"{'total':<16} {weights:>9,} {nonzero:>8,} {nonzero / weights:>7.1%} {'':>24} "
         f"{report.estimate_bytes:>10,} {report.file_bytes:>9,}"

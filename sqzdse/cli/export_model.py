@@ -10,7 +10,8 @@ import click
 from sqzdse.cli.export import STORAGE_HELP
 from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
 from sqzdse.files import atomic_file
-from sqzdse.quantization import CALIBRATION_SEED, DEFAULT_CALIBRATION_IMAGES
+from sqzdse.quantization import CALIBRATION_SEED, DEFAULT_CALIBRATION_IMAGES, Int8Block
+from sqzdse.records import TOP1
 
 
 @click.command("export-model")
@@ -93,17 +94,17 @@ def export_model(
         click.echo(
             f"{fp32}ONNX Runtime on {check.images} validation images: top-1 {check.top1:.2%} "
             f"(recorded for these {card['accuracy']['weights']} weights: "
-            f"{card['accuracy']['top1']:.2%}), largest logit difference from PyTorch "
+            f"{card['accuracy'][TOP1]:.2%}), largest logit difference from PyTorch "
             f"{check.max_abs_diff:.1e}"
         )
     if quantized is not None:
-        q = quantized
+        q = Int8Block.from_dict(quantized)  # measured just now: every field is there
         click.echo(
-            f"int8 (QDQ, per-channel weights, calibrated on {q['calibration_images']} training "
-            f"images): top-1 {q['top1']:.2%} against fp32 ONNX {q['fp32_top1']:.2%}, a drop of "
-            f"{q['drop_top1_points']:.2f} points; {q['bytes']:,} bytes against "
-            f"{q['fp32_bytes']:,}; ONNX Runtime latency {q['latency_ms']:.3f} ms against "
-            f"{q['fp32_latency_ms']:.3f} ms (batch 1, 1 thread)"
+            f"int8 (QDQ, per-channel weights, calibrated on {q.calibration_images} training "
+            f"images): top-1 {q.top1:.2%} against fp32 ONNX {q.fp32_top1:.2%}, a drop of "
+            f"{q.drop_top1_points:.2f} points; {q.bytes:,} bytes against "
+            f"{q.fp32_bytes:,}; ONNX Runtime latency {q.latency_ms:.3f} ms against "
+            f"{q.fp32_latency_ms:.3f} ms (batch 1, 1 thread)"
         )
     if check is not None and (check.max_abs_diff > TOLERANCE or not check.agree):
         raise SqzdseError(

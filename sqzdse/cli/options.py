@@ -118,7 +118,7 @@ def chosen_trial(study, number: int):
 def stored_weights(record, number: int, storage: str, artifacts: str | None):
     """(weights, source) of trial `number`: those of `sqzdse retrain` when it ran, else those the
     search stored; SqzdseError saying how to get some when it has none."""
-    from sqzdse.artifacts import artifact_store, load_weights
+    from sqzdse.artifacts import StoredWeights, artifact_store, load_weights
 
     retrained = None if record.retrained is None else record.retrained.weights
     if record.weights is None and retrained is None:
@@ -131,7 +131,7 @@ def stored_weights(record, number: int, storage: str, artifacts: str | None):
         )
     store = artifact_store(storage, artifacts, create=False)
     info = retrained or record.weights
-    return load_weights(info, store), info.get("source", "trained")
+    return load_weights(info, store), StoredWeights.from_dict(info).source or "trained"
 
 
 def prepared_output(path):

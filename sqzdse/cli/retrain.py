@@ -181,7 +181,7 @@ def _retrain_trial(
 ) -> None:
     from sqzdse.artifacts import artifact_store, save_weights
     from sqzdse.errors import SqzdseError
-    from sqzdse.records import RETRAINED_PREFIX, format_value
+    from sqzdse.records import PARAMS, RETRAINED_PREFIX, TOP1, format_value
     from sqzdse.retrain import retrain as run_retraining
     from sqzdse.retrain import retrain_block, split_sizes
 
@@ -194,7 +194,7 @@ def _retrain_trial(
     seed_list = [training.seed + i for i in range(seeds)]
     echo = (lambda msg: None) if quiet else (lambda msg: click.echo(msg, err=True))
     echo(
-        f"retraining trial {number} ({record.metrics.get('params', 0):,} params) of study "
+        f"retraining trial {number} ({record.metrics.get(PARAMS, 0):,} params) of study "
         f"{study.study_name!r}: {_describe(training, seed_list)}"
     )
 
@@ -208,11 +208,11 @@ def _retrain_trial(
     weights = save_weights(study, first_weights, store, source="retrained", label=f"trial-{number}")
     block = retrain_block(training, runs, weights=weights, splits=split_sizes(training))
     study.set_user_attr(f"{RETRAINED_PREFIX}{number}", block.to_dict())
-    per_seed = ", ".join(f"{format_value('top1', r.test_top1)} (seed {r.seed})" for r in runs)
+    per_seed = ", ".join(f"{format_value(TOP1, r.test_top1)} (seed {r.seed})" for r in runs)
     click.echo(
-        f"trial {number}: retrained validation top-1 {format_value('top1', block.top1)}, "
-        f"test top-1 {format_value('top1', block.test_top1)} [{per_seed}]; the search's "
-        f"proxy: {format_value('top1', record.metrics.get('top1'))} (validation). "
+        f"trial {number}: retrained validation top-1 {format_value(TOP1, block.top1)}, "
+        f"test top-1 {format_value(TOP1, block.test_top1)} [{per_seed}]; the search's "
+        f"proxy: {format_value(TOP1, record.metrics.get(TOP1))} (validation). "
         f"Recorded on study {study.study_name!r} with the weights of seed {seed_list[0]}: "
         f"export them with sqzdse export-model --storage {storage} --study {study.study_name} "
         f"--trial {number} -o model.onnx"
@@ -247,6 +247,7 @@ def _retrain_front(
     from sqzdse.data import dataset_num_classes
     from sqzdse.errors import SqzdseError
     from sqzdse.fidelity import _store
+    from sqzdse.records import TRAIN_SECONDS
     from sqzdse.retrain import split_sizes, train_seed
     from sqzdse.search import Interrupts
 
@@ -333,7 +334,7 @@ def _retrain_front(
             "seeds": seed_list,
             "networks": [r.to_dict() for r in found],
             "kendall_tau": tau,
-            "train_seconds": sum(r.seconds for r in found),
+            TRAIN_SECONDS: sum(r.seconds for r in found),
         }
         click.echo(json.dumps(report, indent=2))
     else:

@@ -33,7 +33,7 @@ def kmeans_1d(values: np.ndarray, clusters: int) -> tuple[np.ndarray, np.ndarray
     if len(distinct) <= clusters:
         return distinct.astype(np.float32), np.searchsorted(distinct, values)
     centroids = np.linspace(values.min(), values.max(), clusters)
-    labels = None
+    labels: np.ndarray | None = None
     for _ in range(KMEANS_ITERATIONS):
         # Centroids stay sorted in one dimension: a value's nearest one is found by bisection.
         new = np.searchsorted((centroids[1:] + centroids[:-1]) / 2, values)
@@ -43,6 +43,7 @@ def kmeans_1d(values: np.ndarray, clusters: int) -> tuple[np.ndarray, np.ndarray
         sums = np.bincount(labels, weights=values, minlength=clusters)
         sizes = np.bincount(labels, minlength=clusters)
         centroids = np.where(sizes > 0, sums / np.maximum(sizes, 1), centroids)
+    assert labels is not None  # KMEANS_ITERATIONS >= 1: the loop ran
     return centroids.astype(np.float32), labels
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -180,7 +180,7 @@ def _with_batchnorm(model: SqueezeNet, data: Dataset) -> SqueezeNet:
 
 
 def shared_weights(
-    codebooks: dict[str, torch.Tensor], codes: dict[str, torch.Tensor]
+    codebooks: Mapping[str, torch.Tensor], codes: Mapping[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
     """Each layer's weights [0, *codebook][codes]: indexing's backward sums the gradients of a
     cluster's weights into its shared value."""

@@ -96,15 +96,15 @@ def decode(data: bytes, n_bits: int, lengths: np.ndarray, count: int) -> np.ndar
         match = (step_length == 0) & (offset >= 0) & (offset < len(of_size))
         step_symbol[match] = of_size[offset[match]]
         step_length[match] = size
-    step_symbol, step_length = step_symbol.tolist(), step_length.tolist()
+    symbol_at, length_at = step_symbol.tolist(), step_length.tolist()  # lists index faster
     out, position = [], 0
     for _ in range(count):
         if position >= n_bits:
             raise ValueError("the bit stream ends before the last symbol")
-        if step_length[position] == 0:
+        if length_at[position] == 0:
             raise ValueError("bits that are no code")
-        out.append(step_symbol[position])
-        position += step_length[position]
+        out.append(symbol_at[position])
+        position += length_at[position]
     if position != n_bits:
         raise ValueError("bits left over after the last symbol")
     return np.asarray(out, dtype=np.int64)

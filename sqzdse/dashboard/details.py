@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from sqzdse.arch import ARCH_FIELDS, COMMAND_GROUPS, ArchConfig, layer_table, preset
+from sqzdse.compression import CompressionReport, LayerReport, Settings, StoredSettings
 from sqzdse.dashboard.study_data import StudyData
 from sqzdse.records import (
     METRIC_ORDER,
@@ -21,9 +22,8 @@ from sqzdse.records import (
     Epoch,
     Retraining,
     Status,
-    finite_number,
-    list_or_empty,
     metric,
+    whole_number,
 )
 
 # ArchConfig field -> `sqzdse train` flag, in the order the command lists them: always given ...
@@ -70,7 +70,10 @@ def trial_detail(data: StudyData, number: int) -> TrialDetail | None:
         return None
     row = rows.iloc[0]
     record = data.records.get(int(number))
-    layers, command, notes, error = (), None, (), None
+    layers: tuple[dict, ...] = ()
+    command: str | None = None
+    notes: Sequence[str] = ()
+    error: str | None = None
     if record is None or (record.arch is None and record.arch_error is None):
         error = "this trial records no architecture (it may still be starting)"
     elif record.arch is None:
@@ -130,81 +133,73 @@ def trial_compression(data: StudyData, number: int) -> CompressionDetail | None:
     return None if record is None else compression_detail(record.compression)
 
 
-def compression_detail(report: Mapping[str, Any] | None) -> CompressionDetail | None:
-    """The report a trial's `compression` attribute holds, for people; None without one."""
-    if not isinstance(report, Mapping):
+def compression_detail(
+    report: CompressionReport | Mapping[str, Any] | None,
+) -> CompressionDetail | None:
+    """The report a trial's `compression` attribute holds (or the report itself), for people;
+    None without one."""
+    if isinstance(report, Mapping):
+        report = CompressionReport.from_dict(report)
+    if not isinstance(report, CompressionReport):
         return None
-    settings = report.get("settings")
-    layers = [r for r in list_or_empty(report.get("layers")) if isinstance(r, Mapping)]
-    dense, compressed = (
-        finite_number(report.get("dense_bytes")),
-        finite_number(report.get("compressed_bytes")),
-    )
-    ratio = finite_number(report.get("ratio"))
-    if ratio is None and dense is not None and compressed:
-        ratio = dense / compressed
-    seconds = finite_number(report.get("seconds"))
+    ratio, seconds = report.ratio, report.seconds
     totals = (
-        ("compressed file", _bytes(compressed)),
-        ("of which header", _bytes(report.get("header_bytes"))),
-        ("fixed-width estimate (layers, no Huffman)", _bytes(report.get("estimate_bytes"))),
-        ("32-bit weights", _bytes(dense)),
+        ("compressed file", _bytes(report.file_bytes)),
+        ("of which header", _bytes(report.header_bytes)),
+        ("fixed-width estimate (layers, no Huffman)", _bytes(report.estimate_bytes)),
+        ("32-bit weights", _bytes(report.dense_bytes)),
         ("ratio vs 32-bit", "n/a" if ratio is None else f"{ratio:.1f}× smaller"),
         *(
             (f"{name} before → after", f"{_percent(before)} → {_percent(after)}")
             for name, before, after in (
-                ("top-1", report.get("top1_before"), report.get("top1_after")),
-                ("top-5", report.get("top5_before"), report.get("top5_after")),
+                ("top-1", report.top1_before, report.top1_after),
+                ("top-5", report.top5_before, report.top5_after),
             )
         ),
         ("compression time", "n/a" if seconds is None else f"{seconds:,.1f} s"),
     )
+    layers = report.layers
     return CompressionDetail(
-        settings=_settings(settings if isinstance(settings, Mapping) else {}),
+        settings=_settings(report.settings),
         totals=totals,
         layers=(*map(_compressed_layer, layers), _compressed_total(layers)) if layers else (),
     )
 
 
-def _settings(settings: Mapping[str, Any]) -> str:
-    density, bits = finite_number(settings.get("density")), finite_number(settings.get("bits"))
-    epochs = finite_number(settings.get("finetune_epochs"))
+def _settings(settings: Settings | StoredSettings) -> str:
+    density, bits, epochs = settings.density, settings.bits, settings.finetune_epochs
     if epochs is None:
         finetune = "fine-tune epochs n/a"
     elif epochs == 0:
         finetune = "no fine-tuning"
     else:
-        finetune = f"{int(epochs)} fine-tune epoch{'' if epochs == 1 else 's'} per phase"
+        finetune = f"{epochs} fine-tune epoch{'' if epochs == 1 else 's'} per phase"
     return " · ".join(
         (
             "density n/a" if density is None else f"density {100 * density:.4g}%",
-            "bits n/a" if bits is None else f"{int(bits)} bits per weight",
+            "bits n/a" if bits is None else f"{bits} bits per weight",
             finetune,
         )
     )
 
 
-def _compressed_layer(layer: Mapping[str, Any]) -> CompressedLayer:
-    weights, nonzero = finite_number(layer.get("weights")), finite_number(layer.get("nonzero"))
-    density = finite_number(layer.get("density"))
-    if density is None and weights and nonzero is not None:
-        density = nonzero / weights
+def _compressed_layer(layer: LayerReport) -> CompressedLayer:
     return CompressedLayer(
-        name=str(layer.get("name", "n/a")),
-        weights=_count(weights),
-        nonzero=_count(nonzero),
-        density=_percent(density, digits=1),
-        bits=_count(layer.get("bits")),
-        gap_bits=_count(layer.get("index_bits")),
-        fillers=_count(layer.get("fillers")),
-        estimate_bytes=_count(layer.get("estimate_bytes")),
-        file_bytes=_count(layer.get("file_bytes")),
+        name="n/a" if layer.name is None else layer.name,
+        weights=_count(layer.weights),
+        nonzero=_count(layer.nonzero),
+        density=_percent(layer.density, digits=1),
+        bits=_count(layer.bits),
+        gap_bits=_count(layer.index_bits),
+        fillers=_count(layer.fillers),
+        estimate_bytes=_count(layer.estimate_bytes),
+        file_bytes=_count(layer.file_bytes),
     )
 
 
-def _compressed_total(layers: list[Mapping[str, Any]]) -> CompressedLayer:
-    def total(key: str) -> float | None:
-        values = [finite_number(layer.get(key)) for layer in layers]
+def _compressed_total(layers: Sequence[LayerReport]) -> CompressedLayer:
+    def total(key: str) -> int | None:
+        values = [getattr(layer, key) for layer in layers]
         return None if None in values else sum(values)
 
     weights, nonzero = total("weights"), total("nonzero")
@@ -221,19 +216,16 @@ def _compressed_total(layers: list[Mapping[str, Any]]) -> CompressedLayer:
     )
 
 
-def _count(value: Any) -> str:
-    number = finite_number(value)
-    return "n/a" if number is None else f"{int(number):,}"
+def _count(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
 
 
-def _bytes(value: Any) -> str:
-    number = finite_number(value)
-    return "n/a" if number is None else f"{int(number):,} bytes"
+def _bytes(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,} bytes"
 
 
-def _percent(value: Any, *, digits: int = 2) -> str:
-    number = finite_number(value)
-    return "n/a" if number is None else f"{number:.{digits}%}"
+def _percent(value: float | None, *, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}%}"
 
 
 @dataclass(frozen=True)
@@ -257,11 +249,12 @@ def retrained_detail(block: Retraining | None) -> RetrainedDetail | None:
     if block is None:
         return None
     rows = []
-    for name, key in (("validation top-1", "top1"), ("test top-1", "test_top1")):
-        by_seed = [getattr(s, key) for s in block.seeds]
-        if key == "test_top1" and not block.seeds:
-            by_seed = list(block.test_top1_by_seed or ())
-        mean = getattr(block, key)
+    validation = [s.top1 for s in block.seeds]
+    test = [s.test_top1 for s in block.seeds] or list(block.test_top1_by_seed or ())
+    for name, mean, by_seed in (
+        ("validation top-1", block.top1, validation),
+        ("test top-1", block.test_top1, test),
+    ):
         if mean is None:
             continue
         known = [v for v in by_seed if v is not None]
@@ -270,9 +263,12 @@ def retrained_detail(block: Retraining | None) -> RetrainedDetail | None:
         rows.append((f"{name}{over}", _percent(mean) + spread))
         if len(by_seed) > 1:
             rows.append((f"{name} per seed", " · ".join(map(_percent, by_seed))))
-    for name, key in (("validation top-5, mean", "top5"), ("test top-5, mean", "test_top5")):
-        if getattr(block, key) is not None:
-            rows.append((name, _percent(getattr(block, key))))
+    for name, top5 in (
+        ("validation top-5, mean", block.top5),
+        ("test top-5, mean", block.test_top5),
+    ):
+        if top5 is not None:
+            rows.append((name, _percent(top5)))
     if block.train_seconds is not None:
         rows.append(("training time, all seeds", f"{block.train_seconds:,.0f} s"))
     return RetrainedDetail(settings=_retrain_settings(block), rows=tuple(rows))
@@ -284,12 +280,13 @@ def _retrain_settings(block: Retraining) -> str:
     parts = []
     if numbers:
         parts.append(f"{len(numbers)} seed{'s' if len(numbers) > 1 else ''} ({_join(numbers)})")
-    if finite_number(settings.get("epochs")) is not None:
-        parts.append(f"{int(settings['epochs'])} epochs")
+    epochs = whole_number(settings.get("epochs"))
+    if epochs is not None:
+        parts.append(f"{epochs} epochs")
     counts = [
-        f"{_count(splits.get(k))} {k if k != 'val' else 'validation'}"
+        f"{_count(count)} {k if k != 'val' else 'validation'}"
         for k in ("train", "val", "test")
-        if finite_number(splits.get(k)) is not None
+        if (count := whole_number(splits.get(k))) is not None
     ]
     if counts:
         convention = f" ({splits['convention']})" if splits.get("convention") else ""

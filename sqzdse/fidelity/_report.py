@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sqzdse.records import analytic_metrics
+from sqzdse.records import MACS, PARAMS, analytic_metrics
 
 from ._plan import Plan, RunRole
 from ._stats import (
@@ -54,8 +54,8 @@ class Network:
         arch = plan.networks[self.index]
         return {
             "network": self.index,
-            "params": self.params,
-            "macs": self.macs,
+            PARAMS: self.params,
+            MACS: self.macs,
             "proxy_top1": self.proxy_top1,
             "proxy_top1_by_seed": [r.top1 for r in self.proxy],
             "reference_top1": self.reference_top1,
@@ -115,7 +115,7 @@ class FidelityReport:
 
     def verdict(self) -> str:
         """One plain sentence: does the proxy add information beyond the parameter count?"""
-        proxy, params = self.signals["proxy"].kendall_tau, self.signals["params"].kendall_tau
+        proxy, params = self.signals["proxy"].kendall_tau, self.signals[PARAMS].kendall_tau
         within = self.within_size
         figures = (
             f"tau {_fmt(proxy)} against params' {_fmt(params)} ({_signed(proxy - params)}), "
@@ -151,8 +151,8 @@ class FidelityReport:
             "left_out": [{"network": i, "reason": why} for i, why in self.left_out],
             "kendall_tau": {
                 "proxy": _number(self.signals["proxy"].kendall_tau),
-                "params": _number(self.signals["params"].kendall_tau),
-                "macs": _number(self.signals["macs"].kendall_tau),
+                PARAMS: _number(self.signals[PARAMS].kendall_tau),
+                MACS: _number(self.signals[MACS].kendall_tau),
                 "seed_to_seed": _number(self.seed_to_seed),
                 "reference_seed_to_seed": _number(self.reference_seed_to_seed),
                 "within_size": _number(self.within_size.kendall_tau),
@@ -174,8 +174,8 @@ class FidelityReport:
 # The proxy's signals besides its final top-1 (Ru et al. 2021 for the sum of training losses).
 SIGNALS = {
     "proxy": "proxy top-1 (mean over seeds)",
-    "params": "parameter count",
-    "macs": "multiply-accumulates",
+    PARAMS: "parameter count",
+    MACS: "multiply-accumulates",
     "best_epoch_top1": "proxy's best-epoch top-1",
     "val_loss": "proxy's final validation loss (lower ranks higher)",
     "train_loss_sum": "proxy's sum of training losses (lower ranks higher)",
@@ -190,21 +190,22 @@ def build_report(plan: Plan, stored: dict[str, StoredRun]) -> FidelityReport:
         by_network[run.network][run.role].append(stored.get(run.key))
     networks, left_out = [], []
     for index, runs in by_network.items():
-        missing = [r for role in RunRole for r in runs[role] if r is None]
-        failed = [r for role in RunRole for r in runs[role] if r is not None and not r.ok]
+        found = {role: [r for r in runs[role] if r is not None] for role in RunRole}
+        missing = sum(len(runs[role]) - len(found[role]) for role in RunRole)
+        failed = [r for role in RunRole for r in found[role] if not r.ok]
         if failed:
             left_out.append((index, f"a run failed: {failed[0].reason}"))
         elif missing:
-            left_out.append((index, f"{len(missing)} run(s) not trained yet"))
+            left_out.append((index, f"{missing} run(s) not trained yet"))
         else:
             metrics = analytic_metrics(plan.networks[index])
             networks.append(
                 Network(
                     index,
-                    metrics["params"],
-                    metrics["macs"],
-                    tuple(runs[RunRole.PROXY]),
-                    tuple(runs[RunRole.REFERENCE]),
+                    metrics[PARAMS],
+                    metrics[MACS],
+                    tuple(found[RunRole.PROXY]),
+                    tuple(found[RunRole.REFERENCE]),
                 )
             )
     return _statistics(plan, tuple(networks), tuple(left_out))
@@ -216,8 +217,8 @@ def _statistics(plan: Plan, networks: tuple[Network, ...], left_out) -> Fidelity
     proxy = [n.proxy_top1 for n in networks]
     signal_values = {
         "proxy": proxy,
-        "params": params,
-        "macs": [float(n.macs) for n in networks],
+        PARAMS: params,
+        MACS: [float(n.macs) for n in networks],
         "best_epoch_top1": [
             float(np.mean([max(e.top1 for e in r.curve) for r in n.proxy])) for n in networks
         ],

@@ -5,14 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import optuna
 
 from sqzdse.errors import SqzdseError
-from sqzdse.records import Status, analytic_metrics, format_value
+from sqzdse.records import PARAMS, TOP1, Status, analytic_metrics, format_value
 
 from . import _store
 from ._plan import Plan, Run, RunRole
+
+if TYPE_CHECKING:
+    from sqzdse.train import TrainResult
 
 WAIT_SECONDS = 5.0  # how often to look again while other processes train the last runs
 
@@ -63,7 +67,8 @@ def _work(plan: Plan, role: RunRole) -> float:
     Fashion-MNIST's and CIFAR-10's): a rough measure of one run's cost for the first estimate."""
     setting = plan.setting(role)
     per_class = setting.train_per_class or 6000
-    return setting.epochs * per_class * (setting.resolution / plan.proxy.resolution) ** 2
+    # a plan trains at one resolution per setting (`make_plan`)
+    return setting.epochs * per_class * (setting.resolutions[0] / plan.proxy.resolutions[0]) ** 2
 
 
 def _clock(seconds: float) -> str:
@@ -78,7 +83,7 @@ def run_plan(
     echo: Callable[[str], None],
     host: str,
     heartbeat_interval: float,
-    train: Callable[[Run], object],
+    train: Callable[[Run], TrainResult],
     interrupts,
 ) -> None:
     """Train the plan's runs that are neither stored nor being trained by another process, then
@@ -115,13 +120,22 @@ def run_plan(
         echo(_progress(plan, run, result, done, len(runs), clock, todo[1:], stored))
 
 
-def _progress(plan: Plan, run: Run, result, done: int, total: int, clock, todo, stored) -> str:
+def _progress(
+    plan: Plan,
+    run: Run,
+    result: TrainResult,
+    done: int,
+    total: int,
+    clock: _Clock,
+    todo: list[Run],
+    stored: dict[str, _store.StoredRun],
+) -> str:
     """`[ 5/72] proxy     network  5/24 seed 1  params 123,456  top-1 81.20%  8.1 s | ...`."""
-    params = analytic_metrics(run.arch)["params"]
+    params = analytic_metrics(run.arch)[PARAMS]
     width = len(str(total))
     count = len(plan.networks)
     outcome = (
-        f"top-1 {format_value('top1', result.top1)}"
+        f"top-1 {format_value(TOP1, result.top1)}"
         if result.status is Status.OK
         else f"failed: {result.reason}"
     )

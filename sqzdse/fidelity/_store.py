@@ -13,20 +13,34 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import optuna
-from optuna.storages._heartbeat import is_heartbeat_enabled
+from optuna.storages._heartbeat import BaseHeartbeat, is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from sqzdse.errors import SqzdseError
-from sqzdse.records import FIDELITY_KIND, STUDY_KIND, Epoch
+from sqzdse.records import (
+    FIDELITY_KIND,
+    STUDY_KIND,
+    TOP1,
+    TOP5,
+    TRAIN_LOSS,
+    TRAIN_SECONDS,
+    Epoch,
+    Status,
+    finite_number,
+    list_or_empty,
+    text_or_none,
+)
 
 from ._plan import Plan, Run
 
 if TYPE_CHECKING:
+    from sqzdse.arch import ArchConfig
+    from sqzdse.space import Training
     from sqzdse.train import TrainResult
 
 KIND, FIDELITY = STUDY_KIND, FIDELITY_KIND  # the study attribute that marks a fidelity study
@@ -34,9 +48,78 @@ _KEY, _ROLE, _NETWORK, _SEED = "run_key", "role", "network", "seed"
 _ARCH, _TRAINING, _RESULT, _INTERRUPTED, _HOST = "arch", "training", "result", "interrupted", "host"
 
 
+class Claimable(Protocol):
+    """What a claimed run is labelled with: a fidelity `Run`, or `sqzdse.front.FrontRun`."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def network(self) -> int | str: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def arch(self) -> ArchConfig: ...
+    @property
+    def training(self) -> Training: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """What one run's training measured: the one owner of its trial's `result` attribute, written
+    with `to_dict` and read back with `from_dict` (what a stored result lacks, or holds as
+    something else, is None)."""
+
+    status: Status | None  # OK, or FAILED with the `reason`
+    reason: str | None
+    top1: float | None
+    top5: float | None
+    train_loss: float | None
+    curve: tuple[Epoch, ...]
+    train_seconds: float | None
+    device: str | None
+
+    @classmethod
+    def of(cls, result: TrainResult) -> RunResult:
+        return cls(
+            status=result.status,
+            reason=result.reason,
+            top1=result.top1,
+            top5=result.top5,
+            train_loss=result.train_loss,
+            curve=tuple(result.curve),
+            train_seconds=result.train_seconds,
+            device=result.device,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self) | {
+            "status": None if self.status is None else str(self.status),
+            "curve": [e.to_dict() for e in self.curve],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
+        status = data.get("status")
+        entries = (e for e in list_or_empty(data.get("curve")) if isinstance(e, Mapping))
+        return cls(
+            status=Status(status)
+            if isinstance(status, str) and status in Status._value2member_map_
+            else None,
+            reason=text_or_none(data.get("reason")),
+            top1=finite_number(data.get(TOP1)),
+            top5=finite_number(data.get(TOP5)),
+            train_loss=finite_number(data.get(TRAIN_LOSS)),
+            curve=tuple(e for e in map(Epoch.from_dict, entries) if e is not None),
+            train_seconds=finite_number(data.get(TRAIN_SECONDS)),
+            device=text_or_none(data.get("device")),
+        )
+
+
 @dataclass(frozen=True)
 class StoredRun:
-    """What a finished run measured, as stored."""
+    """What a finished run measured, as the report reads it (`of` its stored `RunResult`)."""
 
     key: str
     ok: bool
@@ -54,6 +137,19 @@ class StoredRun:
     @property
     def train_loss_sum(self) -> float:
         return sum(e.train_loss for e in self.curve)
+
+    @classmethod
+    def of(cls, key: str, result: RunResult) -> StoredRun:
+        return cls(
+            key=key,
+            ok=result.status is Status.OK,
+            reason=result.reason,
+            top1=result.top1,
+            top5=result.top5,
+            curve=result.curve,
+            seconds=result.train_seconds or 0.0,
+            device=str(result.device),
+        )
 
 
 def open_fidelity_study(storage, study_name: str, *, kind: str = FIDELITY) -> optuna.Study:
@@ -105,18 +201,8 @@ def finished_trials(
     return found
 
 
-def _stored_run(key: str, result: dict) -> StoredRun:
-    curve = tuple(e for e in map(Epoch.from_dict, result.get("curve") or ()) if e is not None)
-    return StoredRun(
-        key=key,
-        ok=result.get("status") == "ok",
-        reason=result.get("reason"),
-        top1=result.get("top1"),
-        top5=result.get("top5"),
-        curve=curve,
-        seconds=float(result.get("train_seconds") or 0.0),
-        device=str(result.get("device")),
-    )
+def _stored_run(key: str, result: Any) -> StoredRun:
+    return StoredRun.of(key, RunResult.from_dict(result if isinstance(result, Mapping) else {}))
 
 
 def running_keys(study: optuna.Study) -> set[str]:
@@ -125,15 +211,16 @@ def running_keys(study: optuna.Study) -> set[str]:
     return {t.user_attrs[_KEY] for t in running if _KEY in t.user_attrs}
 
 
-def claim(study: optuna.Study, run: Run, *, host: str) -> optuna.Trial | None:
+def claim(study: optuna.Study, run: Claimable, *, host: str) -> optuna.Trial | None:
     """A RUNNING trial that holds `run` for this process, or None when another process holds it.
 
     Its first heartbeat is recorded before the run's key: Optuna fails only trials that have a
     heartbeat once it is stale, so a process killed before its `Heartbeat` thread started would
     otherwise hold the run forever."""
     trial = study.ask()
-    if is_heartbeat_enabled(study._storage):
-        study._storage.record_heartbeat(trial._trial_id)
+    storage = study._storage
+    if isinstance(storage, BaseHeartbeat) and is_heartbeat_enabled(storage):
+        storage.record_heartbeat(trial._trial_id)
     _label(trial, run, host)
     holders = [
         t.number
@@ -150,16 +237,7 @@ def claim(study: optuna.Study, run: Run, *, host: str) -> optuna.Trial | None:
 def record(study: optuna.Study, trial: optuna.Trial, run: Run, result: TrainResult) -> StoredRun:
     """Store `run`'s finished training: COMPLETE with its top-1, or FAIL with the reason; the run
     as readers will find it."""
-    stored = {
-        "status": result.status,
-        "reason": result.reason,
-        "top1": result.top1,
-        "top5": result.top5,
-        "train_loss": result.train_loss,
-        "curve": [e.to_dict() for e in result.curve],
-        "train_seconds": result.train_seconds,
-        "device": result.device,
-    }
+    stored = RunResult.of(result)
     try:
         _tell(study, trial, stored)
     except (optuna.exceptions.UpdateFinishedTrialError, ValueError):
@@ -167,7 +245,7 @@ def record(study: optuna.Study, trial: optuna.Trial, run: Run, result: TrainResu
             raise
         if run.key not in finished_runs(study):
             record_again(study, trial, run, lambda t: _tell(study, t, stored))
-    return _stored_run(run.key, stored)
+    return StoredRun.of(run.key, stored)
 
 
 def taken_over(study: optuna.Study, trial: optuna.Trial) -> bool:
@@ -177,7 +255,7 @@ def taken_over(study: optuna.Study, trial: optuna.Trial) -> bool:
 
 
 def record_again(
-    study: optuna.Study, dead: optuna.Trial, run: Run, finish: Callable[[optuna.Trial], None]
+    study: optuna.Study, dead: optuna.Trial, run: Claimable, finish: Callable[[optuna.Trial], None]
 ) -> optuna.Trial:
     """Store a result of run whose trial was `taken_over` on a new trial of the run (`finish`
     writes the result on it and tells it): a trained network is not thrown away. Callers first
@@ -188,7 +266,7 @@ def record_again(
     return trial
 
 
-def _label(trial: optuna.Trial, run: Run, host: str) -> None:
+def _label(trial: optuna.Trial, run: Claimable, host: str) -> None:
     for name, value in (
         (_KEY, run.key),
         (_ROLE, str(run.role)),
@@ -201,10 +279,10 @@ def _label(trial: optuna.Trial, run: Run, host: str) -> None:
         trial.set_user_attr(name, value)
 
 
-def _tell(study: optuna.Study, trial: optuna.Trial, stored: dict) -> None:
-    trial.set_user_attr(_RESULT, stored)
-    if stored["status"] == "ok":
-        study.tell(trial, stored["top1"])
+def _tell(study: optuna.Study, trial: optuna.Trial, stored: RunResult) -> None:
+    trial.set_user_attr(_RESULT, stored.to_dict())
+    if stored.status is Status.OK:
+        study.tell(trial, stored.top1)
     else:
         study.tell(trial, state=TrialState.FAIL)
 

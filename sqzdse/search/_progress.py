@@ -5,6 +5,8 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from sqzdse.compression import CompressionReport
+from sqzdse.quantization import Int8Block
 from sqzdse.records import TRAIN_SECONDS, Status, TrialRecord, format_value
 from sqzdse.search._loop import Progress
 from sqzdse.search._objective import counted
@@ -31,8 +33,8 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress: Progress, o
         if record.status is Status.REUSED:
             parts.append(f"(same network as trial {record.reused_from})")
         elif seconds is not None:
-            compressing = (record.compression or {}).get("seconds")
-            quantizing = (record.quantization or {}).get("seconds")
+            compressing = CompressionReport.from_dict(record.compression or {}).seconds
+            quantizing = Int8Block.from_dict(record.quantization or {}).seconds
             parts.append(
                 f"{seconds:.1f} s"
                 + (f" + {compressing:.1f} s compressing" if compressing is not None else "")
