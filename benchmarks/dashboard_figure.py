@@ -10,7 +10,8 @@ and infeasible trials over the micro space's values) in an SQLite file that late
   (a fresh reader) and on a live refresh that finds nothing changed;
 - figure: `pareto_info` + `pareto_figure` (what the main-view callback computes), and the JSON
   encoding Dash then sends; the other views are listed for reference.
-Times are medians over `--repeat` runs, in seconds.
+Times are medians over `--repeat` runs, in seconds, also written with date, commit, machine and
+command to `--output` (default `results/dashboard_figure.json`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import optuna
 import plotly.io as pio
+from _provenance import ROOT, write_result
 
 from sqzdse.dashboard import figures
 from sqzdse.dashboard.source import StudySource
@@ -89,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="SQLite file of the study [default: made once under the system's temporary folder]",
     )
+    parser.add_argument("--output", default=ROOT / "results" / "dashboard_figure.json")
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -160,6 +163,22 @@ def main(argv: list[str] | None = None) -> None:
     print("other views, for reference")
     for name, seconds in other_times.items():
         print(f"  {name:<48} {seconds:8.3f}")
+    write_result(
+        args.output,
+        {
+            "trials": len(data.frame),
+            "plotted": len(info.points),
+            "repeat": args.repeat,
+            "load_cold_seconds": load_cold,
+            "load_warm_seconds": load_warm,
+            "pareto_info_seconds": info_s,
+            "pareto_figure_seconds": figure_s,
+            "main_figure_seconds": main_total,
+            "json_seconds": json_s,
+            "coloured_by_sr_seconds": continuous_s,
+            "other_seconds": other_times,
+        },
+    )
 
 
 if __name__ == "__main__":

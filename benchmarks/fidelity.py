@@ -8,8 +8,10 @@ the same networks, in one storage (default `studies/fidelity/benchmark-<preset>.
 runs are trained once and reused by every candidate, and an interrupted benchmark resumes where it
 stopped. Prints one row per candidate: seconds per proxy run, its cost as a share of a reference
 run, the Kendall tau of proxy top-1, of the parameter count and of the proxy's best other signal
-against the reference top-1, the within-size tau and the proxy's seed-to-seed tau. The README's
-fidelity tables are this script's output. `--candidates a,b` runs some of them.
+against the reference top-1, the within-size tau and the proxy's seed-to-seed tau, and writes the
+same figures with date, commit, machine and command to `--output` (default
+`results/fidelity_<preset>.json`), which the fidelity results page renders. `--candidates a,b` runs
+some of them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import argparse
 import json
 import subprocess
 import sys
+
+from _provenance import ROOT, write_result
 
 # name -> fidelity flags; every candidate of a preset costs about the same image-epochs, except
 # where its name says otherwise. The reference and every proxy setting a candidate leaves alone are
@@ -91,6 +95,28 @@ def row(name: str, report: dict) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def figures(name: str, report: dict) -> dict:
+    """The figures of `row` as data, for the results file."""
+    tau = report["kendall_tau"]
+    best = max(OTHER_SIGNALS, key=lambda s: report["signals"][s]["kendall_tau"] or -2)
+    return {
+        "proxy": name,
+        "seconds_per_run": report["proxy_seconds"],
+        "cost_ratio": report["cost_ratio"],
+        "tau_proxy": tau["proxy"],
+        "tau_params": tau["params"],
+        "tau_difference": None
+        if tau["proxy"] is None or tau["params"] is None
+        else tau["proxy"] - tau["params"],
+        "best_signal": best,
+        "best_signal_tau": report["signals"][best]["kendall_tau"],
+        "within_size_tau": tau["within_size"],
+        "seed_to_seed": tau["seed_to_seed"],
+        "tau_by_epoch": tau["by_proxy_epoch"],
+        "verdict": report["verdict"],
+    }
+
+
 def _f(value) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
@@ -104,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         "--storage", help="default: sqlite:///studies/fidelity/benchmark-<preset>.db"
     )
     parser.add_argument("--candidates", help="comma-separated candidate numbers (1-based) to run")
+    parser.add_argument("--output", help="results file [default: results/fidelity_<preset>.json]")
     args = parser.parse_args(argv)
     preset = PRESETS[args.preset]
     storage = args.storage or f"sqlite:///studies/fidelity/benchmark-{args.preset}.db"
@@ -115,15 +142,28 @@ def main(argv: list[str] | None = None) -> None:
         "| best other signal | within-size tau | seed-to-seed | tau by epoch |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    candidates = []
     for name, flags in chosen:
         report = measure(preset, flags, storage=storage, archs=args.archs, device=args.device)
         lines.append(row(name, report))
+        candidates.append(figures(name, report))
         print(f"{name}: {report['verdict']}", file=sys.stderr, flush=True)
     print(
         f"{args.preset}: {args.archs} networks of {preset['space']}, reference "
         f"{preset['reference']}; storage {storage}"
     )
     print("\n".join(lines))
+    write_result(
+        args.output or ROOT / "results" / f"fidelity_{args.preset}.json",
+        {
+            "preset": args.preset,
+            "space": preset["space"],
+            "archs": args.archs,
+            "reference": preset["reference"],
+            "storage": storage,
+            "candidates": candidates,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -5,10 +5,10 @@ quantization's two knobs varied: per-channel or per-tensor weights, and the cali
 
 For each front trial with stored weights (the search's proxy-trained ones, or `sqzdse retrain`'s
 when the trial was retrained; a trial that reused another's result is left to that one): the fp32
-ONNX file and the int8 files of `export-model --int8` (`sqzdse.deploy`: QDQ, MinMax over training
-images drawn with seed 0) at per-channel x 256 images (the default), per-channel x 64 and x 1024,
-and per-tensor x 256; each scored by ONNX Runtime on the study's validation images, with its bytes
-and its ONNX Runtime latency (batch 1, 1 thread, median of 30).
+ONNX file and the int8 files of `export-model --int8` (`sqzdse.export_model`: QDQ, MinMax over
+training images drawn with seed 0) at per-channel x 256 images (the default), per-channel x 64
+and x 1024, and per-tensor x 256; each scored by ONNX Runtime on the study's validation images,
+with its bytes and its ONNX Runtime latency (batch 1, 1 thread, median of 30).
 Writes results/int8_front.json with the date, commit, machine and command.
 """
 
@@ -35,7 +35,13 @@ def main() -> None:
 
     from sqzdse.cli.options import chosen_trial, stored_weights
     from sqzdse.data import load_dataset
-    from sqzdse.deploy import CalibrationImages, check_onnx, int8_block, quantize_int8, write_model
+    from sqzdse.export_model import (
+        CalibrationImages,
+        check_onnx,
+        int8_block,
+        quantize_int8,
+        write_model,
+    )
     from sqzdse.quantization import CALIBRATION_SEED
     from sqzdse.records import StudyInfo
     from sqzdse.space import Training

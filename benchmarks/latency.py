@@ -7,7 +7,9 @@ Each network is measured by `sqzdse.latency.measure_latency` (batch 1, 1 thread,
 after 5 warm-ups) in `--processes` fresh Python processes, one after the other. Printed per network
 and resolution: the median of one process (with its 10th-90th percentile spread inside that
 process), the range of the per-process medians, and that range relative to their median: the noise
-a study's `latency_ms` carries on this machine.
+a study's `latency_ms` carries on this machine. The figures are written with date, commit, machine
+and command to `--output` (default `results/latency.json`, at another `--classes`
+`results/latency_<classes>classes.json`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import os
 import statistics
 import subprocess
 import sys
+
+from _provenance import ROOT, write_result
 
 NETWORKS = {
     "v1.0": {"preset": "v1.0"},
@@ -58,7 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=5)
     parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--output", help="results file [default: results/latency.json]")
     args = parser.parse_args()
+    rows = []
     print(
         "| network | params | resolution | one process: median ms (p10-p90) | "
         f"medians of {args.processes} processes: range ms | range / median |"
@@ -80,7 +86,33 @@ def main() -> None:
                 f"({first['p10_ms']:.2f}-{first['p90_ms']:.2f}) | {min(medians):.2f}-"
                 f"{max(medians):.2f} | {(max(medians) - min(medians)) / middle:.1%} |"
             )
+            rows.append(
+                {
+                    "network": label,
+                    "params": params,
+                    "resolution": resolution,
+                    "median_ms": first["median_ms"],
+                    "p10_ms": first["p10_ms"],
+                    "p90_ms": first["p90_ms"],
+                    "median_min_ms": min(medians),
+                    "median_max_ms": max(medians),
+                    "range_over_median": (max(medians) - min(medians)) / middle,
+                    "medians_ms": medians,
+                }
+            )
     print(f"\nCPU: {runs[0]['cpu']}, torch {runs[0]['torch']}, {runs[0]['threads']} thread(s)")
+    name = "latency.json" if args.classes == 10 else f"latency_{args.classes}classes.json"
+    write_result(
+        args.output or ROOT / "results" / name,
+        {
+            "processes": args.processes,
+            "classes": args.classes,
+            "cpu": runs[0]["cpu"],
+            "torch": runs[0]["torch"],
+            "threads": runs[0]["threads"],
+            "networks": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

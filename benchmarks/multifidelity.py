@@ -14,7 +14,10 @@ of the completed networks' (top-1, params), every run against the same reference
 trial's seconds: completed, stopped and failed). Printed per seed: the full run's final
 hypervolume and seconds, the seconds the halving run needed to reach 95% of it (as a share of the
 full run's), and its hypervolume at half the full run's seconds. The goal
-([multi-fidelity]): 95% of the full run's final hypervolume in at most half its compute.
+([multi-fidelity]): 95% of the full run's final hypervolume in at most half its compute. The
+figures are written with date, commit, machine and command to `--output` (default
+`results/multifidelity_<preset>.json`): per seed, and a summary (ranges and per-seed shares) that
+the multi-fidelity results page renders.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import subprocess
 import sys
 
 import numpy as np
+from _provenance import ROOT, write_result
 
 PRESETS = {
     "digits": {"space": "micro", "n_trials": 24},
@@ -42,6 +46,7 @@ def main() -> None:
     parser.add_argument("--min-epochs", type=int, default=1)
     parser.add_argument("--eta", type=int, default=3)
     parser.add_argument("--storage", help="default: sqlite:///studies/benchmark-multifidelity-*.db")
+    parser.add_argument("--output", help="default: results/multifidelity_<preset>.json")
     args = parser.parse_args()
     preset = PRESETS[args.preset]
     n_trials = args.n_trials or preset["n_trials"]
@@ -50,7 +55,48 @@ def main() -> None:
     for seed in range(args.seeds):
         _search(preset["space"], storage, f"full-s{seed}", seed, n_trials, [])
         _search(preset["space"], storage, _halving_study(args, seed), seed, 2 * n_trials, halving)
-    _report(preset["space"], storage, args.seeds, args)
+    seeds = _report(preset["space"], storage, args.seeds, args)
+    write_result(
+        args.output or ROOT / "results" / f"multifidelity_{args.preset}.json",
+        {
+            "preset": args.preset,
+            "space": preset["space"],
+            "n_trials": n_trials,
+            "min_epochs": args.min_epochs,
+            "eta": args.eta,
+            "seeds": args.seeds,
+            "storage": storage,
+            "summary": _summary(f"{args.preset} ({preset['space']})", seeds),
+            "per_seed": seeds,
+        },
+    )
+
+
+def _share(value: float) -> float | str:
+    """A share for the results file: "never" where the run never reached the target (NaN)."""
+    return "never" if np.isnan(value) else float(value)
+
+
+def _summary(data: str, seeds: list[dict]) -> dict:
+    """Ranges over the seeds of the runs' sizes and seconds, and each share per seed."""
+
+    def span(key: str) -> list[float]:
+        values = [s[key] for s in seeds]
+        return [min(values), max(values)]
+
+    summary: dict = {"data": data}
+    for key in (
+        "full_networks",
+        "full_seconds",
+        "halving_completed",
+        "halving_stopped",
+        "halving_seconds",
+    ):
+        summary[key] = span(key)
+    for key in seeds[0]:
+        if key.startswith(("plain_", "normalized_")):
+            summary[key] = [s[key] for s in seeds]
+    return summary
 
 
 def _halving_study(args, seed: int) -> str:
@@ -144,7 +190,8 @@ def volume_at(seconds: np.ndarray, volumes: np.ndarray, budget: float) -> float:
     return float(volumes[k]) if k >= 0 else 0.0
 
 
-def _report(space: str, storage: str, seeds: int, args) -> None:
+def _report(space: str, storage: str, seeds: int, args) -> list[dict]:
+    """Prints the tables; returns the same figures per seed, for the results file."""
     from sqzdse.analysis import load_trials
 
     runs = [
@@ -155,6 +202,7 @@ def _report(space: str, storage: str, seeds: int, args) -> None:
         for seed in range(seeds)
     ]
     largest = largest_network(space)
+    per_seed: list[dict] = [{"seed": seed} for seed in range(seeds)]
     print(
         f"{space}: successive halving (min_epochs {args.min_epochs}, eta {args.eta}, "
         f"{len(runs[0][1])} trials) vs full fidelity ({len(runs[0][0])} trials), {seeds} seeds"
@@ -178,6 +226,19 @@ def _report(space: str, storage: str, seeds: int, args) -> None:
             shares.append(reached / full_s[-1])
             at_half.append(volume_at(sh_s, sh_hv, full_s[-1] / 2) / full_hv[-1])
             counts = sh["status"].value_counts()
+            per_seed[seed].update(
+                {
+                    "full_networks": int((full["status"] == "ok").sum()),
+                    "full_seconds": float(full_s[-1]),
+                    "halving_completed": int(counts.get("ok", 0)),
+                    "halving_stopped": int(counts.get("stopped", 0)),
+                    "halving_seconds": float(sh_s[-1]),
+                    f"{kind}_full_own_95": _share(own / full_s[-1]),
+                    f"{kind}_halving_95": _share(shares[-1]),
+                    f"{kind}_halving_at_half": float(at_half[-1]),
+                    f"{kind}_halving_final": float(sh_hv[-1] / full_hv[-1]),
+                }
+            )
             print(
                 f"| {seed} | {int((full['status'] == 'ok').sum())}, {full_s[-1]:.0f} s | "
                 f"{own:.0f} s ({own / full_s[-1]:.2f}) | {counts.get('ok', 0)} / "
@@ -192,6 +253,7 @@ def _report(space: str, storage: str, seeds: int, args) -> None:
             f"never reached in {missed} of {seeds} seeds); median hypervolume at half its "
             f"seconds: {np.median(at_half):.3f} of the full run's final"
         )
+    return per_seed
 
 
 if __name__ == "__main__":

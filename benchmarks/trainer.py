@@ -10,6 +10,8 @@ same number of epochs and is measured on the same validation split:
   bn      a hand-written BatchNorm loop (docs/performance): AdamW with a one-cycle schedule, label
           smoothing 0.1, batches indexed straight from tensors, no augmentation, evaluated once;
   sqzdse  `train_proxy` with the default TrainConfig (augmentation, evaluation after every epoch).
+The figures are written with date, commit, machine and command to `--output` (default
+`results/trainer.json`, on CUDA `results/trainer_gpu.json`), which the results pages render.
 On CUDA, `--variants` adds `train_proxy` with other CUDA speed settings (`before`: the trainer as it
 was before CUDA graphs, the fused optimizer and cuDNN's heuristics instead of its benchmark) or
 another batch size. Every timed run trains a network no earlier run of the process trained (base_e
@@ -35,6 +37,7 @@ from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
+from _provenance import ROOT, write_result
 from torch.utils.data import DataLoader, TensorDataset
 
 import sqzdse.train as train_module
@@ -51,6 +54,19 @@ NETWORKS = {
     "v1.0": {},
     "small": {"base_e": 32, "incr_e": 32, "pct_3x3": 0.125, "freq": 2, "sr": 0.125},
     "tiny": {"base_e": 16, "incr_e": 16, "pct_3x3": 0.25, "freq": 2, "sr": 0.25},
+}
+
+# What each loop or variant is, as the results table names it.
+LABELS = {
+    "plain": "plain: DataLoader, fp32, no BatchNorm, SGD lr 0.04",
+    "bn": "hand-written BatchNorm loop (AdamW, one-cycle, label smoothing)",
+    "sqzdse": "train_proxy (this recipe, with augmentation and per-epoch evaluation)",
+    "before": "train_proxy before CUDA graphs (eager, no fused AdamW, cudnn.benchmark)",
+    "eager": "train_proxy eager (fused AdamW, no cudnn.benchmark)",
+    "eager+bench": "train_proxy eager with cudnn.benchmark",
+    "cudnn-bench": "train_proxy with cudnn.benchmark",
+    "batch128": "train_proxy with batch 128",
+    "batch256": "train_proxy with batch 256",
 }
 
 # name -> (train.py CUDA settings to change, TrainConfig fields to change)
@@ -209,6 +225,29 @@ def report(network: str, stats: dict, images: int, device: torch.device) -> None
         )
 
 
+def result_rows(network: str, stats: dict, images: int, device: torch.device) -> list[dict]:
+    """The figures `report` prints, one dict per loop, for the results file."""
+    rows = []
+    for name, s in stats.items():
+        median = statistics.median(s["seconds"])
+        rows.append(
+            {
+                "network": network,
+                "loop": name,
+                "label": LABELS[name],
+                "params": [min(s["params"]), max(s["params"])] if s["params"] else None,
+                "top1": statistics.median(s["top1"]),
+                "images_per_second": images / median,
+                "seconds_fastest": min(s["seconds"]),
+                "seconds_median": median,
+                "seconds": s["seconds"],
+                "trials_per_hour": 3600 / median,
+                "peak_mib": s["peak"] / 2**20 if device.type == "cuda" else None,
+            }
+        )
+    return rows
+
+
 # ---------------------------------------------------------------------------- profile
 
 
@@ -360,6 +399,10 @@ def main() -> None:
         action="store_true",
         help="time one network over and over (default: a new network every run)",
     )
+    parser.add_argument(
+        "--output",
+        help="results file [default: results/trainer.json, on CUDA results/trainer_gpu.json]",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -382,6 +425,7 @@ def main() -> None:
     for name in variants:
         loops[name] = project_trainer(*VARIANTS[name])
 
+    rows = []
     for network in networks if not args.profile_only else []:
         cfg = preset("v1.0", num_classes=data.num_classes, resolution=32, **NETWORKS[network])
         stats = measure(loops, cfg, data, args.epochs, args.repeats, fresh=not args.same_network)
@@ -391,6 +435,23 @@ def main() -> None:
             stats,
             args.epochs * n,
             device,
+        )
+        rows.extend(result_rows(network, stats, args.epochs * n, device))
+    if rows:
+        write_result(
+            args.output or ROOT / "results" / ("trainer_gpu.json" if cuda else "trainer.json"),
+            {
+                "device": str(device),
+                "device_name": where,
+                "torch": torch.__version__,
+                "data": "digits 32x32",
+                "epochs": args.epochs,
+                "repeats": args.repeats,
+                "threads": torch.get_num_threads(),
+                "seed": SEED,
+                "same_network": args.same_network,
+                "loops": rows,
+            },
         )
     if args.profile or args.profile_only:
         for network in networks:

@@ -11,7 +11,9 @@ single trials. `--wide` searches a wider space (392 networks instead of 72), so 
 reused; the table then also counts trained and reused trials, the trained trials per hour once every
 worker is under way (from the K-th trial's end to the last one's: process start-up and CUDA set-up
 left out, `steady/h`) and the median seconds of one trained trial. `--label` names the run in the
-table (e.g. whether CUDA MPS was on).
+table (e.g. whether CUDA MPS was on). The figures are written with date, commit, machine and command
+to `--output` (default `results/workers.json`, with a device other than the CPU
+`results/workers_gpu.json`).
 """
 
 import argparse
@@ -23,6 +25,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _provenance import ROOT, write_result
 
 SPACE = {
     "name": "bench",
@@ -113,6 +116,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--wide", action="store_true", help="a wider space: fewer reused trials")
     parser.add_argument("--label", default="", help="a name for this run in the table")
+    parser.add_argument(
+        "--output",
+        help="results file [default: results/workers.json; off the CPU results/workers_gpu.json]",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         runs = {
@@ -140,6 +147,37 @@ def main() -> None:
             f"{r['failed']:>6}  {r['trained'] * 3600 / r['seconds']:>9,.0f}  {steady:>9,.0f}  "
             f"{r['per_trial']:>7.3f}  {steady / base_steady:>7.2f}x  {r['devices']}"
         )
+    rows = []
+    for w, r in runs.items():
+        steady = r["steady_trained"] * 3600 / r["span"]
+        rows.append(
+            {
+                "workers": w,
+                "seconds": r["seconds"],
+                "trials_per_hour": args.trials * 3600 / r["seconds"],
+                "speedup": base["seconds"] / r["seconds"],
+                "trained": r["trained"],
+                "reused": r["reused"],
+                "failed": r["failed"],
+                "trained_per_hour": r["trained"] * 3600 / r["seconds"],
+                "steady_trials_per_hour": steady,
+                "steady_speedup": steady / (base["steady_trained"] * 3600 / base["span"]),
+                "seconds_per_trial": r["per_trial"],
+                "devices": r["devices"],
+            }
+        )
+    default = "workers.json" if args.device == "cpu" else "workers_gpu.json"
+    write_result(
+        args.output or ROOT / "results" / default,
+        {
+            "device": args.device,
+            "trials": args.trials,
+            "epochs": args.epochs,
+            "wide": args.wide,
+            "label": args.label,
+            "runs": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

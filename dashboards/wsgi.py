@@ -1,4 +1,5 @@
-"""A deployable entry point: the sqzdse dashboard as a WSGI application named `server`.
+"""A deployable entry point: the sqzdse dashboard as a WSGI application named `server` (every
+page of `sqzdse dashboard`: searches, fidelity studies, the paper's sweeps).
 
     SQZDSE_STORAGE=sqlite:///studies/micro.db \
         gunicorn --workers 2 --bind 127.0.0.1:8050 dashboards.wsgi:server

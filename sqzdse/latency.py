@@ -6,7 +6,7 @@ the median of `repeats` timed runs, with the 10th and 90th percentiles as its sp
 values do not change a dense network's time, so a freshly built network is measured: once per
 architecture, before any training, so that latency can be a constraint-free objective at no
 training cost. The number belongs to this CPU, this PyTorch build and this thread count; another
-machine needs its own measurement (README, "Latency").
+machine needs its own measurement (docs/guides/export-model.md, "Latency").
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def cpu_name() -> str:
 
 def timed(call: Callable[[], object], *, repeats: int, warmup: int) -> tuple[float, float, float]:
     """The median, 10th and 90th percentiles in milliseconds of `repeats` timed calls of `call`,
-    after `warmup` untimed ones (also `sqzdse.deploy`'s ONNX Runtime latencies)."""
+    after `warmup` untimed ones (also `sqzdse.export_model`'s ONNX Runtime latencies)."""
     for _ in range(warmup):
         call()
     times = []

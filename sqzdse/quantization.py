@@ -1,4 +1,4 @@
-"""int8 post-training quantization: its settings (no torch). `sqzdse.deploy` does the work
+"""int8 post-training quantization: its settings (no torch). `sqzdse.export_model` does the work
 (`measure_int8`: export to ONNX, quantize with ONNX Runtime, score on the validation images) for
 `sqzdse export-model --int8` and for a search space's `quantization` section alike.
 
@@ -43,8 +43,8 @@ class Settings:
 
 @dataclass(frozen=True, kw_only=True)
 class Int8Block:
-    """What quantizing a network to int8 measured (`sqzdse.deploy.measure_int8` fills every field
-    but the last three, which a search adds): the int8 file scored by ONNX Runtime on the
+    """What quantizing a network to int8 measured (`sqzdse.export_model.measure_int8` fills every
+    field but the last three, which a search adds): the int8 file scored by ONNX Runtime on the
     validation images beside the fp32 file, how it was quantized, its bytes and latency. Read back
     with `from_dict`, what a stored block lacks (or holds as something else) is None."""
 

@@ -18,8 +18,8 @@ What a trial stores, as Optuna user attributes (unchanged since the first studie
   network (`sqzdse.compression.CompressionReport.to_dict`: settings, bytes per layer, accuracy
   before/after).
 - `quantization`: with a space's `quantization` section, the int8 block of the trained network
-  (`sqzdse.quantization.Int8Block`, measured by `sqzdse.deploy.measure_int8`: accuracies, bytes,
-  latencies, calibration, seconds);
+  (`sqzdse.quantization.Int8Block`, measured by `sqzdse.export_model.measure_int8`: accuracies,
+  bytes, latencies, calibration, seconds);
   `quantization_error` instead when quantizing it failed (the fp32 result is kept).
 A finished trial cannot be changed, so `sqzdse retrain` records its result on the study, one
 attribute per trial (`retrained:<number>`: settings, per-seed accuracies, curves, seconds, weights);
@@ -121,7 +121,7 @@ class Source(enum.StrEnum):
     TRAINED = "trained"  # measured by the proxy training run
     MEASURED = "measured"  # measured on the built network after training (latency, ...)
     COMPRESSED = "compressed"  # measured on the network after Deep Compression (sqzdse.compression)
-    QUANTIZED = "quantized"  # measured on the int8 network with ONNX Runtime (sqzdse.deploy)
+    QUANTIZED = "quantized"  # measured on the int8 network with ONNX Runtime (sqzdse.export_model)
     RETRAINED = "retrained"  # measured by `sqzdse retrain`'s longer training of the network
 
 
@@ -152,7 +152,7 @@ class Metric:
     direction: Direction  # when it is an objective or a front axis
     label: str  # for people: axis titles, detail panels
     short: str  # table headers
-    meaning: str  # the column's meaning in exports (README's column table)
+    meaning: str  # the column's meaning in exports (docs/reference/export-columns.md)
     source: Source
     role: Role
     kind: Kind
@@ -258,7 +258,7 @@ _TABLE = (
         short="peak SRAM B",
         meaning=(
             "peak bytes of int8 activations alive during one operator, ReLU fused, a Fire module's "
-            "expands writing one concatenated buffer (README, `sqzdse count` conventions)"
+            "expands writing one concatenated buffer (docs/guides/count-train.md, Conventions)"
         ),
         source=Source.ANALYTIC,
         role=Role.COST,
@@ -508,7 +508,8 @@ COMPRESSED_BYTES, TOP1_COMPRESSED, TOP5_COMPRESSED = (
     "top5_compressed",
 )
 
-# Measured after training when the space has a `quantization` section (sqzdse.deploy.measure_int8).
+# Measured after training when the space has a `quantization` section
+# (sqzdse.export_model.measure_int8).
 TOP1_INT8, TOP5_INT8, INT8_BYTES, LATENCY_INT8_MS = (
     "top1_int8",
     "top5_int8",

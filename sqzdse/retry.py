@@ -11,7 +11,7 @@ resumes.
 Not retried: what retrying cannot mend (a full disk, a missing table, a bad value); those become
 one StorageError at once. A heartbeat that cannot be written is skipped (the next one may be): the
 trial is declared dead only if the outage outlasts the grace period, and `sqzdse.search` then
-records its result elsewhere (README, "Running across machines safely").
+records its result elsewhere (docs/guides/distributed.md).
 """
 
 from __future__ import annotations

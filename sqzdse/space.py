@@ -351,7 +351,7 @@ class Training:
 class Fidelity:
     """The `fidelity` section: multi-objective successive halving over epochs (sqzdse.search).
     Rungs sit at min_epochs * eta**k epochs below the training epochs; at each, about 1/eta of the
-    results recorded there go on. Defaults: README, "Multi-fidelity search"."""
+    results recorded there go on. Defaults: docs/guides/multi-fidelity.md."""
 
     min_epochs: int = 1
     eta: int = 3

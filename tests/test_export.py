@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 import optuna
 import pandas as pd
 import pytest
 
-from sqzdse import export as exporting
-from sqzdse.analysis import TRIAL_COLUMNS, load_trials, trials_frame
+from sqzdse import export_study as exporting
+from sqzdse.analysis import load_trials, trials_frame
 from sqzdse.cli import main
 from sqzdse.cli.export import FORMATS
 from sqzdse.errors import StorageError
 from sqzdse.testing import add_trial, create_study, small_arch, sqlite_url
 from tests.search.helpers import write_space
-
-README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +97,6 @@ def test_export_columns_by_name():
         "datetime_start",
         "datetime_complete",
     )
-
-
-def test_readme_documents_every_export_column():
-    text = README.read_text()
-    section = text[text.index("## Export and analysis") :]
-    section = section[: section.index("\n## ", 1)]
-    rows = re.findall(r"^\| `(\w+)` \| (\S+) \| (.*) \|$", section, flags=re.M)
-    assert rows == [(c.name, c.dtype, c.meaning) for c in TRIAL_COLUMNS]
 
 
 def test_cli_formats_match_the_library():

@@ -11,7 +11,7 @@ import sys
 import optuna
 import pytest
 
-from sqzdse import deploy
+from sqzdse import export_model
 from sqzdse.analysis import load_trials
 from sqzdse.dashboard import figures
 from sqzdse.dashboard.source import StudySource
@@ -137,7 +137,7 @@ def _search_one(tmp_path, monkeypatch, objectives):
     def broken(*args, **kwargs):
         raise RuntimeError("no QLinearConv kernel for this")
 
-    monkeypatch.setattr(deploy, "quantize_int8", broken)
+    monkeypatch.setattr(export_model, "quantize_int8", broken)
     changes = {**SPACE, "metaparameters": {**SPACE["metaparameters"], "base_e": 16}}
     changes["training"] = {**SPACE["training"], "epochs": 1}
     changes.update(n_trials=1, objectives=objectives)

@@ -26,7 +26,35 @@ COMMANDS = {
 }
 
 
+# The commands by what they are for, in the order a user meets them, each with a line for the
+# listing: `sqzdse --help` reads as a table of contents of the documentation (docs/guides/, one
+# guide per command). `sqzdse COMMAND --help` gives the command's own, longer help.
+SECTIONS: dict[str, dict[str, str]] = {
+    "Explore": {
+        "count": "Count a network exactly: parameters, MACs, int8 memory.",
+        "search": "Search a space of networks with Optuna, proxy-trained.",
+        "dashboard": "Browse the studies: Pareto fronts, live while they run.",
+        "fidelity": "Measure how well the proxy ranks networks.",
+    },
+    "Train": {
+        "train": "Train one network's proxy and report its accuracy.",
+        "retrain": "Train chosen networks longer; measure them on test.",
+    },
+    "Deploy": {
+        "export-model": "Write a trial's network as ONNX (fp32 or int8) or .pt.",
+        "compress": "Prune, share and Huffman-code a trial's weights.",
+        "decompress": "Decode a compressed file back to a network.",
+    },
+    "Share": {
+        "export": "Write a study's trials to CSV, Parquet or JSON; copy it.",
+        "studies": "List the studies in a storage.",
+    },
+}
+
+
 class LazyGroup(click.Group):
+    """A group whose commands are imported only when one is asked for, listed by section."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -36,11 +64,36 @@ class LazyGroup(click.Group):
         module, attr = COMMANDS[name].split(":")
         return getattr(importlib.import_module(module), attr)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands by section (SECTIONS), names padded so every section lines up."""
+        pad = max(len(name) for name in COMMANDS)
+        for title, lines in SECTIONS.items():
+            with formatter.section(title):
+                formatter.write_dl([(name.ljust(pad), line) for name, line in lines.items()])
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+EPILOG = """\b
+Start with:  sqzdse count --preset v1.1;  sqzdse search --space micro
+Options:     sqzdse COMMAND --help
+Docs:        docs/ (a guide per command, the space file, export columns,
+             errors, the Python API); build the site with
+             pip install -e '.[docs]' && sphinx-build docs docs/_build/html"""
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EPILOG,
+)
 @click.version_option(package_name="sqzdse")
 def cli() -> None:
-    """Design-space exploration for the SqueezeNet family of CNNs."""
+    """Design-space exploration for the SqueezeNet family of CNNs.
+
+    Count a network's parameters, multiply-accumulates and int8 memory exactly; search a space of
+    networks with Optuna, each trained briefly as a proxy for its accuracy; see the trade-offs in a
+    dashboard; then retrain, compress and export the networks you pick. Studies live in an Optuna
+    storage: an SQLite file under studies/ by default, PostgreSQL to share one between machines.
+    """
 
 
 def main(argv: list[str] | None = None) -> int:

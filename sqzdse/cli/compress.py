@@ -168,8 +168,8 @@ def format_report(report: CompressionReport) -> str:
 def decompress(file: Path, output: Path) -> None:
     """Decode a compressed file back to the network's weights."""
     from sqzdse.compression.pipeline import decompress as decode
-    from sqzdse.deploy import check_format, write_model
     from sqzdse.errors import SqzdseError
+    from sqzdse.export_model import check_format, write_model
 
     check_format(output)
     try:

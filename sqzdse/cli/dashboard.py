@@ -1,4 +1,5 @@
-"""`sqzdse dashboard`: the studies of a storage in the browser, live and read-only."""
+"""`sqzdse dashboard`: the studies of a storage in the browser, live and read-only: searches,
+fidelity studies and the paper's sweeps, each on its page (`sqzdse.dashboard.routes`)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 @click.option(
     "--study",
     "study_name",
-    help="Study shown first [default: the first by name]; the page can show the others.",
+    help="Study shown first [default: the first search by name]; the page can show the others. "
+    "A fidelity study (sqzdse fidelity) opens on its own page.",
 )
 @click.option(
     "--host",
@@ -44,8 +46,10 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 def dashboard(
     storage: str | None, study_name: str | None, host: str, port: int, refresh_seconds: float
 ) -> None:
-    """Browse the Pareto front of a search, live while it runs. Read-only: never writes or creates
-    a database."""
+    """Browse the Pareto front of a search, live while it runs; a fidelity study's report
+    (/fidelity/STUDY, or pick it in the study picker) and the SqueezeNet paper's sweeps (/sweeps,
+    from the paper_* studies in the storage or beside its file). Read-only: never writes or
+    creates a database."""
     if not math.isfinite(refresh_seconds):
         raise SqzdseError(
             f"--refresh must be a finite number of seconds (0 turns live refresh "

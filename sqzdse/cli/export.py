@@ -45,7 +45,7 @@ def export(
 ) -> None:
     """Write a study's trials to CSV, Parquet or JSON, one typed row per trial; or copy the study
     to another storage with --to-storage."""
-    from sqzdse import export as exporting
+    from sqzdse import export_study as exporting
     from sqzdse.storage import describe_storage
 
     _quiet_optuna()

@@ -52,8 +52,8 @@ def export_model(
     calibration_images: int | None,
 ) -> None:
     """Write a trial's network, BatchNorm folded, with a model card."""
-    from sqzdse.deploy import TOLERANCE, check_format, model_card
     from sqzdse.errors import SqzdseError
+    from sqzdse.export_model import TOLERANCE, check_format, model_card
     from sqzdse.records import StudyInfo
     from sqzdse.storage import load_study
 
@@ -115,7 +115,7 @@ def export_model(
 
 def _write(weights, path: Path, info, int8: bool, calibration_images: int | None):
     """Write the model to `path`: (the ONNX check or None for .pt, the int8 block or None)."""
-    from sqzdse.deploy import check_onnx, measure_int8, write_model
+    from sqzdse.export_model import check_onnx, measure_int8, write_model
 
     if path.suffix.lower() == ".pt":
         write_model(weights, path)

@@ -5,9 +5,11 @@ No data access and no callbacks here; `callbacks.py` wires these components to `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from dash import dash_table, dcc, html
+from dash import dcc, html
+from dash.dash_table.DataTable import DataTable
 from dash.dash_table.Format import Format, Group, Scheme, Trim
 
 from sqzdse.dashboard import figures
@@ -19,6 +21,7 @@ from sqzdse.dashboard.details import (
     TrialDetail,
     status_line,
 )
+from sqzdse.records import FIDELITY_KIND
 
 
 class ids:  # noqa: N801 - a namespace of component ids
@@ -56,6 +59,14 @@ CARD = {
 }
 LABEL = {"fontSize": "12px", "color": "#555", "marginBottom": "2px", "display": "block"}
 HIDDEN = {"display": "none"}
+# A page's first line: its title, the storage, the links to the other pages.
+HEADER = {
+    "display": "flex",
+    "alignItems": "baseline",
+    "gap": "16px",
+    "marginBottom": "8px",
+    "flexWrap": "wrap",
+}
 EMPTY_STYLE = {
     "background": "#fff8e1",
     "border": "1px solid #f0c36d",
@@ -75,8 +86,11 @@ def build_layout(
     y: str,
     color: str = "bypass",
     refresh_ms: int = 5000,
+    kinds: Mapping[str, str] | None = None,
+    nav=None,
 ) -> html.Div:
-    """The whole page. `refresh_ms` 0 turns live refresh off."""
+    """The whole page. `refresh_ms` 0 turns live refresh off; `kinds` (name -> kind) marks the
+    fidelity studies among `studies`; `nav` (the links to the other pages) goes in the header."""
     return html.Div(
         style={
             "fontFamily": FONT,
@@ -86,8 +100,8 @@ def build_layout(
             "boxSizing": "border-box",
         },
         children=[
-            _header(storage, refresh_ms),
-            _controls(studies, selected, x, y, color),
+            _header(storage, refresh_ms, nav),
+            _controls(study_options(studies, kinds), selected, x, y, color),
             html.Div(id=ids.EMPTY, style=HIDDEN),
             html.Div(
                 style={"display": "flex", "gap": "12px", "alignItems": "stretch"},
@@ -157,23 +171,18 @@ def build_layout(
     )
 
 
-def _header(storage: str, refresh_ms: int) -> html.Div:
+def _header(storage: str, refresh_ms: int, nav=None) -> html.Div:
     live = (
         f"live: refreshes every {refresh_ms / 1000:g} s" if refresh_ms > 0 else "live refresh off"
     )
     return html.Div(
-        style={
-            "display": "flex",
-            "alignItems": "baseline",
-            "gap": "16px",
-            "marginBottom": "8px",
-            "flexWrap": "wrap",
-        },
+        style=HEADER,
         children=[
             html.H2("sqzdse dashboard", style={"margin": 0, "fontSize": "22px"}),
             html.Code(storage, style={"fontSize": "13px", "color": "#333"}),
             html.Span(live + " · read-only", style={"fontSize": "12px", "color": "#777"}),
             html.Span(id=ids.LIVE, style={"fontSize": "12px", "color": "#777"}),
+            *([] if nav is None else [nav]),
         ],
     )
 
@@ -182,12 +191,28 @@ def _options(choices: dict[str, str]) -> list[dict]:
     return [{"label": label, "value": value} for value, label in choices.items()]
 
 
-def study_options(names: Sequence[str]) -> list[dict]:
-    """Options of the study picker."""
-    return [{"label": name, "value": name} for name in names]
+FIDELITY_LABEL = "{name} (fidelity study: opens its page)"
 
 
-def _controls(studies, selected, x, y, color) -> html.Div:
+def study_options(names: Sequence[str], kinds: Mapping[str, str] | None = None) -> list[dict]:
+    """Options of the study picker; a fidelity study (of `kinds`, name -> kind) says that picking
+    it opens its own page."""
+    kinds = kinds or {}
+    return [
+        {
+            "label": FIDELITY_LABEL.format(name=name) if kinds.get(name) == FIDELITY_KIND else name,
+            "value": name,
+        }
+        for name in names
+    ]
+
+
+def axis_options(metrics: Mapping[str, str]) -> list[dict]:
+    """Options of an axis control: metric -> label."""
+    return _options(dict(metrics))
+
+
+def _controls(options, selected, x, y, color) -> html.Div:
     def field(label, component, width):
         return html.Div(
             [html.Label(label, style=LABEL), component], style={"width": width, "minWidth": "160px"}
@@ -207,7 +232,7 @@ def _controls(studies, selected, x, y, color) -> html.Div:
                 "Studies (pick several to compare)",
                 dcc.Dropdown(
                     id=ids.STUDIES,
-                    options=study_options(studies),
+                    options=options,
                     value=list(selected),
                     multi=True,
                     placeholder="no study in this storage yet",
@@ -462,9 +487,9 @@ def rung_table(rungs: Sequence[RungDecision]) -> html.Table:
     )
 
 
-def layer_table(layers: Sequence[dict]) -> dash_table.DataTable:
+def layer_table(layers: Sequence[dict]) -> DataTable:
     """The layer table of `sqzdse count`: one row per layer and a total."""
-    rows = [
+    rows: list[dict[str | float | int, Any]] = [
         {
             "layer": r["name"],
             "output": "x".join(map(str, r["output_shape"])),
@@ -486,7 +511,7 @@ def layer_table(layers: Sequence[dict]) -> dash_table.DataTable:
         }
     )
     number = Format().group(Group.yes)
-    return dash_table.DataTable(
+    return DataTable(
         id=ids.LAYERS,
         data=rows,
         columns=[
@@ -513,8 +538,8 @@ def layer_table(layers: Sequence[dict]) -> dash_table.DataTable:
     )
 
 
-def _column(column: str, header: str, kind: str) -> dict:
-    spec = {"name": header, "id": column}
+def _column(column: str, header: str, kind: str) -> Any:  # Dash's `Columns` dict
+    spec: dict[str, Any] = {"name": header, "id": column}
     if kind == "number":
         spec.update(type="numeric")
     elif kind == "int":
@@ -531,9 +556,9 @@ def _column(column: str, header: str, kind: str) -> dict:
     return spec
 
 
-def trial_table() -> dash_table.DataTable:
+def trial_table() -> DataTable:
     """The trial table, sortable and filterable in the browser; rows come from a callback."""
-    return dash_table.DataTable(
+    return DataTable(
         id=ids.TABLE,
         data=[],
         columns=[_column(*c) for c in figures.TABLE_COLUMNS],

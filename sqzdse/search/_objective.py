@@ -381,7 +381,7 @@ class Objective:
         from pathlib import Path
 
         from sqzdse.data import load_dataset
-        from sqzdse.deploy import measure_int8
+        from sqzdse.export_model import measure_int8
 
         settings = self.setup.space.quantization
         assert record.arch is not None and settings is not None  # a trained network, quantized

@@ -64,7 +64,7 @@ def check_runnable(space: SearchSpace):
     training.train_config()
     resolve_device(training.device)
     if space.quantization is not None:
-        from sqzdse.deploy import require_onnx
+        from sqzdse.export_model import require_onnx
 
         require_onnx("the space's `quantization` section (int8 with ONNX Runtime)")
     return load_dataset(training.data_spec())

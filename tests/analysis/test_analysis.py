@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -432,92 +430,3 @@ def test_study_overviews(study_db):
 def test_analysis_never_imports_dash():
     source = Path(analysis.__file__).read_text()
     assert "import dash" not in source and "from dash" not in source
-
-
-# ---------------------------------------------------------------------------- paper sweeps page
-
-
-@pytest.fixture(scope="module")
-def sweeps():
-    path = Path(__file__).resolve().parents[2] / "dashboards" / "paper_sweeps.py"
-    spec = importlib.util.spec_from_file_location("paper_sweeps", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
-
-
-def _sr_study(url: str):
-    study = create_study(
-        url, study_name="paper_sr", objectives=(("top1", "maximize"), ("params", "minimize"))
-    )
-    for sr, top1 in [(0.125, 0.80), (0.125, 0.84), (0.5, 0.90), (1.0, 0.91)]:
-        add_trial(study, arch=small_arch(sr=sr), top1=top1, top5=0.99)
-    add_trial(study, arch=small_arch(sr=0.75), status="failed")
-    return study
-
-
-def test_sr_figure_values(sweeps, tmp_path):
-    url = sqlite_url(tmp_path / "paper_sr.db")
-    _sr_study(url)
-    fig = sweeps.sr_figure(load_trials(url))
-    traces = {t.name: t for t in fig.data}
-    mean = traces["proxy top1 (mean)"]
-    assert list(mean.x) == [0.125, 0.5, 1.0]  # the failed SR 0.75 trial is not drawn
-    assert list(mean.y) == pytest.approx([82.0, 90.0, 91.0])
-    size = traces["this design at ImageNet scale (exact)"]
-    v10 = 1_248_424 * 4 / 2**20  # SqueezeNet v1.0 (paper Table 1) at 32 bits: the paper's 4.8 MB
-    assert size.y[0] == pytest.approx(v10) and round(v10, 1) == 4.8
-    assert list(traces["paper top-5 (ImageNet)"].y) == [80.3, 86.0, 86.0]
-    assert fig.to_json()  # serialisable as Dash sends it
-
-
-def test_categorical_sweeps(sweeps, tmp_path):
-    url = sqlite_url(tmp_path / "sweeps.db")
-    bypass = create_study(url, study_name="paper_bypass")
-    for kind, top5 in [("complex", 0.9), ("none", 0.8), ("simple", 0.95)]:
-        add_trial(bypass, arch=small_arch(bypass=kind), top1=top5 - 0.1, top5=top5)
-    fig = sweeps.bypass_figure(load_trials(url, study_name="paper_bypass"))
-    traces = {t.name: t for t in fig.data}
-    assert list(traces["proxy top5 (mean)"].x) == ["none", "simple", "complex"]
-    assert list(traces["proxy top5 (mean)"].y) == pytest.approx([80.0, 95.0, 90.0])
-    sizes = traces["this design at ImageNet scale (exact)"].y
-    assert sizes[0] == sizes[1] < sizes[2]
-
-    pooling = create_study(url, study_name="paper_pooling")
-    for pools in [("conv1", "fire4", "fire8"), ("conv1", "fire2", "fire3"), ("conv1",)]:
-        add_trial(pooling, arch=small_arch(pool_after=pools), top1=0.8, top5=0.9)
-    fig = sweeps.pooling_figure(load_trials(url, study_name="paper_pooling"))
-    macs = {t.name: t for t in fig.data}["this design at ImageNet scale (exact)"]
-    assert list(macs.x) == ["conv1", "conv1,fire2,fire3", "conv1,fire4,fire8"]
-    assert macs.y[0] > macs.y[2] > macs.y[1]  # fewer and later pools: more multiply-accumulates
-
-
-def test_sweep_page_with_a_missing_study(sweeps, tmp_path):
-    _sr_study(sqlite_url(tmp_path / "paper_sr.db"))
-    page = sweeps.page(studies_dir=tmp_path)
-    ids = {child.id: child for child in page.children if getattr(child, "id", None)}
-    assert "paper_sr-graph" in ids
-    assert (
-        "paper_pct-missing" in ids
-        and "sqzdse search --space paper_pct.yaml" in ids["paper_pct-missing"].children
-    )
-    assert not (tmp_path / "paper_pct.db").exists()
-
-
-def test_sweep_app_rebuilds_its_page_on_every_load(sweeps, tmp_path):
-    def sections(app) -> set[str]:
-        page = app.layout()  # what Dash serves on a page load
-        return {c.id for c in page.children if getattr(c, "id", None)}
-
-    app = sweeps.build_app(studies_dir=tmp_path)
-    assert {"paper_sr-missing", "paper_pct-missing"} <= sections(app)
-    _sr_study(sqlite_url(tmp_path / "paper_sr.db"))  # made while the app is up
-    now = sections(app)
-    assert "paper_sr-graph" in now and "paper_sr-missing" not in now
-    assert "paper_pct-missing" in now
-
-
-def test_sweep_figure_of_a_study_without_results(sweeps):
-    fig = sweeps.pct_figure(analysis.empty_trials_frame())
-    assert "no completed trials" in fig.layout.annotations[-1].text

@@ -249,7 +249,7 @@ def test_int8_export_is_scored_by_onnx_runtime_on_the_validation_images(
     import onnxruntime
 
     from sqzdse.cli.export_model import _dataset
-    from sqzdse.deploy import CalibrationImages
+    from sqzdse.export_model import CalibrationImages
     from sqzdse.records import StudyInfo
 
     _, url, records = searched

@@ -292,6 +292,34 @@ def test_pareto_graph_click_shows_the_layer_table(browser, study, tmp_path):
     assert severe == [], severe
 
 
+def test_size_only_labels_cover_no_point_and_no_other_label(browser):
+    """SqueezeNet v1.0 and v1.1 (727,626 and 740,554 parameters: nearly one line) are not trained
+    in the study: each is a dotted line whose label must stay clear of every point and of the
+    other label, as Chromium lays them out."""
+    wait(browser, lambda d: traces(d, "front"), "the Pareto graph never appeared")
+    labels, points = browser.execute_script(
+        f"""
+        const g = {GRAPH};
+        const box = e => {{
+            const r = e.getBoundingClientRect();
+            return [r.left, r.top, r.right, r.bottom];
+        }};
+        const labels = Array.from(g.querySelectorAll('.annotation-text'))
+            .filter(t => t.textContent.includes('size only')).map(box);
+        const points = Array.from(g.querySelectorAll('.scatterlayer .trace .points path'))
+            .map(box).filter(b => b[2] > b[0]);
+        return [labels, points];"""
+    )
+    assert len(labels) == 2 and len(points) >= len(FIRST_FRONT)
+
+    def overlap(a, b) -> bool:
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+    assert not overlap(labels[0], labels[1]), labels
+    covered = [(label, point) for label in labels for point in points if overlap(label, point)]
+    assert covered == [], covered
+
+
 def test_live_refresh_without_reloading_the_page(browser, study):
     wait(browser, lambda d: traces(d, "front"), "the Pareto graph never appeared")
     browser.execute_script("window.__not_reloaded = true;")

@@ -85,3 +85,15 @@ def test_an_unreadable_study_changes_nothing(source):
         callbacks.main_view(source, {"gone": "x"}, "params", "top5", "bypass")
     with pytest.raises(PreventUpdate):
         callbacks.detail(source, {"study": "gone", "number": 0}, None)
+
+
+def test_click_and_row_selection_helpers():
+    click = {"points": [{"customdata": ["micro", 7], "x": 1, "y": 2}]}
+    assert callbacks.clicked_trial(click) == {"study": "micro", "number": 7}
+    for bad in (None, {}, {"points": []}, {"points": [{"x": 1}]}):
+        assert callbacks.clicked_trial(bad) is None
+    assert callbacks.selected_row({"row_id": "3@micro", "row": 0}) == {
+        "study": "micro",
+        "number": 3,
+    }
+    assert callbacks.selected_row(None) is None

@@ -1,28 +1,45 @@
-"""dashboards/fidelity.py: a stored fidelity study's figures, its page, the page in Chromium."""
+"""The fidelity page of `sqzdse dashboard` (/fidelity/<study>): a stored fidelity study's
+figures, its page, the page in Chromium."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import optuna
 import pytest
 
 from sqzdse.cli import main
-from sqzdse.fidelity._report import SIGNALS, build_report
-from sqzdse.fidelity._store import finished_runs, stored_plans
+from sqzdse.dashboard import callbacks, create_app, routes
+from sqzdse.dashboard.figures import fidelity as page
+from sqzdse.dashboard.source import StudySource
+from sqzdse.errors import StorageError
+from sqzdse.fidelity import SIGNALS, build_report, finished_runs, stored_plans
 from tests.dashboard.browser import chromium, free_port, require_chromium, serving, wait
 from tests.search.helpers import write_space
 
-PAGE = Path(__file__).resolve().parents[2] / "dashboards" / "fidelity.py"
+STUDY = "tiny-fidelity"
 
 
-def load_page():
-    spec = importlib.util.spec_from_file_location("fidelity_page", PAGE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def reports(url: str):
+    """What the page draws: the reports the dashboard's source reads from the study."""
+    return StudySource(url).fidelity_reports(STUDY)
+
+
+def page_text(children) -> str:
+    """Every string in the components `children`, joined."""
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, list | tuple):
+            for child in node:
+                walk(child)
+        elif node is not None:
+            walk(getattr(node, "children", None))
+
+    walk(children)
+    return " ".join(found)
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +64,14 @@ def stored(tmp_path_factory):
 
 
 def test_a_reader_rebuilds_the_report_from_the_stored_plan(stored):
-    study = optuna.load_study(study_name="tiny-fidelity", storage=stored)
+    study = optuna.load_study(study_name=STUDY, storage=stored)
     (plan,) = stored_plans(study)
     report = build_report(plan, finished_runs(study))
     assert report.complete and len(report.networks) == 4 and len(report.by_epoch) == 2
 
 
 def test_the_figures_show_the_report(stored):
-    page = load_page()
-    (report,) = page.reports(stored, None)
+    (report,) = reports(stored)
     agreement = page.agreement_figure(report).data[0]
     assert list(agreement.x) == [n.reference_top1 for n in report.networks]
     assert list(agreement.y) == [n.proxy_top1 for n in report.networks]
@@ -67,22 +83,25 @@ def test_the_figures_show_the_report(stored):
 
 
 def test_the_page_says_what_is_wrong_with_a_storage(tmp_path):
-    page = load_page()
-    (message,) = page.page(f"sqlite:///{tmp_path / 'none.db'}", None)
-    assert "no study database" in message.children
+    with pytest.raises(StorageError) as message:
+        create_app(f"sqlite:///{tmp_path / 'none.db'}")
+    assert "no study database" in str(message.value)
     searched = f"sqlite:///{tmp_path / 's.db'}"
     optuna.create_study(storage=searched, study_name="search")
-    (message,) = page.page(searched, None)
-    assert "holds 0 fidelity studies" in message.children
+    source = StudySource(searched)
+    _, shown, _, _ = callbacks.show_page(source, "/fidelity", 0, None, triggered=routes.ids.URL)
+    assert "holds 0 fidelity studies" in page_text(shown)
 
 
 def test_the_page_in_chromium_shows_the_verdict_and_three_graphs(stored, tmp_path):
     require_chromium()
     from selenium.webdriver.common.by import By
 
-    report = load_page().reports(stored, None)[0]
+    report = reports(stored)[0]
     port = free_port()
-    command = [sys.executable, str(PAGE), "--storage", stored, "--port", str(port)]
+    command = [sys.executable, "-m", "sqzdse", "dashboard", "--storage", stored]
+    command += ["--port", str(port)]
+    # The storage holds no search: its first page is the fidelity study's.
     with serving(command, f"http://127.0.0.1:{port}/") as url, chromium(url, tmp_path) as driver:
         verdict = wait(
             driver, lambda d: d.find_elements(By.ID, "verdict-0"), "no verdict on the page"
@@ -105,8 +124,5 @@ def test_the_page_in_chromium_shows_the_verdict_and_three_graphs(stored, tmp_pat
 
 
 def test_the_search_dashboard_points_a_fidelity_study_to_this_page(stored):
-    from sqzdse.dashboard.source import StudySource
-    from sqzdse.errors import StorageError
-
-    with pytest.raises(StorageError, match=r"holds fidelity runs .* python dashboards/fidelity.py"):
-        StudySource(stored).load("tiny-fidelity")
+    with pytest.raises(StorageError, match=r"holds fidelity runs .* /fidelity/tiny-fidelity"):
+        StudySource(stored).load(STUDY)

@@ -6,7 +6,9 @@ as plain data that tests can check without drawing; then a *figure* function dra
 
 Views: `pareto` (the main view: trials, fronts, stopped trials, with `references` for SqueezeNet
 and `retrained` for the networks `sqzdse retrain` trained), `hypervolume`, `parallel`, `table`
-(the trial table) and `curve` (a trial's learning curve); `_common` holds what they share.
+(the trial table) and `curve` (a trial's learning curve); `_common` holds what they share. Two
+pages of their own: `fidelity` (a fidelity study's report) and `sweeps` (the paper's sweeps),
+imported by their module name.
 
 Fronts, ranks and hypervolumes come from `sqzdse.analysis`: only COMPLETE trials with both metrics
 take part; failed, pruned (infeasible) and running trials are counted in `left_out`, never drawn.
@@ -23,6 +25,7 @@ from sqzdse.dashboard.figures._common import (
     combined_frame,
     default_axes,
     empty_figure,
+    offered_axes,
     percent_format,
     shown_metrics,
 )
@@ -74,6 +77,7 @@ __all__ = [
     "default_axes",
     "empty_figure",
     "empty_message",
+    "offered_axes",
     "hypervolume_figure",
     "hypervolume_info",
     "parallel_figure",

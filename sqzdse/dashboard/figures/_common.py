@@ -92,6 +92,31 @@ def default_axes(objectives: Sequence[tuple[str, str]]) -> tuple[str, str]:
     return x, y
 
 
+def offered_axes(datas: Sequence[StudyData]) -> tuple[dict[str, str], dict[str, str]]:
+    """(x, y) metrics -> labels the main view offers for the studies shown: the metrics some trial
+    of theirs records (a stopped trial's on its curve) and their objectives (a study without
+    trials yet), in the order of X_METRICS and Y_METRICS; every metric when no study is shown.
+    A study never compressed offers no compressed size or accuracy, one never retrained no
+    retrained accuracy. An axis left with none offers its default metric."""
+    if not datas:
+        return dict(X_METRICS), dict(Y_METRICS)
+    recorded: set[str] = set()
+    for data in datas:
+        recorded.update(name for name, _ in data.objectives)
+        recorded.update(
+            name
+            for name in (*X_METRICS, *Y_METRICS)
+            if name in data.frame and data.frame[name].notna().any()
+        )
+        if len(data.frame):
+            ends = data.last_epoch
+            recorded.update(c for c in ends.columns if c in Y_METRICS and ends[c].notna().any())
+    x = {n: label for n, label in X_METRICS.items() if n in recorded}
+    y = {n: label for n, label in Y_METRICS.items() if n in recorded}
+    cost, accuracy = records.DEFAULT_COST, records.DEFAULT_ACCURACY
+    return x or {cost: X_METRICS[cost]}, y or {accuracy: Y_METRICS[accuracy]}
+
+
 def combined_frame(datas: Sequence[StudyData]) -> pd.DataFrame:
     """The trials of several studies in one frame, with a `study` column."""
     parts = [d.frame.assign(study=d.name) for d in datas if len(d.frame)]

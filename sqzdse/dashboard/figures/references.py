@@ -166,9 +166,48 @@ def _resolutions(data: StudyData) -> tuple[int, ...]:
     return tuple(sorted({int(r) for r in data.frame["resolution"].dropna()}))
 
 
+# The size-only labels sit in a band above every point drawn, one row each (fractions of the
+# plot's height: a 520-pixel figure gives a row about 26 pixels, twice an 11-pixel label).
+LABEL_ROW = 0.06
+LABEL_GAP = 0.02  # between the highest point and the lowest label row
+BOTTOM_PAD = 0.04  # below the lowest point
+
+
+@dataclass(frozen=True)
+class LabelBand:
+    """Where the size-only labels go: the y range that leaves `rows` rows above the points drawn
+    (in `low`..`high`), and the top of the points as a fraction of the plot's height."""
+
+    y_range: tuple[float, float]
+    points_top: float  # paper coordinate (0 bottom, 1 top of the plot) of `high`
+    rows: int
+
+    def row_y(self, row: int) -> float:
+        """Paper coordinate of the top of label row `row` (0: the top row)."""
+        return 1.0 - LABEL_ROW * row
+
+
+def label_band(low: float, high: float, rows: int) -> LabelBand:
+    """The y range that shows `low`..`high` below `rows` label rows, so that no label can cover a
+    point (and none another: one row each)."""
+    span = high - low if high > low else max(abs(high) * 0.1, 0.01)
+    band = LABEL_ROW * rows + LABEL_GAP
+    total = span / (1.0 - BOTTOM_PAD - band)
+    bottom = low - BOTTOM_PAD * total
+    return LabelBand(
+        y_range=(bottom, bottom + total),
+        points_top=(high - bottom) / total,
+        rows=rows,
+    )
+
+
 def add_references(fig: go.Figure, info: ParetoInfo) -> None:
+    """The measured references as stars, and each size-only reference as a dotted vertical line
+    whose label sits in a row of its own above every point, on the side of the line facing the
+    middle of the plot."""
     ys = info.drawn("y")
-    low, high = float(np.nanmin(ys)), float(np.nanmax(ys))
+    spreads = [p.y + p.spread for p in info.retrained]  # error bars reach above their points
+    low, high = float(np.nanmin(ys)), float(np.nanmax([*ys, *spreads]))
     for ref in info.references:
         if ref.trial is not None:
             fig.add_trace(
@@ -191,24 +230,36 @@ def add_references(fig: go.Figure, info: ParetoInfo) -> None:
                 )
             )
     lines = sorted(info.size_only(), key=lambda r: r.x)
+    if not lines:
+        return
+    band = label_band(low, high, len(lines))
     xs = np.log10([*info.drawn("x"), *(r.x for r in lines)])
     middle = (xs.min() + xs.max()) / 2
-    for i, ref in enumerate(lines):
-        # Labels alternate between the foot and the top of the lines, so close lines stay legible,
-        # and sit on the side of each line facing the middle of the plot.
-        side = "left" if np.log10(ref.x) > middle else "right"
-        label = f"{ref.name}, size only " if side == "left" else f" {ref.name}, size only"
+    for row, ref in enumerate(lines):
         fig.add_trace(
             go.Scatter(
                 x=[ref.x, ref.x],
-                y=[low, high],
-                mode="lines+text",
+                y=[low, band.y_range[1]],
+                mode="lines",
                 name=ref.label,
-                text=[label, ""] if i % 2 == 0 else ["", label],
-                textposition=f"top {side}" if i % 2 == 0 else f"bottom {side}",
-                textfont={"size": 11, "color": "#555"},
                 line={"dash": "dot", "color": "#555", "width": 1.5},
                 hoverinfo="name",
                 meta={"role": "reference", "preset": ref.preset},
             )
         )
+        left = np.log10(ref.x) > middle  # the label goes towards the middle
+        fig.add_annotation(
+            x=float(np.log10(ref.x)),  # a log axis places annotations by the log of x
+            y=band.row_y(row),
+            xref="x",
+            yref="paper",
+            xanchor="right" if left else "left",
+            yanchor="top",
+            xshift=-4 if left else 4,
+            text=f"{ref.name}, size only",
+            showarrow=False,
+            font={"size": 11, "color": "#555"},
+            bgcolor="rgba(255, 255, 255, 0.85)",
+            name=f"size only {ref.preset}",
+        )
+    fig.update_yaxes(range=list(band.y_range))

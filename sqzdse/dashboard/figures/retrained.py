@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -230,8 +231,14 @@ def add_retrained(fig: go.Figure, info: ParetoInfo, symbols: dict, several: bool
             )
         )
     baselines = [p for p in info.retrained if p.preset is not None]
+    if not baselines:
+        return
+    # v1.0 and v1.1 have nearly the same parameters: the higher one's label goes above it, and
+    # both labels reach towards the middle of the (log) x axis, so neither runs off the plot.
+    where = np.log10([p.x for p in baselines])
+    xs = np.log10([*info.drawn("x"), *(p.x for p in baselines)])
+    side = "left" if where.mean() > (np.nanmin(xs) + np.nanmax(xs)) / 2 else "right"
     for p in baselines:
-        # v1.0 and v1.1 have nearly the same parameters: the higher one's label goes above it.
         highest = p.y >= max(q.y for q in baselines if q.study == p.study)
         fig.add_trace(
             go.Scatter(
@@ -240,7 +247,7 @@ def add_retrained(fig: go.Figure, info: ParetoInfo, symbols: dict, several: bool
                 mode="markers+text",
                 name=f"{p.label} in {p.study}" if several else p.label,
                 text=[p.label],
-                textposition="top center" if highest else "bottom center",
+                textposition=f"{'top' if highest else 'bottom'} {side}",
                 textfont={"size": 11, "color": RETRAINED_COLOR},
                 marker={
                     "size": 16,

@@ -51,7 +51,7 @@ def row_id(study: str, number: int) -> str:
     return f"{int(number)}@{study}"
 
 
-def parse_row_id(value: str) -> tuple[str, int] | None:
+def parse_row_id(value: object) -> tuple[str, int] | None:
     """(study, number) from `row_id`, None for anything else."""
     number, sep, study = str(value).partition("@")
     return (study, int(number)) if sep and number.isdigit() else None

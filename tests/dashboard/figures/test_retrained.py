@@ -140,10 +140,11 @@ def test_retrained_baselines_are_points_at_their_exact_cost(source):
     assert list(points["v1.0"].x) == [V10] and list(points["v1.0"].y) == [pytest.approx(0.86)]
     assert list(points["v1.0"].error_y.array) == [pytest.approx(0.02)]
     assert points["v1.1"].marker.symbol != role(fig, "retrained")[0].marker.symbol
-    # Nearly the same size: the higher one's label above it, the other's below.
+    # Nearly the same size: the higher one's label above it, the other's below; both at the
+    # right of the plot, so both labels reach left, towards its middle, not off its edge.
     assert (points["v1.0"].textposition, points["v1.1"].textposition) == (
-        "top center",
-        "bottom center",
+        "top left",
+        "bottom left",
     )
     assert "retrained, test split" in points["v1.1"].hovertext[0]
     # Retrained, a baseline is no longer a size-only line of unknown accuracy.

@@ -1,36 +1,25 @@
 """The SqueezeNet paper's sweeps, redrawn from studies of the `paper_*` search spaces.
 
-    sqzdse search --space paper_sr.yaml        # and paper_pct, paper_bypass, paper_pooling
-    python dashboards/paper_sweeps.py          # then open http://127.0.0.1:8051
-
-Each sweep is read from `studies/<name>.db` (study `<name>`), or from one storage given with
-`--storage URL`; a sweep whose study is missing shows a message saying how to make it. The page
-re-reads the studies on every load.
-
 Per sweep, two panels over the swept value: the proxy accuracy of this project's studies (top-1 and
 top-5, each trial and the mean), with the paper's ImageNet top-5 figures as reference marks; and the
 cost, exact and analytic, of the same design at the paper's scale (v1.0 stem, 1000 classes,
 224x224): model size at 32 bits for SR, pct_3x3 and bypass, multiply-accumulates for pooling, which
 leaves the parameters unchanged. Sizes are in units of 2^20 bytes, the paper's "MB" (v1.0: 1,248,424
 x 4 bytes = 4.76 x 2^20, the paper's 4.8 MB). The figure functions are pure: a trials DataFrame in,
-a Figure out.
+a Figure out (see `sqzdse.analysis.load_trials`).
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
-import dash
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dcc, html
 from plotly.subplots import make_subplots
 
-from sqzdse.analysis import effect_summary, load_trials
+from sqzdse.analysis import effect_summary
 from sqzdse.arch import ArchConfig, count_macs, count_params
-from sqzdse.errors import ArchError, StorageError
+from sqzdse.errors import ArchError
 from sqzdse.records import Role, metrics_of
 
 MIB = 2**20
@@ -267,88 +256,3 @@ def _means(complete: pd.DataFrame, metric: str, sweep: Sweep, order: list) -> pd
     summary = effect_summary(complete, metric, by=[sweep.x])
     present = set(summary["value"])
     return summary.set_index("value")["mean"].reindex([v for v in order if v in present])
-
-
-def sr_figure(df: pd.DataFrame) -> go.Figure:
-    return sweep_figure(df, "paper_sr")
-
-
-def pct_figure(df: pd.DataFrame) -> go.Figure:
-    return sweep_figure(df, "paper_pct")
-
-
-def bypass_figure(df: pd.DataFrame) -> go.Figure:
-    return sweep_figure(df, "paper_bypass")
-
-
-def pooling_figure(df: pd.DataFrame) -> go.Figure:
-    return sweep_figure(df, "paper_pooling")
-
-
-# ---------------------------------------------------------------------------- the page
-
-
-def load_sweep(
-    sweep: Sweep, *, studies_dir: str | Path = "studies", storage: str | None = None
-) -> pd.DataFrame | str:
-    """The sweep's trials, or a message saying why there are none and how to make them."""
-    url = storage or f"sqlite:///{Path(studies_dir) / f'{sweep.study}.db'}"
-    try:
-        return load_trials(url, study_name=sweep.study)
-    except StorageError as err:
-        return (
-            f"{sweep.title}: no study to draw ({err}). Make it with "
-            f"`sqzdse search --space {sweep.study}.yaml`."
-        )
-
-
-def page(*, studies_dir: str | Path = "studies", storage: str | None = None) -> html.Div:
-    """The whole page: one figure, or one message, per sweep."""
-    sections = []
-    for sweep in SWEEPS.values():
-        loaded = load_sweep(sweep, studies_dir=studies_dir, storage=storage)
-        if isinstance(loaded, str):
-            sections.append(html.P(loaded, id=f"{sweep.study}-missing", className="missing-study"))
-        else:
-            sections.append(
-                dcc.Graph(id=f"{sweep.study}-graph", figure=sweep_figure(loaded, sweep))
-            )
-    return html.Div(
-        [
-            html.H1("SqueezeNet paper sweeps, reproduced"),
-            html.P(
-                "Accuracy is this project's proxy (small data, short training): compare the "
-                "shapes of the curves with the paper's, not the numbers. Sizes and "
-                "multiply-accumulates are exact counts of the same designs at the paper's scale."
-            ),
-            *sections,
-        ],
-        style={"maxWidth": "1000px", "margin": "auto", "fontFamily": "sans-serif"},
-    )
-
-
-def build_app(*, studies_dir: str | Path = "studies", storage: str | None = None) -> dash.Dash:
-    """The Dash app; its layout is rebuilt on every page load, so new trials show up."""
-    app = dash.Dash(__name__, title="sqzdse: paper sweeps")
-    app.layout = lambda: page(studies_dir=studies_dir, storage=storage)
-    return app
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--studies-dir",
-        default="studies",
-        help="folder holding paper_sr.db, paper_pct.db, ... (default: studies)",
-    )
-    parser.add_argument("--storage", help="one storage URL holding all the paper_* studies instead")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8051)
-    args = parser.parse_args(argv)
-    build_app(studies_dir=args.studies_dir, storage=args.storage).run(
-        host=args.host, port=args.port
-    )
-
-
-if __name__ == "__main__":
-    main()

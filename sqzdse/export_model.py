@@ -337,7 +337,7 @@ def model_card(
     check: Check | None,
     int8: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a user needs to deploy and trust the file (README, "Deploying a network")."""
+    """What a user needs to deploy and trust the file (docs/guides/export-model.md)."""
     import sqzdse
 
     dataset = training.get("dataset")
