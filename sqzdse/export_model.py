@@ -285,8 +285,8 @@ def measure_int8(
     *,
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
     seed: int = CALIBRATION_SEED,
-) -> tuple[Check, dict[str, Any]]:
-    """(the fp32 ONNX check, the `int8` block as stored: `Int8Block.to_dict()`): the network
+) -> tuple[Check, Int8Block]:
+    """(the fp32 ONNX check, the `int8` block): the network
     exported to ONNX and checked against PyTorch in a temporary folder, quantized to `output` with
     `calibration_images` training images of `data` (`sqzdse.data.Dataset`, on the CPU), and both
     files scored by ONNX Runtime on its validation images. `sqzdse export-model --int8` and a
@@ -300,7 +300,7 @@ def measure_int8(
         calibration = CalibrationImages(data.train_x, calibration_images, seed=seed)
         quantize_int8(fp32, output, calibration)
         block = int8_block(output, fp32, check, calibration, data.val_x, data.val_y, seed=seed)
-    return check, block.to_dict()
+    return check, block
 
 
 def _accuracy(record: TrialRecord, dataset: str | None, training: dict) -> dict[str, Any]:
@@ -335,7 +335,7 @@ def model_card(
     training: dict[str, Any],
     file: Path,
     check: Check | None,
-    int8: dict[str, Any] | None = None,
+    int8: Int8Block | None = None,
 ) -> dict[str, Any]:
     """What a user needs to deploy and trust the file (docs/guides/export-model.md)."""
     import sqzdse
@@ -377,7 +377,7 @@ def model_card(
         },
         "accuracy": _accuracy(record, dataset, training),
         "onnx_runtime_check": None if check is None else check.__dict__,
-        **({} if int8 is None else {"int8": int8}),
+        **({} if int8 is None else {"int8": int8.to_dict()}),
         "weights_sha256": sha256(weights.to_bytes()),
         "versions": versions,
     }

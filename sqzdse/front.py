@@ -41,6 +41,7 @@ from sqzdse.records import (
     Status,
     TrialRecord,
     analytic_metrics,
+    format_clock,
     format_value,
 )
 from sqzdse.retrain import retrain_block
@@ -199,12 +200,7 @@ class _Eta:
             statistics.fmean(seconds[r.net.name]) if r.net.name in seconds else typical
             for r in todo
         )
-        return f"eta {'~' if guessed else ''}{_clock(left)}"
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        return f"eta {'~' if guessed else ''}{format_clock(left)}"
 
 
 def stored_runs(runs_study: optuna.Study) -> dict[str, SeedRun]:
@@ -280,7 +276,8 @@ def train_runs(
         echo(
             f"[{finished:>{width}}/{len(runs)}] {label}: validation top-1 "
             f"{seed_run.top1:.2%}, test top-1 {seed_run.test_top1:.2%}, "
-            f"{seed_run.train_seconds:.0f} s | elapsed {_clock(time.perf_counter() - eta.start)}  "
+            f"{seed_run.train_seconds:.0f} s | elapsed "
+            f"{format_clock(time.perf_counter() - eta.start)}  "
             f"{eta.left(todo[1:], done, runs)}"
         )
 

@@ -540,6 +540,12 @@ def format_value(name: str, value: Any, *, missing: str = "n/a") -> str:
     return metric(name).format(value, missing=missing)
 
 
+def format_clock(seconds: float) -> str:
+    """A duration as progress lines write it: `H:MM:SS` (elapsed, eta)."""
+    whole = int(round(seconds))
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
 def analytic_metrics(cfg: ArchConfig) -> dict[str, int]:
     """Every ANALYTIC metric of a network, exact, without training."""
     resolved = resolve(cfg)

@@ -10,7 +10,7 @@ import click
 from sqzdse.cli.export import STORAGE_HELP
 from sqzdse.cli.options import chosen_trial, prepared_output, stored_weights
 from sqzdse.files import atomic_file
-from sqzdse.quantization import CALIBRATION_SEED, DEFAULT_CALIBRATION_IMAGES, Int8Block
+from sqzdse.quantization import CALIBRATION_SEED, DEFAULT_CALIBRATION_IMAGES
 from sqzdse.records import TOP1
 
 
@@ -98,7 +98,7 @@ def export_model(
             f"{check.max_abs_diff:.1e}"
         )
     if quantized is not None:
-        q = Int8Block.from_dict(quantized)  # measured just now: every field is there
+        q = quantized  # measured just now: every field is there
         click.echo(
             f"int8 (QDQ, per-channel weights, calibrated on {q.calibration_images} training "
             f"images): top-1 {q.top1:.2%} against fp32 ONNX {q.fp32_top1:.2%}, a drop of "

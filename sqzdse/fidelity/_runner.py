@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import optuna
 
 from sqzdse.errors import SqzdseError
-from sqzdse.records import PARAMS, TOP1, Status, analytic_metrics, format_value
+from sqzdse.records import PARAMS, TOP1, Status, analytic_metrics, format_clock, format_value
 
 from . import _store
 from ._plan import Plan, Run, RunRole
@@ -59,7 +59,7 @@ class _Clock:
         }
         typical = sum(proxy.values()) / len(proxy)
         left = sum(proxy.get(r.network, typical) * ratio[r.role] for r in todo)
-        return f"eta {'~' if guessed else ''}{_clock(left)}"
+        return f"eta {'~' if guessed else ''}{format_clock(left)}"
 
 
 def _work(plan: Plan, role: RunRole) -> float:
@@ -69,11 +69,6 @@ def _work(plan: Plan, role: RunRole) -> float:
     per_class = setting.train_per_class or 6000
     # a plan trains at one resolution per setting (`make_plan`)
     return setting.epochs * per_class * (setting.resolutions[0] / plan.proxy.resolutions[0]) ** 2
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def run_plan(
@@ -142,5 +137,5 @@ def _progress(
     return (
         f"[{done:>{width}}/{total}] {run.role:<9} network {run.network + 1:>{len(str(count))}}/"
         f"{count} seed {run.seed}  params {params:,}  {outcome}  {result.train_seconds:.1f} s"
-        f" | elapsed {_clock(clock.elapsed())}  {clock.eta(plan, todo, stored)}"
+        f" | elapsed {format_clock(clock.elapsed())}  {clock.eta(plan, todo, stored)}"
     )

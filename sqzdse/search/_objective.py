@@ -10,6 +10,7 @@ a `TrialRecord`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -395,19 +396,19 @@ class Objective:
                 Path(folder) / "int8.onnx",
                 calibration_images=settings.calibration_images,
             )
-        block = {
-            **block,
-            "settings": settings.to_dict(),
-            "fp32_check": {"max_abs_diff": check.max_abs_diff, "agree": check.agree},
-            "seconds": time.perf_counter() - start,
-        }
+        block = dataclasses.replace(
+            block,
+            settings=settings.to_dict(),
+            fp32_check={"max_abs_diff": check.max_abs_diff, "agree": check.agree},
+            seconds=time.perf_counter() - start,
+        )
         int8 = {
-            TOP1_INT8: block["top1"],
-            TOP5_INT8: block["top5"],
-            INT8_BYTES: block["bytes"],
-            LATENCY_INT8_MS: block["latency_ms"],
+            TOP1_INT8: block.top1,
+            TOP5_INT8: block.top5,
+            INT8_BYTES: block.bytes,
+            LATENCY_INT8_MS: block.latency_ms,
         }
-        return record.replace(metrics={**record.metrics, **int8}, quantization=block)
+        return record.replace(metrics={**record.metrics, **int8}, quantization=block.to_dict())
 
     def _needs_int8(self) -> bool:
         """Whether an objective is an int8 metric (a trial cannot complete without it)."""

@@ -7,14 +7,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from sqzdse.compression import CompressionReport
 from sqzdse.quantization import Int8Block
-from sqzdse.records import TRAIN_SECONDS, Status, TrialRecord, format_value
+from sqzdse.records import TRAIN_SECONDS, Status, TrialRecord, format_clock, format_value
 from sqzdse.search._loop import Progress
 from sqzdse.search._objective import counted
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def progress_line(study: optuna.Study, trial: FrozenTrial, progress: Progress, objectives) -> str:
@@ -47,6 +42,6 @@ def progress_line(study: optuna.Study, trial: FrozenTrial, progress: Progress, o
     eta = progress.elapsed() / max(progress.run_trials, 1) * remaining
     front = len(study.best_trials) if any(t.state == TrialState.COMPLETE for t in trials) else 0
     return (
-        "  ".join(parts) + f" | elapsed {_clock(progress.elapsed())}  eta {_clock(eta)}  "
-        f"front {front}"
+        "  ".join(parts)
+        + f" | elapsed {format_clock(progress.elapsed())}  eta {format_clock(eta)}  front {front}"
     )
