@@ -12,6 +12,7 @@ a command line.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import warnings
@@ -49,7 +50,9 @@ class RunSettings:
 
     storage: str  # the study's storage URL
     study_name: str
-    save_weights: str  # none, front or all (`sqzdse.artifacts.SAVE_WEIGHTS`)
+    # none, front or all (`sqzdse.artifacts.SAVE_WEIGHTS`); None until decided: front where there
+    # is an artifact store, else none (`run_in_process` decides, once the data set is checked)
+    save_weights: str | None
     artifacts: str | None  # the artifact store, when not the default beside an SQLite study
     max_failures: int
     max_infeasible: int
@@ -117,7 +120,7 @@ def run(
     settings = RunSettings(
         storage=url,
         study_name=check_study_name(space.name if study_name is None else study_name),
-        save_weights=save_weights or "",  # decided below, once the data set has been checked
+        save_weights=save_weights,
         artifacts=artifacts,
         max_failures=_at_least_one(max_failures, "--max-failures"),
         max_infeasible=_at_least_one(max_infeasible, "--max-infeasible"),
@@ -153,7 +156,8 @@ def _run_in_process(
     worker_id: int | None,
 ) -> SearchRun:
     setup = make_setup(space)
-    settings = _with_weights_decided(settings)
+    save_weights = _weights_to_save(settings)
+    settings = dataclasses.replace(settings, save_weights=save_weights)
     rdb = open_storage(
         settings.storage,
         mode="write",
@@ -190,15 +194,13 @@ def _run_in_process(
         if say is not None:
             on_trial = lambda s, t, p: say(progress_line(s, t, p, setup.objectives))  # noqa: E731
         store = (
-            None
-            if settings.save_weights == "none"
-            else artifact_store(settings.storage, settings.artifacts)
+            None if save_weights == "none" else artifact_store(settings.storage, settings.artifacts)
         )
         objective = Objective(
             setup,
             n_trials=space.n_trials,
             device=space.training.device,
-            save_weights=settings.save_weights,
+            save_weights=save_weights,
             artifacts=store,
         )
         run_search(
@@ -242,13 +244,11 @@ def header_lines(study: optuna.Study, storage_url: str, setup: SearchSetup) -> l
     return lines
 
 
-def _with_weights_decided(settings: RunSettings) -> RunSettings:
+def _weights_to_save(settings: RunSettings) -> str:
     """`save_weights` given or defaulted (front where there is a store, else none); SqzdseError
     naming --artifacts for weights asked of a study that has nowhere to keep them."""
-    import dataclasses
-
     chosen = settings.save_weights
-    if not chosen:
+    if chosen is None:
         chosen = DEFAULT_SAVE_WEIGHTS if settings.has_store else "none"
     elif chosen not in SAVE_WEIGHTS:
         raise SqzdseError(
@@ -256,7 +256,7 @@ def _with_weights_decided(settings: RunSettings) -> RunSettings:
         )
     elif chosen != "none" and not settings.has_store:
         artifact_store(settings.storage, settings.artifacts)  # refuses, naming --artifacts
-    return dataclasses.replace(settings, save_weights=chosen)
+    return chosen
 
 
 def _at_least_one(value: int, flag: str) -> int:
